@@ -1,0 +1,115 @@
+// Typed settings of a cqrsd node, loaded from YAML and validated.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace cqrs {
+
+/// What a node runs.
+enum class node_role : uint8_t { standalone, command, query };
+
+/// How the gateway picks a query actor for a read.
+enum class routing_policy : uint8_t { key_affinity, round_robin };
+
+/// Which database the node talks to.
+enum class database_backend : uint8_t { sqlite, postgresql };
+
+/// How much the node logs.
+enum class log_level : uint8_t { error, warning, info, debug };
+
+struct node_settings {
+  std::string name = "node-1";
+  node_role role = node_role::standalone;
+};
+
+struct http_settings {
+  /// Listen address as "host:port".
+  std::string listen = "127.0.0.1:8080";
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  /// Worker threads; one per concurrent keep-alive connection.
+  uint32_t threads = 16;
+  /// Largest accepted request body.
+  uint64_t max_body_bytes = 65536;
+  /// When non-empty, writes need `Authorization: Bearer <write_token>`.
+  std::string write_token;
+};
+
+struct database_settings {
+  database_backend backend = database_backend::sqlite;
+  /// Path of the SQLite file; created with its schema on first start.
+  std::string sqlite_path = "data/cqrsd.db";
+  /// libpq conninfo when `backend == postgresql`.
+  std::string postgresql;
+  /// Size of the DB reader pool (read-only connections).
+  uint32_t read_connections = 4;
+  /// SQLite busy timeout in milliseconds.
+  uint32_t busy_timeout_ms = 5000;
+};
+
+struct query_settings {
+  /// Number of query actors.
+  uint32_t actors = 8;
+  routing_policy routing = routing_policy::key_affinity;
+  bool cache_enabled = true;
+  /// Bound of cached entries per query actor.
+  uint64_t cache_max_entries = 100000;
+  /// How long a read waits for `X-Min-Seq` before answering 504.
+  uint32_t min_seq_timeout_ms = 1000;
+  /// Query actor restarts tolerated within `restart_window_ms`.
+  uint32_t max_restarts = 10;
+  uint32_t restart_window_ms = 10000;
+};
+
+struct command_settings {
+  /// Most commands grouped into one transaction (group commit).
+  uint32_t max_batch = 256;
+  /// How long a write may take before the gateway gives up, in milliseconds.
+  uint32_t timeout_ms = 10000;
+};
+
+struct log_settings {
+  log_level level = log_level::info;
+};
+
+/// Every setting of a node. Default-constructed, it is the built-in default
+/// configuration.
+struct settings {
+  node_settings node;
+  http_settings http;
+  database_settings database;
+  query_settings query;
+  command_settings command;
+  log_settings log;
+};
+
+/// A configuration that failed to load: the key and what is wrong with it.
+struct config_error {
+  /// Dotted path of the offending key, e.g. "query.actors"; empty when the
+  /// file itself is unreadable or not YAML.
+  std::string key;
+  /// A sentence naming the value and what was expected.
+  std::string message;
+};
+
+/// Parses and validates YAML text. `${VAR}` inside scalar values is replaced
+/// by the environment variable VAR (an unset variable is an error). Unknown
+/// keys, wrong types and out-of-range values are errors naming the key.
+std::optional<settings> parse_settings(const std::string& yaml_text,
+                                       config_error& err);
+
+/// Loads and validates a YAML file; see `parse_settings`.
+std::optional<settings> load_settings(const std::string& path,
+                                      config_error& err);
+
+/// Formats `err` as one line for humans: "config error: query.actors: ...".
+std::string to_string(const config_error& err);
+
+const char* to_string(node_role x);
+const char* to_string(routing_policy x);
+const char* to_string(database_backend x);
+const char* to_string(log_level x);
+
+} // namespace cqrs

@@ -1,0 +1,38 @@
+// Opening database sessions and bringing the schema up to date.
+#pragma once
+
+#include <memory>
+
+#include <caf/expected.hpp>
+
+#include "config/settings.hpp"
+
+namespace soci {
+class session;
+} // namespace soci
+
+namespace cqrs {
+
+/// How a session is going to be used.
+enum class session_mode : uint8_t {
+  /// The single writer: SQLite in WAL mode with synchronous=FULL and foreign
+  /// keys on.
+  write,
+  /// A reader: SQLite opened read-only, PostgreSQL with
+  /// default_transaction_read_only.
+  read,
+};
+
+/// Opens a session on the configured database. For SQLite in write mode, it
+/// creates the file and its parent directory when missing.
+caf::expected<std::unique_ptr<soci::session>>
+open_session(const database_settings& cfg, session_mode mode);
+
+/// Creates or upgrades the schema (tables, indexes, commit_log) inside one
+/// transaction. Idempotent.
+caf::error migrate(soci::session& sql, database_backend backend);
+
+/// The schema version `migrate` brings a database to.
+inline constexpr int schema_version = 1;
+
+} // namespace cqrs

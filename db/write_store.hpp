@@ -1,0 +1,58 @@
+// The write side of the database: runs commands in transactions and numbers
+// every commit.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include "config/settings.hpp"
+#include "model/command.hpp"
+
+namespace soci {
+class session;
+} // namespace soci
+
+namespace cqrs {
+
+/// Applies commands to the write model. Only one instance may exist per
+/// database at a time: it keeps the next seq in memory.
+class write_store {
+public:
+  /// Opens a write session, migrates the schema and seeds the seq from
+  /// `max(commit_log.seq)`.
+  static caf::expected<std::unique_ptr<write_store>>
+  open(const database_settings& cfg);
+
+  ~write_store();
+
+  /// The seq of the last durable commit (0 before the first).
+  seq_t last_seq() const noexcept {
+    return last_seq_;
+  }
+
+  /// Applies `cmds` in one database transaction (group commit). Each command
+  /// runs in its own savepoint and, when it succeeds, gets the next seq and a
+  /// `commit_log` row in the same transaction. A command that fails (unknown
+  /// id, missing reference, still referenced) is rolled back alone and gets
+  /// an error without consuming a seq. Returns one result per command, in
+  /// order, after the transaction is durable. If the transaction itself
+  /// fails, every command gets `ec::database_unavailable` and no seq is used.
+  std::vector<caf::expected<write_result>>
+  apply(const std::vector<command>& cmds);
+
+  /// Applies one command in its own transaction; see `apply`.
+  caf::expected<write_result> apply(const command& cmd);
+
+private:
+  write_store(std::unique_ptr<soci::session> sql, database_backend backend);
+
+  caf::expected<write_result> run(const command& cmd, seq_t seq);
+
+  std::unique_ptr<soci::session> sql_;
+  database_backend backend_;
+  seq_t last_seq_ = 0;
+};
+
+} // namespace cqrs
