@@ -40,8 +40,8 @@ bool check_fields(const json& obj, std::string_view where,
   }
   for (auto f : fields) {
     if (!obj.contains(f)) {
-      err.message = "missing field '" + std::string{where} + "."
-                    + std::string{f} + "'";
+      err.message =
+          "missing field '" + std::string{where} + "." + std::string{f} + "'";
       return false;
     }
   }
@@ -63,8 +63,8 @@ bool read_string(const json& obj, std::string_view where,
     return false;
   }
   if (code_points(out) > max_string_length) {
-    err.message = "field '" + name + "' is longer than "
-                  + std::to_string(max_string_length) + " characters";
+    err.message = "field '" + name + "' is longer than " +
+                  std::to_string(max_string_length) + " characters";
     return false;
   }
   if (out.find('\0') != std::string::npos) {
@@ -99,36 +99,35 @@ bool read_id(const json& obj, std::string_view where, std::string_view field,
 }
 
 bool parse_category(const json& body, command& cmd, validation_error& err) {
-  return check_fields(body, "body", {"description"}, err)
-         && read_string(body, "body", "description",
-                        cmd.category_fields.description, err);
+  return check_fields(body, "body", {"description"}, err) &&
+         read_string(body, "body", "description",
+                     cmd.category_fields.description, err);
 }
 
 bool parse_related_object(const json& body, command& cmd,
                           validation_error& err) {
   auto& x = cmd.related_fields;
   return check_fields(body, "body", {"content_description", "content_type"},
-                      err)
-         && read_string(body, "body", "content_description",
-                        x.content_description, err)
-         && read_string(body, "body", "content_type", x.content_type, err);
+                      err) &&
+         read_string(body, "body", "content_description", x.content_description,
+                     err) &&
+         read_string(body, "body", "content_type", x.content_type, err);
 }
 
 bool parse_object(const json& body, command& cmd, validation_error& err) {
   auto& x = cmd.object_fields;
-  if (!check_fields(body, "body", {"name", "child"}, err)
-      || !read_string(body, "body", "name", x.name, err))
+  if (!check_fields(body, "body", {"name", "child"}, err) ||
+      !read_string(body, "body", "name", x.name, err))
     return false;
   const auto& child = body.at("child");
   return check_fields(child, "body.child",
                       {"access_code", "related_object_id", "category_id"},
-                      err)
-         && read_string(child, "body.child", "access_code",
-                        x.child.access_code, err)
-         && read_id(child, "body.child", "related_object_id",
-                    x.child.related_object_id, err)
-         && read_id(child, "body.child", "category_id", x.child.category_id,
-                    err);
+                      err) &&
+         read_string(child, "body.child", "access_code", x.child.access_code,
+                     err) &&
+         read_id(child, "body.child", "related_object_id",
+                 x.child.related_object_id, err) &&
+         read_id(child, "body.child", "category_id", x.child.category_id, err);
 }
 
 } // namespace
@@ -149,15 +148,15 @@ std::optional<command> parse_command(operation op, entity target, row_id id,
   }
   bool ok = false;
   switch (target) {
-    case entity::category:
-      ok = parse_category(doc, cmd, err);
-      break;
-    case entity::related_object:
-      ok = parse_related_object(doc, cmd, err);
-      break;
-    case entity::object:
-      ok = parse_object(doc, cmd, err);
-      break;
+  case entity::category:
+    ok = parse_category(doc, cmd, err);
+    break;
+  case entity::related_object:
+    ok = parse_related_object(doc, cmd, err);
+    break;
+  case entity::object:
+    ok = parse_object(doc, cmd, err);
+    break;
   }
   if (!ok)
     return std::nullopt;
@@ -168,8 +167,8 @@ std::optional<row_id> parse_row_id(std::string_view text) {
   if (text.empty() || text.size() > 19 || text[0] == '0')
     return std::nullopt;
   row_id result = 0;
-  auto [end, errc] = std::from_chars(text.data(), text.data() + text.size(),
-                                     result);
+  auto [end, errc] =
+      std::from_chars(text.data(), text.data() + text.size(), result);
   if (errc != std::errc{} || end != text.data() + text.size() || result <= 0)
     return std::nullopt;
   return result;
@@ -210,7 +209,7 @@ std::string to_json(const related_object& x) {
   return json{{"id", x.id},
               {"content_description", x.content_description},
               {"content_type", x.content_type}}
-    .dump();
+      .dump();
 }
 
 std::string to_json(const write_result& x) {
@@ -219,8 +218,8 @@ std::string to_json(const write_result& x) {
 
 std::string error_json(std::string_view code, std::string_view message) {
   json err{{"code", code}, {"message", message}};
-  return json{{"error", std::move(err)}}.dump(
-    -1, ' ', false, json::error_handler_t::replace);
+  return json{{"error", std::move(err)}}.dump(-1, ' ', false,
+                                              json::error_handler_t::replace);
 }
 
 } // namespace cqrs

@@ -21,9 +21,9 @@ struct validation_error {
 
 /// Parses and validates a command body for `op` on `target`; `id` is the path
 /// id for update and remove. On success, returns the command; otherwise
-/// fills `err` and returns nothing. Unknown fields, missing fields, wrong types,
-/// empty strings, strings over `max_string_length` and non-positive reference
-/// ids are all rejected.
+/// fills `err` and returns nothing. Unknown fields, missing fields, wrong
+/// types, empty strings, strings over `max_string_length` and non-positive
+/// reference ids are all rejected.
 std::optional<command> parse_command(operation op, entity target, row_id id,
                                      std::string_view body,
                                      validation_error& err);

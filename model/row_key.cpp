@@ -28,40 +28,40 @@ std::string table_key_of(std::string_view key) {
 
 std::string cache_key(const query& q) {
   switch (q.kind) {
-    case query_kind::object:
-      return "object/" + std::to_string(q.id);
-    case query_kind::category:
-      return "category/" + std::to_string(q.id);
-    case query_kind::related_object:
-      return "related_object/" + std::to_string(q.id);
-    case query_kind::object_list:
-      return "objects?category_id=" + std::to_string(q.category_id)
-             + "&after=" + std::to_string(q.after)
-             + "&limit=" + std::to_string(q.limit);
+  case query_kind::object:
+    return "object/" + std::to_string(q.id);
+  case query_kind::category:
+    return "category/" + std::to_string(q.id);
+  case query_kind::related_object:
+    return "related_object/" + std::to_string(q.id);
+  case query_kind::object_list:
+    return "objects?category_id=" + std::to_string(q.category_id) +
+           "&after=" + std::to_string(q.after) +
+           "&limit=" + std::to_string(q.limit);
   }
   return {};
 }
 
 const char* to_string(operation x) {
   switch (x) {
-    case operation::create:
-      return "create";
-    case operation::update:
-      return "update";
-    case operation::remove:
-      return "remove";
+  case operation::create:
+    return "create";
+  case operation::update:
+    return "update";
+  case operation::remove:
+    return "remove";
   }
   return "?";
 }
 
 const char* to_string(entity x) {
   switch (x) {
-    case entity::category:
-      return "category";
-    case entity::related_object:
-      return "related_object";
-    case entity::object:
-      return "object";
+  case entity::category:
+    return "category";
+  case entity::related_object:
+    return "related_object";
+  case entity::object:
+    return "object";
   }
   return "?";
 }

@@ -29,7 +29,12 @@ struct object_page {
 };
 
 /// What a read asks for.
-enum class query_kind : uint8_t { object, object_list, category, related_object };
+enum class query_kind : uint8_t {
+  object,
+  object_list,
+  category,
+  related_object
+};
 
 /// A read request, the unit of caching.
 struct query {

@@ -1,0 +1,83 @@
+// The command actor.
+#include "actors/command_actor.hpp"
+
+#include <caf/event_based_actor.hpp>
+
+#include "config/logging.hpp"
+#include "db/error.hpp"
+
+namespace cqrs {
+
+command_actor_state::~command_actor_state() {
+  for (auto& rp : promises)
+    rp.deliver(make_cqrs_error(ec::actor_unavailable,
+                               "the command actor stopped before the commit"));
+}
+
+void command_actor_state::flush() {
+  if (batch.empty())
+    return;
+  auto results = store->apply(batch);
+  invalidation inv;
+  for (auto& r : results) {
+    if (!r)
+      continue;
+    if (inv.from_seq == 0)
+      inv.from_seq = r->seq;
+    inv.to_seq = r->seq;
+    inv.keys.insert(inv.keys.end(), r->changed.begin(), r->changed.end());
+  }
+  if (inv.to_seq != 0) {
+    node_counters::add(cfg.counters->commits, inv.to_seq - inv.from_seq + 1);
+    node_counters::set(cfg.counters->current_seq, inv.to_seq);
+    // Publish before answering: a client that reads with X-Min-Seq right
+    // after the answer finds the batch already queued at the hub.
+    caf::anon_send(hub, atom::invalidate_v, std::move(inv));
+  }
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (results[i])
+      promises[i].deliver(std::move(*results[i]));
+    else
+      promises[i].deliver(std::move(results[i].error()));
+  }
+  batch.clear();
+  promises.clear();
+}
+
+command_actor::behavior_type command_actor_impl(command_actor_ptr self,
+                                                command_actor_config cfg,
+                                                hub_actor hub) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.hub = std::move(hub);
+  auto store = write_store::open(st.cfg.database);
+  if (!store) {
+    CQRS_LOG(error, "command_actor",
+             "cannot open write store: " << error_message(store.error()));
+    self->quit(store.error());
+    return command_actor::behavior_type::make_empty_behavior();
+  }
+  st.store = std::move(*store);
+  node_counters::set(st.cfg.counters->current_seq, st.store->last_seq());
+  CQRS_LOG(info, "command_actor",
+           "write store open, last seq " << st.store->last_seq());
+  return {
+      [self](atom::apply, command& cmd) {
+        auto& st = self->state;
+        auto rp = self->make_response_promise<write_result>();
+        st.batch.push_back(std::move(cmd));
+        st.promises.push_back(rp);
+        // Commands already in the mailbox join this batch: the flush message
+        // queues up behind them.
+        if (st.batch.size() == 1)
+          self->send(self, atom::flush_v);
+        else if (st.batch.size() >= st.cfg.max_batch)
+          st.flush();
+        return rp;
+      },
+      [self](atom::flush) { self->state.flush(); },
+      [self](atom::seq) { return self->state.store->last_seq(); },
+  };
+}
+
+} // namespace cqrs

@@ -1,0 +1,55 @@
+// The command actor: the single writer. It groups queued commands into one
+// transaction, numbers commits and publishes invalidations after each commit.
+#pragma once
+
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "actors/counters.hpp"
+#include "actors/interfaces.hpp"
+#include "config/settings.hpp"
+#include "db/write_store.hpp"
+
+namespace cqrs {
+
+struct command_actor_config {
+  database_settings database;
+  /// Most commands in one transaction.
+  uint32_t max_batch = 256;
+  node_counters* counters = nullptr;
+};
+
+struct command_actor_state {
+  static inline constexpr const char* name = "command_actor";
+
+  using promise_type = caf::typed_response_promise<write_result>;
+
+  command_actor_config cfg;
+  std::unique_ptr<write_store> store;
+  hub_actor hub;
+  /// Commands waiting for the next group commit, with their requesters.
+  std::vector<command> batch;
+  std::vector<promise_type> promises;
+
+  /// Commits the batch, publishes its invalidation, then answers.
+  void flush();
+
+  /// Fails the requests of a batch that never committed.
+  ~command_actor_state();
+};
+
+using command_actor_ptr = command_actor::stateful_pointer<command_actor_state>;
+
+/// Spawnable behaviour of the command actor; spawn it detached, as it blocks
+/// on the database. It opens the write store (seeding the seq from
+/// `max(commit_log.seq)`) and quits with the error if it cannot.
+command_actor::behavior_type command_actor_impl(command_actor_ptr self,
+                                                command_actor_config cfg,
+                                                hub_actor hub);
+
+} // namespace cqrs

@@ -1,0 +1,52 @@
+// Counters the actors update and the gateway exports as metrics.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace cqrs {
+
+/// Process-wide counters. Relaxed atomics: exact totals, no ordering.
+struct node_counters {
+  using counter = std::atomic<uint64_t>;
+  /// Reads answered from a query actor's cache.
+  counter cache_hits{0};
+  /// Reads that needed a fill.
+  counter cache_misses{0};
+  /// Misses that joined a fill already in flight (single-flight).
+  counter single_flight_merges{0};
+  /// Fills answered but not cached because an invalidation overtook them.
+  counter stale_fills_refused{0};
+  /// Cache entries evicted by invalidations.
+  counter invalidation_evictions{0};
+  /// Cache entries evicted by the size bound.
+  counter capacity_evictions{0};
+  /// Committed write transactions' commands (one per seq).
+  counter commits{0};
+  /// The last seq the command actor committed.
+  counter current_seq{0};
+  /// The seq the node's hub has fanned out.
+  counter applied_seq{0};
+  /// Live query actors.
+  counter query_actors{0};
+  /// Query actors respawned by the supervisor.
+  counter query_actor_restarts{0};
+  /// Command actors respawned by the supervisor.
+  counter command_actor_restarts{0};
+  /// Commit ranges the hub read back from commit_log.
+  counter catch_ups{0};
+
+  static void add(counter& c, uint64_t n = 1) noexcept {
+    c.fetch_add(n, std::memory_order_relaxed);
+  }
+
+  static void set(counter& c, uint64_t n) noexcept {
+    c.store(n, std::memory_order_relaxed);
+  }
+
+  static uint64_t get(const counter& c) noexcept {
+    return c.load(std::memory_order_relaxed);
+  }
+};
+
+} // namespace cqrs

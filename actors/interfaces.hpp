@@ -1,0 +1,61 @@
+// Every actor interface of cqrsd: the whole message protocol on one page.
+#pragma once
+
+#include <vector>
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/messages.hpp"
+
+namespace cqrs {
+
+/// The single writer. It owns the write session, numbers commits and
+/// publishes an invalidation after each durable commit.
+using command_actor = caf::typed_actor<
+    // Applies a command; answers only after its commit is durable.
+    caf::replies_to<atom::apply, command>::with<write_result>,
+    // Answers the seq of the last durable commit.
+    caf::replies_to<atom::seq>::with<seq_t>,
+    // Commits the commands queued so far (the actor sends this to itself).
+    caf::reacts_to<atom::flush>>;
+
+/// A query actor: a private read-through cache of flat read models.
+using query_actor = caf::typed_actor<
+    // Answers a read from the cache or through a fill.
+    caf::replies_to<atom::read, read_request>::with<read_answer>,
+    // Evicts every cached entry that depends on the invalidated keys.
+    caf::reacts_to<atom::invalidate, invalidation>,
+    // Answers cache size and applied seq.
+    caf::replies_to<atom::status>::with<query_actor_status>>;
+
+/// A DB reader, or the pool that spreads work over several of them.
+using reader_actor = caf::typed_actor<
+    // Reads one view and its snapshot seq in one read transaction.
+    caf::replies_to<atom::fill, query>::with<fill_result>,
+    // Reads commit_log entries with after < seq <= up_to.
+    caf::replies_to<atom::commits, seq_t,
+                    seq_t>::with<std::vector<commit_entry>>>;
+
+/// The invalidation hub of a node: applies commit batches in seq order,
+/// repairs gaps from commit_log and fans out to the local query actors.
+using hub_actor = caf::typed_actor<
+    // A batch of commits, from the command actor.
+    caf::reacts_to<atom::invalidate, invalidation>,
+    // Registers a query actor; answers the hub's applied seq, after which the
+    // actor receives every later batch.
+    caf::replies_to<atom::subscribe, query_actor>::with<seq_t>,
+    // Answers once every commit up to the given seq has been fanned out,
+    // catching up from commit_log if needed.
+    caf::replies_to<atom::sync, seq_t>::with<seq_t>,
+    // Answers the hub's applied seq.
+    caf::replies_to<atom::status>::with<seq_t>,
+    // Re-reads commit_log for waiting syncs (the hub sends this to itself).
+    caf::reacts_to<atom::retry>>;
+
+/// The query supervisor: spawns, monitors and respawns query actors.
+using query_supervisor_actor = caf::typed_actor<
+    // Answers the status of every query actor.
+    caf::replies_to<atom::status>::with<std::vector<query_actor_status>>>;
+
+} // namespace cqrs

@@ -1,0 +1,70 @@
+// The invalidation hub: applies commit batches in seq order, repairs gaps
+// from commit_log and fans out to the node's query actors.
+#pragma once
+
+#include <deque>
+#include <vector>
+
+#include <caf/stateful_actor.hpp>
+#include <caf/timespan.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "actors/counters.hpp"
+#include "actors/interfaces.hpp"
+
+namespace cqrs {
+
+struct invalidation_hub_config {
+  /// The seq the node starts from (every earlier commit is in the database
+  /// the query actors read).
+  seq_t initial_seq = 0;
+  /// How long a `sync` may wait for its seq before it is dropped.
+  caf::timespan sync_timeout = std::chrono::seconds{10};
+  /// Pause between two commit_log reads while a `sync` waits.
+  caf::timespan retry_interval = std::chrono::milliseconds{5};
+  node_counters* counters = nullptr;
+};
+
+struct invalidation_hub_state {
+  static inline constexpr const char* name = "invalidation_hub";
+
+  /// A `sync` waiting for its seq.
+  struct pending_sync {
+    seq_t seq = 0;
+    caf::typed_response_promise<seq_t> promise;
+    caf::actor_clock::time_point deadline;
+  };
+
+  invalidation_hub_config cfg;
+  reader_actor reader;
+  /// Every commit up to here was fanned out.
+  seq_t applied_seq = 0;
+  std::vector<query_actor> subscribers;
+  /// Batches that arrived while a catch-up was running, in order.
+  std::deque<invalidation> queued;
+  bool catching_up = false;
+  bool retry_scheduled = false;
+  std::vector<pending_sync> syncs;
+
+  /// Sends `inv` to every subscriber and advances `applied_seq`; answers the
+  /// syncs it satisfies.
+  void fan_out(caf::local_actor* self, const invalidation& inv);
+
+  /// Merges commit_log entries that continue `applied_seq` into one batch;
+  /// empty when they do not start at `applied_seq + 1`.
+  invalidation merge(const std::vector<commit_entry>& entries) const;
+
+  /// The highest seq a waiting sync asks for (0 if none).
+  seq_t wanted_seq() const;
+};
+
+using invalidation_hub_ptr =
+    hub_actor::stateful_pointer<invalidation_hub_state>;
+
+/// Spawnable behaviour of the hub. It reads missing commits through `reader`.
+hub_actor::behavior_type invalidation_hub_impl(invalidation_hub_ptr self,
+                                               invalidation_hub_config cfg,
+                                               reader_actor reader);
+
+} // namespace cqrs

@@ -1,0 +1,158 @@
+// Message types exchanged by cqrsd's actors, and their CAF type IDs.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/type_id.hpp>
+
+#include "db/read_store.hpp"
+#include "model/command.hpp"
+#include "model/entities.hpp"
+#include "model/views.hpp"
+
+namespace cqrs {
+
+/// A serialized JSON body, shared between the cache and every answer.
+using body_ptr = std::shared_ptr<const std::string>;
+
+/// A read as routed by the gateway: the query, its precomputed cache key and
+/// the lowest commit the answer must reflect (`X-Min-Seq`, 0 for none).
+struct read_request {
+  query q;
+  std::string key;
+  seq_t min_seq = 0;
+};
+
+/// The answer to a read. Local only: the body is shared, never copied.
+struct read_answer {
+  /// False for a 404; the body then is empty.
+  bool found = false;
+  body_ptr body;
+  /// The commit the answer is consistent with (the `X-Seq` header).
+  seq_t seq = 0;
+};
+
+/// A view read by the DB reader pool for a cache fill. Local only.
+struct fill_result {
+  bool found = false;
+  body_ptr body;
+  /// `max(commit_log.seq)` in the same read transaction as the view.
+  seq_t read_seq = 0;
+  /// Row keys the view was built from.
+  std::vector<std::string> dependencies;
+};
+
+/// Commits `from_seq..to_seq` (inclusive) touched `keys`.
+struct invalidation {
+  seq_t from_seq = 0;
+  seq_t to_seq = 0;
+  std::vector<std::string> keys;
+};
+
+/// A query actor as `/status` shows it.
+struct query_actor_status {
+  uint32_t index = 0;
+  uint64_t cache_entries = 0;
+  seq_t applied_seq = 0;
+};
+
+// -- inspection (serialization and printing) ----------------------------------
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, category& x) {
+  return f(caf::meta::type_name("category"), x.id, x.description);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, related_object& x) {
+  return f(caf::meta::type_name("related_object"), x.id, x.content_description,
+           x.content_type);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, child_object& x) {
+  return f(caf::meta::type_name("child_object"), x.id, x.access_code,
+           x.top_level_object_id, x.related_object_id, x.category_id);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, top_level_object& x) {
+  return f(caf::meta::type_name("top_level_object"), x.id, x.name, x.child);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, command& x) {
+  return f(caf::meta::type_name("command"), x.op, x.target, x.id,
+           x.category_fields, x.related_fields, x.object_fields);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, write_result& x) {
+  return f(caf::meta::type_name("write_result"), x.id, x.seq, x.changed);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, query& x) {
+  return f(caf::meta::type_name("query"), x.kind, x.id, x.category_id, x.after,
+           x.limit);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, read_request& x) {
+  return f(caf::meta::type_name("read_request"), x.q, x.key, x.min_seq);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, invalidation& x) {
+  return f(caf::meta::type_name("invalidation"), x.from_seq, x.to_seq, x.keys);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, commit_entry& x) {
+  return f(caf::meta::type_name("commit_entry"), x.seq, x.changed);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, query_actor_status& x) {
+  return f(caf::meta::type_name("query_actor_status"), x.index, x.cache_entries,
+           x.applied_seq);
+}
+
+} // namespace cqrs
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cqrs::read_answer)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cqrs::fill_result)
+
+// -- type IDs and atoms -------------------------------------------------------
+
+CAF_BEGIN_TYPE_ID_BLOCK(cqrsd, caf::first_custom_type_id)
+
+CAF_ADD_TYPE_ID(cqrsd, (cqrs::command))
+CAF_ADD_TYPE_ID(cqrsd, (cqrs::write_result))
+CAF_ADD_TYPE_ID(cqrsd, (cqrs::query))
+CAF_ADD_TYPE_ID(cqrsd, (cqrs::read_request))
+CAF_ADD_TYPE_ID(cqrsd, (cqrs::invalidation))
+CAF_ADD_TYPE_ID(cqrsd, (cqrs::commit_entry))
+CAF_ADD_TYPE_ID(cqrsd, (std::vector<cqrs::commit_entry>))
+CAF_ADD_TYPE_ID(cqrsd, (cqrs::query_actor_status))
+CAF_ADD_TYPE_ID(cqrsd, (std::vector<cqrs::query_actor_status>))
+
+CAF_ADD_ATOM(cqrsd, cqrs::atom, apply, "apply")
+CAF_ADD_ATOM(cqrsd, cqrs::atom, flush, "flush")
+CAF_ADD_ATOM(cqrsd, cqrs::atom, seq, "seq")
+CAF_ADD_ATOM(cqrsd, cqrs::atom, read, "read")
+CAF_ADD_ATOM(cqrsd, cqrs::atom, fill, "fill")
+CAF_ADD_ATOM(cqrsd, cqrs::atom, commits, "commits")
+CAF_ADD_ATOM(cqrsd, cqrs::atom, invalidate, "invalidate")
+CAF_ADD_ATOM(cqrsd, cqrs::atom, subscribe, "subscribe")
+CAF_ADD_ATOM(cqrsd, cqrs::atom, sync, "sync")
+CAF_ADD_ATOM(cqrsd, cqrs::atom, status, "status")
+CAF_ADD_ATOM(cqrsd, cqrs::atom, timeout, "timeout")
+CAF_ADD_ATOM(cqrsd, cqrs::atom, retry, "retry")
+
+CAF_END_TYPE_ID_BLOCK(cqrsd)

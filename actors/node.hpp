@@ -1,0 +1,67 @@
+// The actors of one node, started and stopped in the right order.
+#pragma once
+
+#include <memory>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/expected.hpp>
+
+#include "actors/counters.hpp"
+#include "actors/interfaces.hpp"
+#include "actors/query_routes.hpp"
+#include "actors/supervisors.hpp"
+#include "config/settings.hpp"
+
+namespace cqrs {
+
+/// Registers cqrsd's message types and error category with `cfg`.
+void add_cqrs_types(caf::actor_system_config& cfg);
+
+/// The running actors of a standalone node: DB reader pool, invalidation
+/// hub, command supervisor (and command actor), query supervisor (and query
+/// actors).
+class node {
+public:
+  /// Prepares the database (creating the SQLite file and schema on first
+  /// start), then spawns the actors. Fails with a clear error when the
+  /// database cannot be opened.
+  static caf::expected<std::unique_ptr<node>>
+  start(caf::actor_system& sys, const settings& cfg, give_up_handler on_fatal);
+
+  ~node();
+
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+
+  /// Stops every actor; returns at once, `caf::actor_system` awaits them.
+  void stop();
+
+  const command_actor& commands() const noexcept { return command_; }
+
+  const query_supervisor_actor& query_supervisor() const noexcept {
+    return queries_;
+  }
+
+  const hub_actor& hub() const noexcept { return hub_; }
+
+  query_routes& routes() noexcept { return *routes_; }
+
+  node_counters& counters() noexcept { return *counters_; }
+
+  const settings& config() const noexcept { return cfg_; }
+
+private:
+  node(caf::actor_system& sys, settings cfg);
+
+  caf::actor_system& sys_;
+  settings cfg_;
+  std::shared_ptr<node_counters> counters_;
+  std::shared_ptr<query_routes> routes_;
+  reader_actor readers_;
+  hub_actor hub_;
+  command_actor command_;
+  query_supervisor_actor queries_;
+};
+
+} // namespace cqrs

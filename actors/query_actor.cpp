@@ -1,0 +1,264 @@
+// The query actor: answers reads from a private read-through cache.
+#include "actors/query_actor.hpp"
+
+#include <algorithm>
+
+#include <caf/actor_cast.hpp>
+#include <caf/event_based_actor.hpp>
+
+#include "config/logging.hpp"
+#include "db/error.hpp"
+
+namespace cqrs {
+
+query_actor_state::query_actor_state() : cache(1) {
+  // nop
+}
+
+query_actor_state::~query_actor_state() {
+  auto gone = make_cqrs_error(ec::actor_unavailable,
+                              "the query actor serving the read stopped");
+  for (auto& [key, fill] : fills)
+    for (auto& w : fill.waiters)
+      w.promise.deliver(gone);
+  for (auto& [ticket, p] : parked)
+    p.second.deliver(gone);
+}
+
+// -- reads --------------------------------------------------------------------
+
+const query_cache::entry* query_actor_state::lookup(const std::string& key) {
+  if (!cfg.cache_enabled)
+    return nullptr;
+  return cache.find(key);
+}
+
+read_answer query_actor_state::answer(const query_cache::entry& e) const {
+  // The entry survived every invalidation up to applied_seq, so it is
+  // consistent with the database at that seq.
+  return read_answer{e.found, e.body, std::max(applied_seq, e.read_seq)};
+}
+
+std::optional<std::string> query_actor_state::enqueue(const read_request& req,
+                                                      waiter w) {
+  if (cfg.cache_enabled) {
+    if (auto i = fills.find(req.key); i != fills.end()) {
+      node_counters::add(cfg.counters->single_flight_merges);
+      i->second.waiters.push_back(std::move(w));
+      return std::nullopt;
+    }
+  }
+  // Without a cache, every read runs its own fill: what a user without cqrsd
+  // would get. Such fills are keyed uniquely.
+  auto key = cfg.cache_enabled
+                 ? req.key
+                 : req.key + "#" + std::to_string(next_uncached_fill++);
+  fill_in_flight fill;
+  fill.q = req.q;
+  fill.waiters.push_back(std::move(w));
+  fill.log_pos = next_log_pos;
+  fill.applied_at_start = applied_seq;
+  fill.subscribed_at_start = subscribed;
+  fills.emplace(key, std::move(fill));
+  return key;
+}
+
+// -- fills --------------------------------------------------------------------
+
+bool query_actor_state::cacheable(const fill_in_flight& fill,
+                                  const fill_result& r) const {
+  // Before the subscription we may have missed invalidations altogether.
+  if (!fill.subscribed_at_start)
+    return false;
+  // The snapshot predates invalidations applied before the fill started
+  // (a lagging replica); those are no longer remembered.
+  if (r.read_seq < fill.applied_at_start)
+    return false;
+  for (const auto& inv : recent)
+    if (inv.pos >= fill.log_pos && inv.to_seq > r.read_seq &&
+        touches(inv.keys, r.dependencies))
+      return false;
+  return true;
+}
+
+std::vector<query_actor_state::waiter>
+query_actor_state::complete_fill(const std::string& key, fill_result& r) {
+  auto i = fills.find(key);
+  if (i == fills.end())
+    return {};
+  auto fill = std::move(i->second);
+  fills.erase(i);
+  if (cfg.cache_enabled) {
+    if (cacheable(fill, r)) {
+      auto evicted = cache.insert(
+          key, query_cache::entry{r.found, r.body, r.read_seq, r.dependencies});
+      node_counters::add(cfg.counters->capacity_evictions, evicted);
+    } else {
+      node_counters::add(cfg.counters->stale_fills_refused);
+    }
+  }
+  prune_recent();
+  read_answer ans{r.found, r.body, r.read_seq};
+  std::vector<waiter> unsatisfied;
+  for (auto& w : fill.waiters) {
+    if (w.min_seq <= r.read_seq)
+      w.promise.deliver(ans);
+    else
+      unsatisfied.push_back(std::move(w));
+  }
+  return unsatisfied;
+}
+
+void query_actor_state::fail_fill(const std::string& key,
+                                  const caf::error& err) {
+  auto i = fills.find(key);
+  if (i == fills.end())
+    return;
+  auto fill = std::move(i->second);
+  fills.erase(i);
+  prune_recent();
+  auto reason =
+      error_code(err) == ec::internal
+          ? make_cqrs_error(ec::database_unavailable,
+                            "cache fill failed: " + error_message(err))
+          : err;
+  for (auto& w : fill.waiters)
+    w.promise.deliver(reason);
+}
+
+// -- invalidations ------------------------------------------------------------
+
+void query_actor_state::apply(const invalidation& inv) {
+  if (cfg.cache_enabled) {
+    auto evicted = cache.invalidate(inv.keys);
+    node_counters::add(cfg.counters->invalidation_evictions, evicted);
+  }
+  if (!fills.empty())
+    recent.push_back(
+        applied_invalidation{next_log_pos++, inv.to_seq, inv.keys});
+  applied_seq = std::max(applied_seq, inv.to_seq);
+}
+
+void query_actor_state::prune_recent() {
+  if (fills.empty()) {
+    recent.clear();
+    return;
+  }
+  auto oldest = next_log_pos;
+  for (const auto& [key, fill] : fills)
+    oldest = std::min(oldest, fill.log_pos);
+  while (!recent.empty() && recent.front().pos < oldest)
+    recent.pop_front();
+}
+
+// -- behaviour ----------------------------------------------------------------
+
+namespace {
+
+// Runs a fill for `key` and completes it; waiters that need a newer snapshot
+// get a fresh fill, until their `X-Min-Seq` deadline.
+void start_fill(query_actor_ptr self, const std::string& key, query q) {
+  auto& st = self->state;
+  self->request(st.reader, st.cfg.fill_timeout, atom::fill_v, q)
+      .then(
+          [self, key, q](fill_result& r) {
+            auto again = self->state.complete_fill(key, r);
+            if (again.empty())
+              return;
+            // Fills run in order of start, so the first waiter starts a newer
+            // fill and the others join it.
+            read_request retry{q, key, 0};
+            for (auto& w : again)
+              if (auto fill_key = self->state.enqueue(retry, std::move(w)))
+                start_fill(self, *fill_key, q);
+          },
+          [self, key](caf::error& err) {
+            CQRS_LOG(warning, "query_actor",
+                     "fill of " << key << " failed: " << error_message(err));
+            self->state.fail_fill(key, err);
+          });
+}
+
+// Serves `req` into `rp` once the actor has applied `req.min_seq`.
+void serve(query_actor_ptr self, const read_request& req,
+           query_actor_state::promise_type rp) {
+  auto& st = self->state;
+  if (auto e = st.lookup(req.key)) {
+    node_counters::add(st.cfg.counters->cache_hits);
+    rp.deliver(st.answer(*e));
+    return;
+  }
+  node_counters::add(st.cfg.counters->cache_misses);
+  if (auto fill_key = st.enqueue(req, {std::move(rp), req.min_seq}))
+    start_fill(self, *fill_key, req.q);
+}
+
+} // namespace
+
+query_actor::behavior_type query_actor_impl(query_actor_ptr self,
+                                            query_actor_config cfg,
+                                            reader_actor reader,
+                                            hub_actor hub) {
+  auto& st = self->state;
+  st.cfg = cfg;
+  st.reader = std::move(reader);
+  st.cache = query_cache{cfg.cache_max_entries};
+  self->request(hub, caf::infinite, atom::subscribe_v,
+                caf::actor_cast<query_actor>(self))
+      .then([self](seq_t applied) {
+        auto& st = self->state;
+        st.applied_seq = std::max(st.applied_seq, applied);
+        st.subscribed = true;
+      });
+  return {
+      [self, hub](atom::read, read_request& req) -> caf::result<read_answer> {
+        auto& st = self->state;
+        if (req.min_seq <= st.applied_seq) {
+          // Fast path: a hit answers without a promise.
+          if (auto e = st.lookup(req.key)) {
+            node_counters::add(st.cfg.counters->cache_hits);
+            return st.answer(*e);
+          }
+          auto rp = self->make_response_promise<read_answer>();
+          serve(self, req, rp);
+          return rp;
+        }
+        // Lagging behind X-Min-Seq: ask the hub to bring us up to date. The
+        // hub answers after sending us every batch up to min_seq, so by the
+        // time its answer arrives, we have applied them.
+        auto rp = self->make_response_promise<read_answer>();
+        auto ticket = st.next_ticket++;
+        auto min_seq = req.min_seq;
+        st.parked.emplace(ticket, std::make_pair(std::move(req), rp));
+        auto resume = [self, ticket] {
+          auto& st = self->state;
+          auto i = st.parked.find(ticket);
+          if (i == st.parked.end())
+            return;
+          auto [req, rp] = std::move(i->second);
+          st.parked.erase(i);
+          if (st.applied_seq >= req.min_seq)
+            serve(self, req, std::move(rp));
+          else
+            rp.deliver(make_cqrs_error(ec::min_seq_timeout,
+                                       "seq " + std::to_string(req.min_seq) +
+                                           " was not reached within "
+                                           "query.min_seq_timeout_ms"));
+        };
+        self->request(hub, st.cfg.min_seq_timeout, atom::sync_v, min_seq)
+            .then([resume](seq_t) { resume(); },
+                  [resume](caf::error&) { resume(); });
+        return rp;
+      },
+      [self](atom::invalidate, const invalidation& inv) {
+        self->state.apply(inv);
+      },
+      [self](atom::status) {
+        auto& st = self->state;
+        return query_actor_status{st.cfg.index, st.cache.size(),
+                                  st.applied_seq};
+      },
+  };
+}
+
+} // namespace cqrs

@@ -1,0 +1,131 @@
+// The query actor: answers reads from a private read-through cache.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/stateful_actor.hpp>
+#include <caf/timespan.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "actors/counters.hpp"
+#include "actors/interfaces.hpp"
+#include "actors/query_cache.hpp"
+
+namespace cqrs {
+
+/// What a query actor is told at spawn.
+struct query_actor_config {
+  /// Position in the supervisor's routing table.
+  uint32_t index = 0;
+  bool cache_enabled = true;
+  size_t cache_max_entries = 100000;
+  /// How long a read may wait for its `X-Min-Seq`.
+  caf::timespan min_seq_timeout = std::chrono::seconds{1};
+  /// How long a fill may take before its waiters get an error.
+  caf::timespan fill_timeout = std::chrono::seconds{30};
+  /// Shared counters; never null.
+  node_counters* counters = nullptr;
+};
+
+struct query_actor_state {
+  static inline constexpr const char* name = "query_actor";
+
+  using promise_type = caf::typed_response_promise<read_answer>;
+
+  /// A read waiting for a fill.
+  struct waiter {
+    promise_type promise;
+    seq_t min_seq = 0;
+  };
+
+  /// A fill on the DB reader pool and the reads waiting for it.
+  struct fill_in_flight {
+    query q;
+    std::vector<waiter> waiters;
+    /// Position in `recent_` of the first invalidation applied after start.
+    uint64_t log_pos = 0;
+    /// `applied_seq` when the fill started.
+    seq_t applied_at_start = 0;
+    /// Whether the actor was subscribed to the hub when the fill started.
+    bool subscribed_at_start = false;
+  };
+
+  /// An invalidation applied while fills were in flight.
+  struct applied_invalidation {
+    uint64_t pos = 0;
+    seq_t to_seq = 0;
+    std::vector<std::string> keys;
+  };
+
+  query_actor_config cfg;
+  reader_actor reader;
+  query_cache cache;
+  /// The last commit whose invalidation this actor applied.
+  seq_t applied_seq = 0;
+  /// Set once the hub acknowledged our subscription.
+  bool subscribed = false;
+  std::unordered_map<std::string, fill_in_flight> fills;
+  std::deque<applied_invalidation> recent;
+  uint64_t next_log_pos = 0;
+  /// Makes the keys of fills unique when the cache is off.
+  uint64_t next_uncached_fill = 0;
+  /// Reads waiting for the hub to reach their `X-Min-Seq`, by ticket.
+  std::unordered_map<uint64_t, std::pair<read_request, promise_type>> parked;
+  uint64_t next_ticket = 0;
+
+  query_actor_state();
+
+  /// Fails every read still waiting, so no requester hangs on a dead actor.
+  ~query_actor_state();
+
+  // -- reads ------------------------------------------------------------------
+
+  /// Answers from the cache if possible; returns null on a miss.
+  const query_cache::entry* lookup(const std::string& key);
+
+  /// Turns a cache entry into an answer.
+  read_answer answer(const query_cache::entry& e) const;
+
+  /// Adds `w` to the fill for `req.key`, joining one in flight when the
+  /// cache is on (single-flight). Returns the key of a new fill that the
+  /// caller must start, or nothing when `w` joined a fill in flight.
+  std::optional<std::string> enqueue(const read_request& req, waiter w);
+
+  // -- fills ------------------------------------------------------------------
+
+  /// Whether a fill's result may be cached: no invalidation applied since the
+  /// fill's snapshot touched its dependencies.
+  bool cacheable(const fill_in_flight& fill, const fill_result& r) const;
+
+  /// Completes the fill for `key`: caches it when allowed, answers waiters
+  /// whose `X-Min-Seq` it satisfies and returns the others, which need a
+  /// newer fill.
+  std::vector<waiter> complete_fill(const std::string& key, fill_result& r);
+
+  /// Fails every waiter of the fill for `key`.
+  void fail_fill(const std::string& key, const caf::error& err);
+
+  // -- invalidations ----------------------------------------------------------
+
+  /// Evicts entries hit by `inv` and advances `applied_seq`.
+  void apply(const invalidation& inv);
+
+  /// Drops remembered invalidations that no fill in flight needs.
+  void prune_recent();
+};
+
+using query_actor_ptr = query_actor::stateful_pointer<query_actor_state>;
+
+/// Spawnable behaviour of a query actor. It subscribes to `hub` at start and
+/// sends cache fills to `reader`.
+query_actor::behavior_type query_actor_impl(query_actor_ptr self,
+                                            query_actor_config cfg,
+                                            reader_actor reader, hub_actor hub);
+
+} // namespace cqrs

@@ -1,0 +1,60 @@
+// The routing table the gateway uses to pick a query actor for a read.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/interfaces.hpp"
+#include "config/settings.hpp"
+
+namespace cqrs {
+
+/// A copy-on-write table of query actors, read lock-free by HTTP threads and
+/// written by the query supervisor when it spawns or respawns an actor.
+class query_routes {
+public:
+  using table = std::vector<query_actor>;
+
+  explicit query_routes(routing_policy policy) : policy_(policy) {
+    std::atomic_store(&table_, std::make_shared<const table>());
+  }
+
+  /// Replaces the actor at `index`, growing the table as needed.
+  void set(size_t index, query_actor actor) {
+    auto next = std::make_shared<table>(*snapshot());
+    if (next->size() <= index)
+      next->resize(index + 1);
+    (*next)[index] = std::move(actor);
+    std::atomic_store(&table_, std::shared_ptr<const table>{std::move(next)});
+  }
+
+  /// Empties the table (at shutdown).
+  void clear() { std::atomic_store(&table_, std::make_shared<const table>()); }
+
+  /// Returns the actor that serves `key`: the same actor for the same key
+  /// under key_affinity, the next one under round_robin. Returns an invalid
+  /// handle when the table is empty.
+  query_actor pick(const std::string& key) {
+    auto t = snapshot();
+    if (t->empty())
+      return {};
+    size_t i = policy_ == routing_policy::key_affinity
+                   ? std::hash<std::string>{}(key)
+                   : next_.fetch_add(1, std::memory_order_relaxed);
+    return (*t)[i % t->size()];
+  }
+
+  /// Returns the current table.
+  std::shared_ptr<const table> snapshot() const {
+    return std::atomic_load(&table_);
+  }
+
+private:
+  routing_policy policy_;
+  std::shared_ptr<const table> table_;
+  std::atomic<size_t> next_{0};
+};
+
+} // namespace cqrs

@@ -1,0 +1,133 @@
+// cqrsd: command line, signals, start-up and shutdown order.
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include <pthread.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include "actors/node.hpp"
+#include "config/logging.hpp"
+#include "config/settings.hpp"
+#include "db/error.hpp"
+#include "http/gateway.hpp"
+
+namespace {
+
+constexpr int exit_ok = 0;
+constexpr int exit_failure = 1;
+constexpr int exit_usage = 2;
+
+void print_usage(std::ostream& out) {
+  out << "usage: cqrsd --config FILE        serve with the YAML configuration "
+         "FILE\n"
+         "       cqrsd --check-config FILE  validate FILE; exit 0 if valid, "
+         "2 if not\n"
+         "       cqrsd --help | --version\n"
+         "\n"
+         "SIGTERM or SIGINT drains requests in flight, then exits 0.\n";
+}
+
+int check_config(const std::string& path) {
+  cqrs::config_error err;
+  if (!cqrs::load_settings(path, err)) {
+    std::cerr << to_string(err) << '\n';
+    return exit_usage;
+  }
+  std::cout << path << ": configuration is valid\n";
+  return exit_ok;
+}
+
+int serve(const std::string& path) {
+  cqrs::config_error err;
+  auto cfg = cqrs::load_settings(path, err);
+  if (!cfg) {
+    std::cerr << to_string(err) << '\n';
+    return exit_usage;
+  }
+  cqrs::logging::set_level(cfg->log.level);
+  if (cfg->node.role != cqrs::node_role::standalone) {
+    CQRS_LOG(error, "main",
+             "node.role '" << to_string(cfg->node.role)
+                           << "' is not supported yet; use "
+                              "'standalone'");
+    return exit_usage;
+  }
+  // Every thread started from here on inherits the blocked signals; only
+  // the signal thread below receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  std::atomic<int> exit_code{exit_ok};
+  caf::actor_system_config sys_cfg;
+  cqrs::add_cqrs_types(sys_cfg);
+  caf::actor_system sys{sys_cfg};
+  auto on_fatal = [&exit_code](const std::string& why) {
+    CQRS_LOG(error, "main", "stopping the node: " << why);
+    exit_code = exit_failure;
+    kill(getpid(), SIGTERM);
+  };
+  auto n = cqrs::node::start(sys, *cfg, on_fatal);
+  if (!n) {
+    CQRS_LOG(error, "main", "cannot start: " << cqrs::error_message(n.error()));
+    return exit_failure;
+  }
+  cqrs::http::gateway gw{sys, **n, *cfg};
+  auto port = gw.bind();
+  if (!port) {
+    CQRS_LOG(error, "main", cqrs::error_message(port.error()));
+    (*n)->stop();
+    return exit_failure;
+  }
+  std::atomic<bool> stopping{false};
+  std::thread signal_thread{[&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    stopping = true;
+    CQRS_LOG(info, "main",
+             "received " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
+                         << ", draining requests in flight");
+    gw.stop();
+  }};
+  CQRS_LOG(info, "main",
+           "cqrsd " << CQRSD_VERSION << " serving http://" << cfg->http.host
+                    << ':' << *port << " (node '" << cfg->node.name
+                    << "', SQLite " << cfg->database.sqlite_path << ")");
+  gw.serve();
+  if (!stopping) {
+    CQRS_LOG(error, "main", "HTTP server stopped unexpectedly");
+    exit_code = exit_failure;
+    kill(getpid(), SIGTERM);
+  }
+  signal_thread.join();
+  (*n)->stop();
+  CQRS_LOG(info, "main", "stopped");
+  return exit_code;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::string arg1 = argc > 1 ? argv[1] : "";
+  if (argc == 2 && (arg1 == "--help" || arg1 == "-h")) {
+    print_usage(std::cout);
+    return exit_ok;
+  }
+  if (argc == 2 && arg1 == "--version") {
+    std::cout << "cqrsd " << CQRSD_VERSION << '\n';
+    return exit_ok;
+  }
+  if (argc == 3 && arg1 == "--check-config")
+    return check_config(argv[2]);
+  if (argc == 3 && arg1 == "--config")
+    return serve(argv[2]);
+  print_usage(std::cerr);
+  return exit_usage;
+}

@@ -1,0 +1,525 @@
+// Loads cqrsd settings from YAML and validates every key, naming the bad one.
+#include "config/settings.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <limits>
+#include <set>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+namespace cqrs {
+
+namespace {
+
+// -- enum names ---------------------------------------------------------------
+
+template <class E> struct enum_name {
+  const char* name;
+  E value;
+};
+
+constexpr enum_name<node_role> node_roles[] = {
+    {"standalone", node_role::standalone},
+    {"command", node_role::command},
+    {"query", node_role::query},
+};
+
+constexpr enum_name<routing_policy> routing_policies[] = {
+    {"key_affinity", routing_policy::key_affinity},
+    {"round_robin", routing_policy::round_robin},
+};
+
+constexpr enum_name<database_backend> database_backends[] = {
+    {"sqlite", database_backend::sqlite},
+    {"postgresql", database_backend::postgresql},
+};
+
+constexpr enum_name<log_level> log_levels[] = {
+    {"error", log_level::error},
+    {"warning", log_level::warning},
+    {"info", log_level::info},
+    {"debug", log_level::debug},
+};
+
+template <class E, size_t N>
+const char* name_of(const enum_name<E> (&names)[N], E x) {
+  for (const auto& entry : names)
+    if (entry.value == x)
+      return entry.name;
+  return "unknown";
+}
+
+// -- parser -------------------------------------------------------------------
+
+/// Walks a YAML document into `settings`, stopping at the first error.
+class settings_parser {
+public:
+  explicit settings_parser(config_error& err) : err_(err) {}
+
+  bool parse_root(const YAML::Node& root, settings& out) {
+    if (root.IsNull())
+      return true; // An empty document is the default configuration.
+    if (!root.IsMap())
+      return fail("", "expected a mapping of sections at the top level, got " +
+                          describe(root));
+    auto ok = each_entry(root, "",
+                         [&](const std::string& name, const std::string& key,
+                             const YAML::Node& value) {
+                           if (name == "node")
+                             return parse_node(key, value, out.node);
+                           if (name == "http")
+                             return parse_http(key, value, out.http);
+                           if (name == "database")
+                             return parse_database(key, value, out.database);
+                           if (name == "query")
+                             return parse_query(key, value, out.query);
+                           if (name == "command")
+                             return parse_command(key, value, out.command);
+                           if (name == "log")
+                             return parse_log(key, value, out.log);
+                           return unknown(key);
+                         });
+    return ok && validate(out);
+  }
+
+  bool fail(std::string key, std::string message) {
+    err_.key = std::move(key);
+    err_.message = std::move(message);
+    return false;
+  }
+
+private:
+  // -- sections ---------------------------------------------------------------
+
+  bool parse_node(const std::string& prefix, const YAML::Node& section,
+                  node_settings& out) {
+    return each_entry(section, prefix,
+                      [&](const std::string& name, const std::string& key,
+                          const YAML::Node& value) {
+                        if (name == "name")
+                          return read_string(key, value, out.name, true);
+                        if (name == "role")
+                          return read_enum(key, value, out.role, node_roles);
+                        return unknown(key);
+                      });
+  }
+
+  bool parse_http(const std::string& prefix, const YAML::Node& section,
+                  http_settings& out) {
+    return each_entry(
+        section, prefix,
+        [&](const std::string& name, const std::string& key,
+            const YAML::Node& value) {
+          if (name == "listen")
+            return read_listen(key, value, out);
+          if (name == "threads")
+            return read_uint(key, value, 1, 1024, out.threads);
+          if (name == "max_body_bytes")
+            return read_uint(key, value, 1, 1073741824, out.max_body_bytes);
+          if (name == "write_token")
+            return read_string(key, value, out.write_token, false);
+          return unknown(key);
+        });
+  }
+
+  bool parse_database(const std::string& prefix, const YAML::Node& section,
+                      database_settings& out) {
+    return each_entry(
+        section, prefix,
+        [&](const std::string& name, const std::string& key,
+            const YAML::Node& value) {
+          if (name == "backend")
+            return read_enum(key, value, out.backend, database_backends);
+          if (name == "sqlite_path")
+            return read_string(key, value, out.sqlite_path, false);
+          if (name == "postgresql")
+            return read_string(key, value, out.postgresql, false);
+          if (name == "read_connections")
+            return read_uint(key, value, 1, 256, out.read_connections);
+          if (name == "busy_timeout_ms")
+            return read_uint(key, value, 0, 600000, out.busy_timeout_ms);
+          return unknown(key);
+        });
+  }
+
+  bool parse_query(const std::string& prefix, const YAML::Node& section,
+                   query_settings& out) {
+    return each_entry(
+        section, prefix,
+        [&](const std::string& name, const std::string& key,
+            const YAML::Node& value) {
+          if (name == "actors")
+            return read_uint(key, value, 1, 100000, out.actors);
+          if (name == "routing")
+            return read_enum(key, value, out.routing, routing_policies);
+          if (name == "cache_enabled")
+            return read_bool(key, value, out.cache_enabled);
+          if (name == "cache_max_entries")
+            return read_uint(key, value, 1, 100000000, out.cache_max_entries);
+          if (name == "min_seq_timeout_ms")
+            return read_uint(key, value, 1, 600000, out.min_seq_timeout_ms);
+          if (name == "max_restarts")
+            return read_uint(key, value, 0, 100000, out.max_restarts);
+          if (name == "restart_window_ms")
+            return read_uint(key, value, 1, 3600000, out.restart_window_ms);
+          return unknown(key);
+        });
+  }
+
+  bool parse_command(const std::string& prefix, const YAML::Node& section,
+                     command_settings& out) {
+    return each_entry(
+        section, prefix,
+        [&](const std::string& name, const std::string& key,
+            const YAML::Node& value) {
+          if (name == "max_batch")
+            return read_uint(key, value, 1, 100000, out.max_batch);
+          if (name == "timeout_ms")
+            return read_uint(key, value, 1, 600000, out.timeout_ms);
+          return unknown(key);
+        });
+  }
+
+  bool parse_log(const std::string& prefix, const YAML::Node& section,
+                 log_settings& out) {
+    return each_entry(section, prefix,
+                      [&](const std::string& name, const std::string& key,
+                          const YAML::Node& value) {
+                        if (name == "level")
+                          return read_enum(key, value, out.level, log_levels);
+                        return unknown(key);
+                      });
+  }
+
+  /// Checks rules that span several keys.
+  bool validate(const settings& s) {
+    const auto& db = s.database;
+    if (db.backend == database_backend::sqlite && db.sqlite_path.empty())
+      return fail("database.sqlite_path",
+                  "expected a non-empty path when database.backend is "
+                  "sqlite, got ''");
+    if (db.backend == database_backend::postgresql && db.postgresql.empty())
+      return fail("database.postgresql",
+                  "expected a non-empty libpq connection string when "
+                  "database.backend is postgresql, got ''");
+    return true;
+  }
+
+  // -- structure --------------------------------------------------------------
+
+  /// Calls `f(name, dotted_key, value)` for each entry of the mapping
+  /// `section`. A null section counts as an empty mapping.
+  template <class F>
+  bool each_entry(const YAML::Node& section, const std::string& prefix, F f) {
+    if (section.IsNull())
+      return true;
+    if (!section.IsMap())
+      return fail(prefix, "expected a mapping, got " + describe(section));
+    std::set<std::string> seen;
+    for (const auto& entry : section) {
+      if (!entry.first.IsScalar())
+        return fail(prefix, "expected only plain keys, got a key that is " +
+                                describe(entry.first));
+      const auto& name = entry.first.Scalar();
+      auto key = prefix.empty() ? name : prefix + "." + name;
+      if (!seen.insert(name).second)
+        return fail(key, "duplicate key '" + key + "'");
+      if (!f(name, key, entry.second))
+        return false;
+    }
+    return true;
+  }
+
+  bool unknown(const std::string& key) {
+    return fail(key, "unknown key '" + key + "'");
+  }
+
+  /// Names a node for an error message: a scalar is quoted, anything else
+  /// is named by its kind.
+  static std::string describe(const YAML::Node& node) {
+    switch (node.Type()) {
+    case YAML::NodeType::Scalar:
+      return quote(node.Scalar());
+    case YAML::NodeType::Sequence:
+      return "a sequence";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Null:
+      return "null";
+    default:
+      return "nothing";
+    }
+  }
+
+  static std::string quote(const std::string& text) { return "'" + text + "'"; }
+
+  // -- scalars ----------------------------------------------------------------
+
+  /// Reads the text of a scalar with `${VAR}` expanded. `expected` words the
+  /// error for a node that is not a scalar. With `null_ok`, null reads as "".
+  bool scalar_text(const std::string& key, const YAML::Node& node,
+                   const std::string& expected, bool null_ok,
+                   std::string& out) {
+    if (node.IsNull() && null_ok) {
+      out.clear();
+      return true;
+    }
+    if (!node.IsScalar())
+      return fail(key, "expected " + expected + ", got " + describe(node));
+    return expand(key, node.Scalar(), out);
+  }
+
+  /// Replaces each `${NAME}` in `in` by the environment variable NAME.
+  bool expand(const std::string& key, const std::string& in, std::string& out) {
+    out.clear();
+    size_t pos = 0;
+    for (;;) {
+      auto start = in.find("${", pos);
+      if (start == std::string::npos) {
+        out.append(in, pos, std::string::npos);
+        return true;
+      }
+      out.append(in, pos, start - pos);
+      auto end = in.find('}', start + 2);
+      if (end == std::string::npos)
+        return fail(key, "expected '}' closing '${' in " + quote(in));
+      auto name = in.substr(start + 2, end - start - 2);
+      if (!valid_variable_name(name))
+        return fail(key, "expected an environment variable name of "
+                         "[A-Za-z_][A-Za-z0-9_]* inside '${...}', got " +
+                             quote(name) + " in " + quote(in));
+      const char* value = std::getenv(name.c_str());
+      if (value == nullptr)
+        return fail(key, "environment variable '" + name +
+                             "' is not set (used in " + quote(in) + ")");
+      out += value;
+      pos = end + 1;
+    }
+  }
+
+  static bool valid_variable_name(const std::string& name) {
+    if (name.empty())
+      return false;
+    for (size_t i = 0; i < name.size(); ++i) {
+      auto c = name[i];
+      bool letter =
+          (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+      bool digit = c >= '0' && c <= '9';
+      if (!letter && !(digit && i > 0))
+        return false;
+    }
+    return true;
+  }
+
+  template <class T>
+  bool read_uint(const std::string& key, const YAML::Node& node, uint64_t lo,
+                 uint64_t hi, T& out) {
+    static_assert(std::is_unsigned<T>::value);
+    auto expected =
+        "an integer in " + std::to_string(lo) + ".." + std::to_string(hi);
+    std::string text;
+    if (!scalar_text(key, node, expected, false, text))
+      return false;
+    // Only plain decimal integers: no sign, fraction, exponent or 0x prefix.
+    // A leading '-' falls through to the same "expected" message.
+    uint64_t value = 0;
+    bool ok = !text.empty() && text.size() <= 20;
+    for (auto c : text) {
+      if (!ok)
+        break;
+      if (c < '0' || c > '9') {
+        ok = false;
+        break;
+      }
+      auto digit = static_cast<uint64_t>(c - '0');
+      if (value > (std::numeric_limits<uint64_t>::max() - digit) / 10) {
+        ok = false;
+        break;
+      }
+      value = value * 10 + digit;
+    }
+    if (!ok || value < lo || value > hi)
+      return fail(key, "expected " + expected + ", got " + quote(text));
+    out = static_cast<T>(value);
+    return true;
+  }
+
+  bool read_bool(const std::string& key, const YAML::Node& node, bool& out) {
+    const std::string expected = "true or false";
+    std::string text;
+    if (!scalar_text(key, node, expected, false, text))
+      return false;
+    // The YAML 1.2 core schema: no yes/no/on/off.
+    if (text == "true" || text == "True" || text == "TRUE") {
+      out = true;
+      return true;
+    }
+    if (text == "false" || text == "False" || text == "FALSE") {
+      out = false;
+      return true;
+    }
+    return fail(key, "expected " + expected + ", got " + quote(text));
+  }
+
+  bool read_string(const std::string& key, const YAML::Node& node,
+                   std::string& out, bool non_empty) {
+    std::string text;
+    if (!scalar_text(key, node, "a string", true, text))
+      return false;
+    if (non_empty && text.empty())
+      return fail(key, "expected a non-empty string, got ''");
+    out = std::move(text);
+    return true;
+  }
+
+  template <class E, size_t N>
+  bool read_enum(const std::string& key, const YAML::Node& node, E& out,
+                 const enum_name<E> (&names)[N]) {
+    std::string expected = "one of ";
+    for (size_t i = 0; i < N; ++i) {
+      if (i > 0)
+        expected += ", ";
+      expected += names[i].name;
+    }
+    std::string text;
+    if (!scalar_text(key, node, expected, false, text))
+      return false;
+    for (const auto& entry : names) {
+      if (text == entry.name) {
+        out = entry.value;
+        return true;
+      }
+    }
+    return fail(key, "expected " + expected + ", got " + quote(text));
+  }
+
+  /// Reads "host:port" or "[ipv6]:port" into `listen`, `host` and `port`.
+  bool read_listen(const std::string& key, const YAML::Node& node,
+                   http_settings& out) {
+    const std::string expected = "\"host:port\" or \"[ipv6]:port\" with a "
+                                 "port in 0..65535";
+    std::string text;
+    if (!scalar_text(key, node, expected, false, text))
+      return false;
+    auto bad = [&] {
+      return fail(key, "expected " + expected + ", got " + quote(text));
+    };
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos)
+      return bad();
+    auto host = text.substr(0, colon);
+    auto port_text = text.substr(colon + 1);
+    if (!host.empty() && host.front() == '[') {
+      if (host.size() < 3 || host.back() != ']')
+        return bad();
+      host = host.substr(1, host.size() - 2);
+    } else if (host.find(':') != std::string::npos) {
+      return bad(); // A bare IPv6 address needs brackets.
+    }
+    if (host.empty())
+      return bad();
+    for (auto c : host)
+      if (c == ' ' || c == '\t' || c == '[' || c == ']' || c == '/')
+        return bad();
+    if (port_text.empty() || port_text.size() > 5)
+      return bad();
+    uint32_t port = 0;
+    for (auto c : port_text) {
+      if (c < '0' || c > '9')
+        return bad();
+      port = port * 10 + static_cast<uint32_t>(c - '0');
+    }
+    if (port > 65535)
+      return bad();
+    out.listen = text;
+    out.host = host;
+    out.port = static_cast<uint16_t>(port);
+    return true;
+  }
+
+  config_error& err_;
+};
+
+} // namespace
+
+std::optional<settings> parse_settings(const std::string& yaml_text,
+                                       config_error& err) {
+  settings_parser parser{err};
+  try {
+    auto documents = YAML::LoadAll(yaml_text);
+    if (documents.size() > 1) {
+      parser.fail("", "expected one YAML document, got " +
+                          std::to_string(documents.size()));
+      return std::nullopt;
+    }
+    settings result;
+    if (!documents.empty() && !parser.parse_root(documents.front(), result))
+      return std::nullopt;
+    return result;
+  } catch (const YAML::Exception& e) {
+    parser.fail("", e.what());
+  } catch (const std::exception& e) {
+    parser.fail("", std::string{"cannot parse configuration: "} + e.what());
+  }
+  return std::nullopt;
+}
+
+std::optional<settings> load_settings(const std::string& path,
+                                      config_error& err) {
+  auto cannot_read = [&](int code) {
+    err.key.clear();
+    err.message =
+        "cannot read config file '" + path + "': " + std::strerror(code);
+    return std::nullopt;
+  };
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr)
+    return cannot_read(errno);
+  std::string text;
+  char buffer[4096];
+  for (;;) {
+    auto n = std::fread(buffer, 1, sizeof(buffer), file);
+    text.append(buffer, n);
+    if (n < sizeof(buffer))
+      break;
+  }
+  if (std::ferror(file)) {
+    auto code = errno;
+    std::fclose(file);
+    return cannot_read(code);
+  }
+  std::fclose(file);
+  return parse_settings(text, err);
+}
+
+std::string to_string(const config_error& err) {
+  if (err.key.empty())
+    return "config error: " + err.message;
+  return "config error: " + err.key + ": " + err.message;
+}
+
+const char* to_string(node_role x) {
+  return name_of(node_roles, x);
+}
+
+const char* to_string(routing_policy x) {
+  return name_of(routing_policies, x);
+}
+
+const char* to_string(database_backend x) {
+  return name_of(database_backends, x);
+}
+
+const char* to_string(log_level x) {
+  return name_of(log_levels, x);
+}
+
+} // namespace cqrs

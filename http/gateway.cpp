@@ -1,0 +1,449 @@
+// The HTTP gateway.
+#include "http/gateway.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/sec.hpp>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "actors/node.hpp"
+#include "config/logging.hpp"
+#include "db/error.hpp"
+#include "http/errors.hpp"
+#include "http/routes.hpp"
+#include "model/json.hpp"
+#include "model/views.hpp"
+
+namespace cqrs::http {
+
+namespace {
+
+constexpr const char* json_type = "application/json";
+
+/// How long a fill may take, on top of the X-Min-Seq wait.
+constexpr auto fill_timeout = std::chrono::seconds{30};
+
+/// How often a read retries when its query actor died under it.
+constexpr int read_attempts = 3;
+
+void reply(httplib::Response& res, int status, std::string body) {
+  res.status = status;
+  res.set_content(std::move(body), json_type);
+}
+
+void reply_error(httplib::Response& res, const api_error& err) {
+  reply(res, err.status, error_json(err.code, err.message));
+}
+
+void reply_error(httplib::Response& res, int status, std::string message) {
+  reply_error(res, make_api_error(status, std::move(message)));
+}
+
+// Compares secrets in time independent of where they differ.
+bool constant_time_equal(std::string_view x, std::string_view y) {
+  auto n = std::max(x.size(), y.size());
+  unsigned char diff = x.size() == y.size() ? 0 : 1;
+  for (size_t i = 0; i < n; ++i) {
+    auto a = i < x.size() ? static_cast<unsigned char>(x[i]) : 0;
+    auto b = i < y.size() ? static_cast<unsigned char>(y[i]) : 0;
+    diff |= a ^ b;
+  }
+  return diff == 0;
+}
+
+// Accepts "application/json" and "+json" types, with parameters.
+bool is_json_media_type(std::string value) {
+  value = value.substr(0, value.find(';'));
+  auto not_space = [](unsigned char c) { return !std::isspace(c); };
+  value.erase(value.begin(),
+              std::find_if(value.begin(), value.end(), not_space));
+  value.erase(std::find_if(value.rbegin(), value.rend(), not_space).base(),
+              value.end());
+  std::transform(value.begin(), value.end(), value.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  auto ends_with = [&](std::string_view suffix) {
+    return value.size() >= suffix.size() &&
+           value.compare(value.size() - suffix.size(), suffix.size(), suffix) ==
+               0;
+  };
+  return value == "application/json" || ends_with("+json");
+}
+
+// Parses an unsigned decimal that fits 64 bits, without sign or spaces.
+std::optional<uint64_t> parse_u64(std::string_view text) {
+  if (text.empty() || text.size() > 20)
+    return std::nullopt;
+  uint64_t result = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9')
+      return std::nullopt;
+    auto digit = static_cast<uint64_t>(c - '0');
+    if (result > (UINT64_MAX - digit) / 10)
+      return std::nullopt;
+    result = result * 10 + digit;
+  }
+  return result;
+}
+
+const char* noun(query_kind kind) {
+  switch (kind) {
+  case query_kind::object:
+  case query_kind::object_list:
+    return "object";
+  case query_kind::category:
+    return "category";
+  case query_kind::related_object:
+    return "related object";
+  }
+  return "row";
+}
+
+// Rejects query parameters other than `allowed`, and repeated ones.
+bool check_params(const httplib::Request& req, httplib::Response& res,
+                  std::initializer_list<std::string_view> allowed) {
+  for (const auto& [name, value] : req.params) {
+    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      reply_error(res, 400, "unknown query parameter '" + name + "'");
+      return false;
+    }
+    if (req.params.count(name) > 1) {
+      reply_error(res, 400, "query parameter '" + name + "' is repeated");
+      return false;
+    }
+  }
+  return true;
+}
+
+} // namespace
+
+gateway::gateway(caf::actor_system& sys, node& n, const settings& cfg)
+    : sys_(sys), node_(n), cfg_(cfg),
+      server_(std::make_unique<httplib::Server>()) {
+  auto& svr = *server_;
+  auto threads = cfg_.http.threads;
+  svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // Without TCP_NODELAY, keep-alive requests stall on delayed ACKs.
+  svr.set_tcp_nodelay(true);
+  svr.set_keep_alive_max_count(100000);
+  svr.set_keep_alive_timeout(5);
+  svr.set_read_timeout(10, 0);
+  svr.set_write_timeout(10, 0);
+  svr.set_payload_max_length(cfg_.http.max_body_bytes);
+  auto handler = [this](const httplib::Request& req, httplib::Response& res) {
+    handle(req, res);
+  };
+  for (auto add : {&httplib::Server::Get, &httplib::Server::Post,
+                   &httplib::Server::Put, &httplib::Server::Delete,
+                   &httplib::Server::Patch, &httplib::Server::Options}) {
+    (svr.*add)(".*", handler);
+  }
+  // Errors that cpp-httplib answers itself (413, 414, bad request lines)
+  // get a JSON body too.
+  svr.set_error_handler([this](const httplib::Request& req,
+                               httplib::Response& res) {
+    if (!res.body.empty())
+      return;
+    std::string message = res.status == 413
+                              ? "request body exceeds http.max_body_bytes (" +
+                                    std::to_string(cfg_.http.max_body_bytes) +
+                                    " bytes)"
+                              : "the request could not be processed";
+    reply_error(res, res.status, std::move(message));
+    requests_.count(match(req.path).r, res.status);
+  });
+  svr.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+        reply_error(res, {500, to_string(ec::internal), "internal error"});
+      });
+}
+
+gateway::~gateway() {
+  stop();
+}
+
+caf::expected<uint16_t> gateway::bind() {
+  const auto& h = cfg_.http;
+  int port = h.port == 0
+                 ? server_->bind_to_any_port(h.host)
+                 : (server_->bind_to_port(h.host, h.port) ? h.port : -1);
+  if (port < 0)
+    return make_cqrs_error(ec::internal,
+                           "cannot listen on " + h.listen +
+                               " (address in use or not available)");
+  return static_cast<uint16_t>(port);
+}
+
+void gateway::serve() {
+  ready_ = true;
+  server_->listen_after_bind();
+  ready_ = false;
+}
+
+void gateway::stop() {
+  ready_ = false;
+  server_->stop();
+}
+
+void gateway::handle(const httplib::Request& req, httplib::Response& res) {
+  try {
+    dispatch(req, res);
+  } catch (const std::exception& e) {
+    CQRS_LOG(error, "http",
+             req.method << ' ' << req.path << " failed: " << e.what());
+    reply_error(res, {500, to_string(ec::internal), "internal error"});
+  }
+  requests_.count(match(req.path).r, res.status);
+}
+
+namespace {
+
+/// Everything a route handler needs.
+struct exchange {
+  caf::actor_system& sys;
+  node& n;
+  const settings& cfg;
+  const httplib::Request& req;
+  httplib::Response& res;
+};
+
+// Answers a read through the query actor that `routes` picks.
+void read(exchange& x, const query& q) {
+  seq_t min_seq = 0;
+  if (x.req.has_header("X-Min-Seq")) {
+    auto parsed = parse_u64(x.req.get_header_value("X-Min-Seq"));
+    if (!parsed) {
+      reply_error(x.res, 400,
+                  "header X-Min-Seq must be a non-negative integer");
+      return;
+    }
+    min_seq = *parsed;
+  }
+  read_request rr{q, cache_key(q), min_seq};
+  auto timeout =
+      fill_timeout + std::chrono::milliseconds{x.cfg.query.min_seq_timeout_ms};
+  caf::scoped_actor self{x.sys};
+  for (int attempt = 1; attempt <= read_attempts; ++attempt) {
+    auto actor = x.n.routes().pick(rr.key);
+    if (!actor) {
+      reply_error(x.res,
+                  to_api_error(make_cqrs_error(ec::actor_unavailable,
+                                               "no query actor is running")));
+      return;
+    }
+    bool retry = false;
+    self->request(actor, timeout, atom::read_v, rr)
+        .receive(
+            [&](read_answer& a) {
+              x.res.set_header("X-Seq", std::to_string(a.seq));
+              if (a.found)
+                reply(x.res, 200, *a.body);
+              else
+                reply_error(x.res, 404,
+                            std::string{noun(q.kind)} + " " +
+                                std::to_string(q.id) + " does not exist");
+            },
+            [&](caf::error& err) {
+              // The actor died under us: its successor takes over shortly.
+              retry = (err == caf::sec::request_receiver_down ||
+                       err == ec::actor_unavailable) &&
+                      attempt < read_attempts;
+              if (!retry)
+                reply_error(x.res, to_api_error(err));
+            });
+    if (!retry)
+      return;
+    std::this_thread::sleep_for(std::chrono::milliseconds{10 * attempt});
+  }
+}
+
+// Sends a command to the command actor and answers its acknowledgement.
+void write(exchange& x, operation op, entity target, row_id id) {
+  const auto& token = x.cfg.http.write_token;
+  if (!token.empty()) {
+    auto auth = x.req.get_header_value("Authorization");
+    constexpr std::string_view scheme = "Bearer ";
+    if (auth.size() < scheme.size() ||
+        auth.compare(0, scheme.size(), scheme) != 0 ||
+        !constant_time_equal(std::string_view{auth}.substr(scheme.size()),
+                             token)) {
+      x.res.set_header("WWW-Authenticate", "Bearer");
+      reply_error(x.res, 401, "writes need 'Authorization: Bearer <token>'");
+      return;
+    }
+  }
+  if (op != operation::remove && x.req.has_header("Content-Type") &&
+      !is_json_media_type(x.req.get_header_value("Content-Type"))) {
+    reply_error(x.res, 415,
+                "request body must be application/json, got '" +
+                    x.req.get_header_value("Content-Type") + "'");
+    return;
+  }
+  validation_error verr;
+  auto cmd = parse_command(op, target, id, x.req.body, verr);
+  if (!cmd) {
+    reply_error(x.res, 400, verr.message);
+    return;
+  }
+  caf::scoped_actor self{x.sys};
+  self->request(x.n.commands(),
+                std::chrono::milliseconds{x.cfg.command.timeout_ms},
+                atom::apply_v, std::move(*cmd))
+      .receive(
+          [&](write_result& r) {
+            x.res.set_header("X-Seq", std::to_string(r.seq));
+            reply(x.res, op == operation::create ? 201 : 200, to_json(r));
+          },
+          [&](caf::error& err) { reply_error(x.res, to_api_error(err)); });
+}
+
+// GET /objects?category_id=&limit=&after=
+void list_objects(exchange& x) {
+  if (!check_params(x.req, x.res, {"category_id", "limit", "after"}))
+    return;
+  query q;
+  q.kind = query_kind::object_list;
+  if (x.req.has_param("category_id")) {
+    auto id = parse_row_id(x.req.get_param_value("category_id"));
+    if (!id) {
+      reply_error(x.res, 400, "category_id must be a positive integer id");
+      return;
+    }
+    q.category_id = *id;
+  }
+  if (x.req.has_param("after")) {
+    auto after = parse_u64(x.req.get_param_value("after"));
+    if (!after || *after > static_cast<uint64_t>(INT64_MAX)) {
+      reply_error(x.res, 400, "after must be a non-negative integer id");
+      return;
+    }
+    q.after = static_cast<row_id>(*after);
+  }
+  if (x.req.has_param("limit")) {
+    auto limit = parse_u64(x.req.get_param_value("limit"));
+    if (!limit || *limit < 1 || *limit > max_page_size) {
+      reply_error(x.res, 400,
+                  "limit must be an integer in 1.." +
+                      std::to_string(max_page_size));
+      return;
+    }
+    q.limit = static_cast<int32_t>(*limit);
+  }
+  read(x, q);
+}
+
+void status(exchange& x) {
+  using nlohmann::json;
+  auto& c = x.n.counters();
+  json body{{"node", x.cfg.node.name},
+            {"role", to_string(x.cfg.node.role)},
+            {"seq", node_counters::get(c.current_seq)},
+            {"applied_seq", node_counters::get(c.applied_seq)}};
+  auto actors = json::array();
+  caf::scoped_actor self{x.sys};
+  self->request(x.n.query_supervisor(), std::chrono::seconds{5}, atom::status_v)
+      .receive(
+          [&](std::vector<query_actor_status>& all) {
+            for (auto& s : all)
+              actors.push_back({{"index", s.index},
+                                {"cache_entries", s.cache_entries},
+                                {"applied_seq", s.applied_seq}});
+          },
+          [&](caf::error& err) {
+            CQRS_LOG(warning, "http", "status: " << caf::to_string(err));
+          });
+  body["query_actors"] = std::move(actors);
+  reply(x.res, 200, body.dump());
+}
+
+} // namespace
+
+void gateway::dispatch(const httplib::Request& req, httplib::Response& res) {
+  auto m = match(req.path);
+  if (m.r == route::unknown) {
+    reply_error(res, 404, "no route for '" + req.path + "'");
+    return;
+  }
+  if (!allows(m.r, req.method)) {
+    res.set_header("Allow", std::string{allowed_methods(m.r)});
+    reply_error(res, 405,
+                req.method + " is not allowed on " + std::string{pattern(m.r)});
+    return;
+  }
+  if (m.bad_id) {
+    reply_error(res, 400,
+                "'" + req.path.substr(req.path.rfind('/') + 1) +
+                    "' is not a valid id");
+    return;
+  }
+  if (m.r != route::objects && !check_params(req, res, {}))
+    return;
+  exchange x{sys_, node_, cfg_, req, res};
+  bool is_get = req.method == "GET" || req.method == "HEAD";
+  auto op = req.method == "POST"  ? operation::create
+            : req.method == "PUT" ? operation::update
+                                  : operation::remove;
+  auto single = [&](query_kind kind) {
+    query q;
+    q.kind = kind;
+    q.id = m.id;
+    read(x, q);
+  };
+  switch (m.r) {
+  case route::healthz:
+    reply(res, 200, R"({"status":"ok"})");
+    return;
+  case route::readyz:
+    if (ready_)
+      reply(res, 200, R"({"status":"ready"})");
+    else
+      reply_error(res, 503, "not serving");
+    return;
+  case route::metrics:
+    res.status = 200;
+    res.set_content(render_metrics(node_.counters(), requests_),
+                    "text/plain; version=0.0.4");
+    return;
+  case route::status:
+    status(x);
+    return;
+  case route::categories:
+    write(x, operation::create, entity::category, 0);
+    return;
+  case route::related_objects:
+    write(x, operation::create, entity::related_object, 0);
+    return;
+  case route::objects:
+    if (is_get)
+      list_objects(x);
+    else if (check_params(req, res, {}))
+      write(x, operation::create, entity::object, 0);
+    return;
+  case route::category:
+    if (is_get)
+      single(query_kind::category);
+    else
+      write(x, op, entity::category, m.id);
+    return;
+  case route::related_object:
+    if (is_get)
+      single(query_kind::related_object);
+    else
+      write(x, op, entity::related_object, m.id);
+    return;
+  case route::object:
+    if (is_get)
+      single(query_kind::object);
+    else
+      write(x, op, entity::object, m.id);
+    return;
+  case route::unknown:
+    break;
+  }
+}
+
+} // namespace cqrs::http

@@ -1,0 +1,526 @@
+// Tests of the YAML settings loader, its error messages and the logger.
+#include <boost/test/unit_test.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include "config/logging.hpp"
+#include "config/settings.hpp"
+
+using namespace cqrs;
+
+namespace {
+
+/// Parses YAML snippets, writes temporary config files and sets environment
+/// variables, undoing all of it on teardown.
+struct fixture {
+  fixture() {
+    char pattern[] = "/tmp/cqrsd-config-XXXXXX";
+    const char* made = ::mkdtemp(pattern);
+    BOOST_REQUIRE(made != nullptr);
+    dir = made;
+  }
+
+  ~fixture() {
+    for (const auto& name : variables)
+      ::unsetenv(name.c_str());
+    for (const auto& path : files)
+      std::remove(path.c_str());
+    ::rmdir(dir.c_str());
+  }
+
+  /// Parses `yaml` and requires success.
+  settings parse_ok(const std::string& yaml) {
+    config_error err;
+    auto result = parse_settings(yaml, err);
+    BOOST_REQUIRE_MESSAGE(result.has_value(), "unexpected " << to_string(err)
+                                                            << " for:\n"
+                                                            << yaml);
+    return *result;
+  }
+
+  /// Parses `yaml`, requires failure and returns the error.
+  config_error parse_error(const std::string& yaml) {
+    config_error err;
+    auto result = parse_settings(yaml, err);
+    BOOST_REQUIRE_MESSAGE(!result.has_value(), "expected an error for:\n"
+                                                   << yaml);
+    return err;
+  }
+
+  /// Checks that `yaml` fails on `key` with a message mentioning `mentions`.
+  void check_error(const std::string& yaml, const std::string& key,
+                   const std::string& mentions) {
+    BOOST_TEST_CONTEXT("yaml: " << yaml) {
+      auto err = parse_error(yaml);
+      BOOST_TEST(err.key == key);
+      BOOST_TEST(err.message.find(mentions) != std::string::npos,
+                 "message '" << err.message << "' does not mention '"
+                             << mentions << "'");
+    }
+  }
+
+  /// Writes `text` into a file of the temporary directory.
+  std::string write_file(const std::string& name, const std::string& text) {
+    auto path = dir + "/" + name;
+    std::ofstream out{path};
+    out << text;
+    out.close();
+    BOOST_REQUIRE(out.good());
+    files.push_back(path);
+    return path;
+  }
+
+  void set_variable(const std::string& name, const std::string& value) {
+    ::setenv(name.c_str(), value.c_str(), 1);
+    variables.push_back(name);
+  }
+
+  std::string dir;
+  std::vector<std::string> files;
+  std::vector<std::string> variables;
+};
+
+/// Checks every field of `x` against `y`.
+void check_equal(const settings& x, const settings& y) {
+  BOOST_TEST(x.node.name == y.node.name);
+  BOOST_TEST(to_string(x.node.role) == to_string(y.node.role));
+  BOOST_TEST(x.http.listen == y.http.listen);
+  BOOST_TEST(x.http.host == y.http.host);
+  BOOST_TEST(x.http.port == y.http.port);
+  BOOST_TEST(x.http.threads == y.http.threads);
+  BOOST_TEST(x.http.max_body_bytes == y.http.max_body_bytes);
+  BOOST_TEST(x.http.write_token == y.http.write_token);
+  BOOST_TEST(to_string(x.database.backend) == to_string(y.database.backend));
+  BOOST_TEST(x.database.sqlite_path == y.database.sqlite_path);
+  BOOST_TEST(x.database.postgresql == y.database.postgresql);
+  BOOST_TEST(x.database.read_connections == y.database.read_connections);
+  BOOST_TEST(x.database.busy_timeout_ms == y.database.busy_timeout_ms);
+  BOOST_TEST(x.query.actors == y.query.actors);
+  BOOST_TEST(to_string(x.query.routing) == to_string(y.query.routing));
+  BOOST_TEST(x.query.cache_enabled == y.query.cache_enabled);
+  BOOST_TEST(x.query.cache_max_entries == y.query.cache_max_entries);
+  BOOST_TEST(x.query.min_seq_timeout_ms == y.query.min_seq_timeout_ms);
+  BOOST_TEST(x.query.max_restarts == y.query.max_restarts);
+  BOOST_TEST(x.query.restart_window_ms == y.query.restart_window_ms);
+  BOOST_TEST(x.command.max_batch == y.command.max_batch);
+  BOOST_TEST(x.command.timeout_ms == y.command.timeout_ms);
+  BOOST_TEST(to_string(x.log.level) == to_string(y.log.level));
+}
+
+/// Captures what is written to stderr while alive.
+struct stderr_capture {
+  explicit stderr_capture(const std::string& path) {
+    std::fflush(stderr);
+    saved = ::dup(STDERR_FILENO);
+    std::FILE* file = std::fopen(path.c_str(), "w");
+    BOOST_REQUIRE(file != nullptr);
+    ::dup2(::fileno(file), STDERR_FILENO);
+    std::fclose(file);
+  }
+
+  ~stderr_capture() {
+    ::dup2(saved, STDERR_FILENO);
+    ::close(saved);
+  }
+
+  int saved;
+};
+
+std::string read_file(const std::string& path) {
+  std::ifstream in{path};
+  return std::string{std::istreambuf_iterator<char>{in}, {}};
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(config, fixture)
+
+// -- defaults and valid documents ---------------------------------------------
+
+BOOST_AUTO_TEST_CASE(empty_document_is_the_default_configuration) {
+  settings defaults;
+  BOOST_TEST_MESSAGE("empty text");
+  check_equal(parse_ok(""), defaults);
+  BOOST_TEST_MESSAGE("only comments and blank lines");
+  check_equal(parse_ok("# nothing here\n\n   # still nothing\n"), defaults);
+  BOOST_TEST_MESSAGE("sections left empty");
+  check_equal(parse_ok("node:\nquery:\nlog: {}\n"), defaults);
+}
+
+BOOST_AUTO_TEST_CASE(built_in_defaults_serve_on_localhost_with_sqlite) {
+  settings s;
+  BOOST_TEST(s.http.listen == "127.0.0.1:8080");
+  BOOST_TEST(s.http.host == "127.0.0.1");
+  BOOST_TEST(s.http.port == 8080u);
+  BOOST_TEST(to_string(s.database.backend) == "sqlite");
+  BOOST_TEST(s.database.sqlite_path == "data/cqrsd.db");
+  BOOST_TEST(to_string(s.node.role) == "standalone");
+}
+
+BOOST_AUTO_TEST_CASE(shipped_default_yaml_equals_built_in_defaults) {
+  config_error err;
+  auto path = std::string{CQRSD_SOURCE_DIR} + "/config/default.yaml";
+  auto loaded = load_settings(path, err);
+  BOOST_REQUIRE_MESSAGE(loaded.has_value(), to_string(err));
+  check_equal(*loaded, settings{});
+  BOOST_TEST(loaded->http.host == "127.0.0.1");
+  BOOST_TEST(loaded->http.port == 8080u);
+  BOOST_TEST(loaded->database.sqlite_path == "data/cqrsd.db");
+}
+
+BOOST_AUTO_TEST_CASE(shipped_default_yaml_lists_every_key) {
+  // Each key of the contract appears in default.yaml with a comment above it.
+  auto text = read_file(std::string{CQRSD_SOURCE_DIR} + "/config/default.yaml");
+  const char* keys[] = {
+      "name",
+      "role",
+      "listen",
+      "threads",
+      "max_body_bytes",
+      "write_token",
+      "backend",
+      "sqlite_path",
+      "postgresql",
+      "read_connections",
+      "busy_timeout_ms",
+      "actors",
+      "routing",
+      "cache_enabled",
+      "cache_max_entries",
+      "min_seq_timeout_ms",
+      "max_restarts",
+      "restart_window_ms",
+      "max_batch",
+      "timeout_ms",
+      "level",
+  };
+  for (auto key : keys) {
+    std::regex commented{"#[^\n]*\n[ ]+" + std::string{key} + ":"};
+    BOOST_TEST(std::regex_search(text, commented),
+               "default.yaml lacks a commented '" << key << ":'");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(every_key_can_be_set) {
+  auto s = parse_ok(R"(
+node:
+  name: reader-7
+  role: query
+http:
+  listen: "0.0.0.0:9090"
+  threads: 1024
+  max_body_bytes: 1073741824
+  write_token: s3cret
+database:
+  backend: postgresql
+  sqlite_path: other.db
+  postgresql: "host=db dbname=cqrs"
+  read_connections: 256
+  busy_timeout_ms: 0
+query:
+  actors: 100000
+  routing: round_robin
+  cache_enabled: false
+  cache_max_entries: 1
+  min_seq_timeout_ms: 600000
+  max_restarts: 0
+  restart_window_ms: 3600000
+command:
+  max_batch: 1
+  timeout_ms: 600000
+log:
+  level: debug
+)");
+  BOOST_TEST(s.node.name == "reader-7");
+  BOOST_TEST(to_string(s.node.role) == "query");
+  BOOST_TEST(s.http.listen == "0.0.0.0:9090");
+  BOOST_TEST(s.http.host == "0.0.0.0");
+  BOOST_TEST(s.http.port == 9090u);
+  BOOST_TEST(s.http.threads == 1024u);
+  BOOST_TEST(s.http.max_body_bytes == 1073741824u);
+  BOOST_TEST(s.http.write_token == "s3cret");
+  BOOST_TEST(to_string(s.database.backend) == "postgresql");
+  BOOST_TEST(s.database.sqlite_path == "other.db");
+  BOOST_TEST(s.database.postgresql == "host=db dbname=cqrs");
+  BOOST_TEST(s.database.read_connections == 256u);
+  BOOST_TEST(s.database.busy_timeout_ms == 0u);
+  BOOST_TEST(s.query.actors == 100000u);
+  BOOST_TEST(to_string(s.query.routing) == "round_robin");
+  BOOST_TEST(s.query.cache_enabled == false);
+  BOOST_TEST(s.query.cache_max_entries == 1u);
+  BOOST_TEST(s.query.min_seq_timeout_ms == 600000u);
+  BOOST_TEST(s.query.max_restarts == 0u);
+  BOOST_TEST(s.query.restart_window_ms == 3600000u);
+  BOOST_TEST(s.command.max_batch == 1u);
+  BOOST_TEST(s.command.timeout_ms == 600000u);
+  BOOST_TEST(to_string(s.log.level) == "debug");
+}
+
+BOOST_AUTO_TEST_CASE(keys_left_out_keep_their_defaults) {
+  auto s = parse_ok("query:\n  actors: 3\n");
+  BOOST_TEST(s.query.actors == 3u);
+  BOOST_TEST(s.query.cache_max_entries == 100000u);
+  BOOST_TEST(s.http.port == 8080u);
+}
+
+BOOST_AUTO_TEST_CASE(listen_accepts_ipv6_hostnames_and_port_zero) {
+  auto v6 = parse_ok("http: {listen: \"[::1]:8080\"}");
+  BOOST_TEST(v6.http.listen == "[::1]:8080");
+  BOOST_TEST(v6.http.host == "::1");
+  BOOST_TEST(v6.http.port == 8080u);
+  auto any = parse_ok("http: {listen: \"127.0.0.1:0\"}");
+  BOOST_TEST(any.http.host == "127.0.0.1");
+  BOOST_TEST(any.http.port == 0u);
+  auto named = parse_ok("http: {listen: \"localhost:65535\"}");
+  BOOST_TEST(named.http.host == "localhost");
+  BOOST_TEST(named.http.port == 65535u);
+}
+
+BOOST_AUTO_TEST_CASE(booleans_accept_yaml_1_2_spellings) {
+  BOOST_TEST(parse_ok("query: {cache_enabled: false}").query.cache_enabled ==
+             false);
+  BOOST_TEST(parse_ok("query: {cache_enabled: FALSE}").query.cache_enabled ==
+             false);
+  BOOST_TEST(parse_ok("query: {cache_enabled: True}").query.cache_enabled ==
+             true);
+}
+
+// -- structural errors --------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(unknown_keys_are_named) {
+  check_error("nodes: {name: x}", "nodes", "unknown key 'nodes'");
+  check_error("query:\n  actorz: 3\n", "query.actorz",
+              "unknown key 'query.actorz'");
+  check_error("http: {host: 127.0.0.1}", "http.host", "'http.host'");
+  check_error("http: {port: 80}", "http.port", "'http.port'");
+}
+
+BOOST_AUTO_TEST_CASE(sections_must_be_mappings) {
+  check_error("query: 5", "query", "'5'");
+  check_error("http: [a, b]", "http", "a sequence");
+}
+
+BOOST_AUTO_TEST_CASE(top_level_must_be_a_mapping) {
+  check_error("- a\n- b\n", "", "a sequence");
+  check_error("just text", "", "'just text'");
+}
+
+BOOST_AUTO_TEST_CASE(duplicate_keys_are_errors) {
+  check_error("query:\n  actors: 1\n  actors: 2\n", "query.actors",
+              "duplicate key 'query.actors'");
+  check_error("log: {level: info}\nlog: {level: debug}\n", "log",
+              "duplicate key 'log'");
+}
+
+BOOST_AUTO_TEST_CASE(yaml_syntax_errors_give_line_and_column) {
+  auto err = parse_error("query:\n  actors: [1, 2\nlog: {}\n");
+  BOOST_TEST(err.key == "");
+  BOOST_TEST(err.message.find("line") != std::string::npos, err.message);
+  BOOST_TEST(err.message.find("column") != std::string::npos, err.message);
+  BOOST_TEST(to_string(err).rfind("config error: yaml-cpp", 0) == 0u,
+             to_string(err));
+}
+
+BOOST_AUTO_TEST_CASE(more_than_one_document_is_an_error) {
+  check_error("query: {actors: 1}\n---\nquery: {actors: 2}\n", "", "2");
+}
+
+// -- wrong types --------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(integers_must_be_plain_integers) {
+  check_error("query: {actors: \"many\"}", "query.actors",
+              "expected an integer in 1..100000, got 'many'");
+  check_error("query: {actors: 1.5}", "query.actors", "'1.5'");
+  check_error("query: {actors: -1}", "query.actors", "'-1'");
+  check_error("query: {actors: 0x10}", "query.actors", "'0x10'");
+  check_error("query: {actors: 1e3}", "query.actors", "'1e3'");
+  check_error("http: {max_body_bytes: 99999999999999999999999}",
+              "http.max_body_bytes", "'99999999999999999999999'");
+  check_error("command: {max_batch: [1]}", "command.max_batch", "a sequence");
+  check_error("command: {timeout_ms: {a: 1}}", "command.timeout_ms",
+              "a mapping");
+  check_error("command: {timeout_ms: }", "command.timeout_ms", "null");
+}
+
+BOOST_AUTO_TEST_CASE(booleans_must_be_true_or_false) {
+  check_error("query: {cache_enabled: yes}", "query.cache_enabled",
+              "expected true or false, got 'yes'");
+  check_error("query: {cache_enabled: 1}", "query.cache_enabled", "'1'");
+  check_error("query: {cache_enabled: [true]}", "query.cache_enabled",
+              "a sequence");
+}
+
+BOOST_AUTO_TEST_CASE(strings_must_be_scalars) {
+  check_error("node: {name: [a, b]}", "node.name",
+              "expected a string, got a sequence");
+  check_error("http: {write_token: {a: b}}", "http.write_token", "a mapping");
+  check_error("node: {name: \"\"}", "node.name", "non-empty");
+}
+
+BOOST_AUTO_TEST_CASE(enums_name_their_choices) {
+  check_error("node: {role: leader}", "node.role",
+              "expected one of standalone, command, query, got 'leader'");
+  check_error("query: {routing: random}", "query.routing", "'random'");
+  check_error("database: {backend: mysql}", "database.backend", "'mysql'");
+  check_error("log: {level: trace}", "log.level", "'trace'");
+  check_error("log: {level: INFO}", "log.level", "'INFO'");
+}
+
+// -- ranges -------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(out_of_range_values_name_the_range) {
+  check_error("http: {threads: 0}", "http.threads",
+              "expected an integer in 1..1024, got '0'");
+  check_error("http: {threads: 1025}", "http.threads", "'1025'");
+  check_error("query: {actors: 0}", "query.actors", "'0'");
+  check_error("query: {actors: 100001}", "query.actors", "'100001'");
+  check_error("database: {busy_timeout_ms: 600001}", "database.busy_timeout_ms",
+              "'600001'");
+  check_error("database: {read_connections: 257}", "database.read_connections",
+              "'257'");
+  check_error("query: {restart_window_ms: 0}", "query.restart_window_ms",
+              "'0'");
+  check_error("http: {max_body_bytes: 1073741825}", "http.max_body_bytes",
+              "'1073741825'");
+  BOOST_TEST_MESSAGE("the bounds themselves are accepted");
+  BOOST_TEST(parse_ok("http: {threads: 1}").http.threads == 1u);
+  BOOST_TEST(parse_ok("query: {max_restarts: 100000}").query.max_restarts ==
+             100000u);
+}
+
+BOOST_AUTO_TEST_CASE(bad_listen_addresses_are_rejected) {
+  const char* bad[] = {"nohost",          "127.0.0.1:99999", ":80",
+                       "127.0.0.1:",      "::1:8080",        "[::1]",
+                       "[]:80",           "127.0.0.1:8o",    "127.0.0.1:-1",
+                       "127.0.0.1:123456"};
+  for (auto listen : bad)
+    check_error("http: {listen: \"" + std::string{listen} + "\"}",
+                "http.listen", "'" + std::string{listen} + "'");
+  check_error("http: {listen: 8080}", "http.listen", "'8080'");
+}
+
+BOOST_AUTO_TEST_CASE(database_connection_must_match_backend) {
+  check_error("database: {backend: postgresql}", "database.postgresql",
+              "postgresql");
+  check_error("database: {sqlite_path: \"\"}", "database.sqlite_path",
+              "sqlite");
+  // The unused one may be empty.
+  auto s = parse_ok("database: {backend: postgresql, postgresql: "
+                    "\"dbname=x\", sqlite_path: \"\"}");
+  BOOST_TEST(s.database.postgresql == "dbname=x");
+}
+
+// -- environment variables ----------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(environment_variables_are_expanded) {
+  set_variable("CQRSD_TEST_ACTORS", "12");
+  set_variable("CQRSD_TEST_TOKEN", "t0k3n");
+  set_variable("CQRSD_TEST_PORT", "9191");
+  auto s = parse_ok(R"(
+query: {actors: "${CQRSD_TEST_ACTORS}"}
+http:
+  write_token: ${CQRSD_TEST_TOKEN}
+  listen: "127.0.0.1:${CQRSD_TEST_PORT}"
+node: {name: "a-${CQRSD_TEST_TOKEN}-${CQRSD_TEST_ACTORS}-$HOME-$"}
+)");
+  BOOST_TEST(s.query.actors == 12u);
+  BOOST_TEST(s.http.write_token == "t0k3n");
+  BOOST_TEST(s.http.port == 9191u);
+  BOOST_TEST(s.node.name == "a-t0k3n-12-$HOME-$");
+}
+
+BOOST_AUTO_TEST_CASE(unset_environment_variables_are_errors) {
+  ::unsetenv("CQRSD_TEST_UNSET");
+  check_error("http: {write_token: \"${CQRSD_TEST_UNSET}\"}",
+              "http.write_token", "'CQRSD_TEST_UNSET'");
+  check_error("http: {write_token: \"${CQRSD_TEST_UNSET\"}", "http.write_token",
+              "'${CQRSD_TEST_UNSET'");
+  check_error("http: {write_token: \"${1BAD}\"}", "http.write_token", "'1BAD'");
+  check_error("http: {write_token: \"${}\"}", "http.write_token", "'${}'");
+}
+
+BOOST_AUTO_TEST_CASE(expanded_values_are_validated) {
+  set_variable("CQRSD_TEST_ACTORS", "lots");
+  check_error("query: {actors: \"${CQRSD_TEST_ACTORS}\"}", "query.actors",
+              "'lots'");
+}
+
+// -- files and formatting -----------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(load_settings_reads_a_file) {
+  auto path = write_file("node.yaml", "query: {actors: 5}\n");
+  config_error err;
+  auto s = load_settings(path, err);
+  BOOST_REQUIRE_MESSAGE(s.has_value(), to_string(err));
+  BOOST_TEST(s->query.actors == 5u);
+  auto bad = write_file("bad.yaml", "query: {actorz: 5}\n");
+  BOOST_TEST(!load_settings(bad, err).has_value());
+  BOOST_TEST(err.key == "query.actorz");
+}
+
+BOOST_AUTO_TEST_CASE(missing_file_is_an_error) {
+  auto path = dir + "/does-not-exist.yaml";
+  config_error err;
+  BOOST_TEST(!load_settings(path, err).has_value());
+  BOOST_TEST(err.key == "");
+  BOOST_TEST(err.message == "cannot read config file '" + path +
+                                "': No such file or directory");
+  BOOST_TEST_MESSAGE("a directory is not a config file");
+  BOOST_TEST(!load_settings(dir, err).has_value());
+  BOOST_TEST(err.message.find("'" + dir + "'") != std::string::npos,
+             err.message);
+}
+
+BOOST_AUTO_TEST_CASE(errors_format_as_one_line) {
+  BOOST_TEST(to_string(config_error{"query.actors", "expected x, got 'y'"}) ==
+             "config error: query.actors: expected x, got 'y'");
+  BOOST_TEST(to_string(config_error{"", "cannot read"}) ==
+             "config error: cannot read");
+}
+
+BOOST_AUTO_TEST_CASE(enum_names_round_trip) {
+  BOOST_TEST(to_string(node_role::command) == std::string{"command"});
+  BOOST_TEST(to_string(routing_policy::key_affinity) ==
+             std::string{"key_affinity"});
+  BOOST_TEST(to_string(database_backend::postgresql) ==
+             std::string{"postgresql"});
+  BOOST_TEST(to_string(log_level::warning) == std::string{"warning"});
+  for (auto level : {"error", "warning", "info", "debug"}) {
+    auto s = parse_ok("log: {level: " + std::string{level} + "}");
+    BOOST_TEST(to_string(s.log.level) == std::string{level});
+  }
+}
+
+// -- logging ------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(logger_filters_by_level_and_writes_one_line) {
+  BOOST_TEST(logging::enabled(log_level::info));
+  BOOST_TEST(!logging::enabled(log_level::debug));
+  auto path = dir + "/stderr.log";
+  files.push_back(path);
+  {
+    stderr_capture capture{path};
+    logging::set_level(log_level::warning);
+    CQRS_LOG(info, "test", "dropped " << 1);
+    CQRS_LOG(warning, "test", "kept " << 2 << "\nsecond line");
+    CQRS_LOG(error, "db", "failed");
+    logging::set_level(log_level::info);
+  }
+  auto text = read_file(path);
+  std::regex expected{
+      R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z WARN  test: kept 2\\nsecond line)"
+      "\n"
+      R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z ERROR db: failed)"
+      "\n"};
+  BOOST_TEST(std::regex_match(text, expected), "logged: " << text);
+  BOOST_TEST(logging::enabled(log_level::info));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
