@@ -28,9 +28,7 @@ public:
   ~write_store();
 
   /// The seq of the last durable commit (0 before the first).
-  seq_t last_seq() const noexcept {
-    return last_seq_;
-  }
+  seq_t last_seq() const noexcept { return last_seq_; }
 
   /// Applies `cmds` in one database transaction (group commit). Each command
   /// runs in its own savepoint and, when it succeeds, gets the next seq and a
@@ -50,9 +48,15 @@ private:
 
   caf::expected<write_result> run(const command& cmd, seq_t seq);
 
+  // Reads `max(commit_log.seq)`; throws on database errors.
+  seq_t read_last_seq();
+
   std::unique_ptr<soci::session> sql_;
   database_backend backend_;
   seq_t last_seq_ = 0;
+  // Set after a failed transaction: the next one re-reads the last seq from
+  // the database before numbering commits.
+  bool resync_seq_ = false;
 };
 
 } // namespace cqrs

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <ostream>
 #include <string>
 
 namespace cqrs {
@@ -33,5 +34,10 @@ enum class ec : uint8_t {
 
 /// Returns the stable snake_case name of `x`, used as the JSON error code.
 std::string to_string(ec x);
+
+/// Prints the name of `x`.
+inline std::ostream& operator<<(std::ostream& out, ec x) {
+  return out << to_string(x);
+}
 
 } // namespace cqrs

@@ -1,0 +1,278 @@
+// Reads views, their snapshot seq and dependencies, and the commit log, each
+// in one read transaction on a read-only session.
+#include "db/read_store.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <string>
+#include <utility>
+
+#include <soci/soci.h>
+
+#include "db/error.hpp"
+#include "db/schema.hpp"
+#include "db/soci_mapping.hpp"
+#include "model/row_key.hpp"
+
+namespace cqrs {
+
+namespace {
+
+// -- statements ---------------------------------------------------------------
+
+// The object view: one join over the four tables of the write model.
+constexpr const char* object_view_select =
+    "SELECT t.id, t.name, c.access_code, r.content_description,"
+    " r.content_type, g.description, c.id, r.id, g.id"
+    " FROM top_level_object t"
+    " JOIN child_object c ON c.top_level_object_id = t.id"
+    " JOIN related_object r ON r.id = c.related_object_id"
+    " JOIN category g ON g.id = c.category_id";
+
+// -- transactions -------------------------------------------------------------
+
+// Runs `body` inside BEGIN ... COMMIT. On SQLite in WAL mode, the deferred
+// transaction reads one snapshot from its first SELECT on; on PostgreSQL, the
+// session runs REPEATABLE READ. Every failure becomes an error.
+template <class T, class F>
+caf::expected<T> read_transaction(soci::session& sql, const char* what,
+                                  F&& body) {
+  try {
+    sql << "BEGIN";
+    T result = body();
+    sql << "COMMIT";
+    return result;
+  } catch (const std::exception& e) {
+    detail::execute_quietly(sql, "ROLLBACK");
+    return detail::database_error(what, e);
+  } catch (...) {
+    detail::execute_quietly(sql, "ROLLBACK");
+    return make_cqrs_error(ec::internal,
+                           std::string{what} + ": unknown exception");
+  }
+}
+
+seq_t max_seq(soci::session& sql) {
+  long long seq = 0;
+  sql << "SELECT coalesce(max(seq), 0) FROM commit_log", soci::into(seq);
+  return static_cast<seq_t>(seq);
+}
+
+long long clamp_to_int64(uint64_t x) {
+  constexpr auto max =
+      static_cast<uint64_t>(std::numeric_limits<long long>::max());
+  return static_cast<long long>(std::min(x, max));
+}
+
+std::vector<std::string> split(const std::string& text) {
+  std::vector<std::string> result;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    auto end = text.find(' ', pos);
+    if (end == std::string::npos)
+      end = text.size();
+    if (end > pos)
+      result.emplace_back(text.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  return result;
+}
+
+// One row of the object view join, bound to a statement by `into`.
+struct object_row {
+  long long id = 0;
+  std::string name;
+  std::string access_code;
+  std::string content_description;
+  std::string content_type;
+  std::string category_description;
+  long long child_id = 0;
+  long long related_id = 0;
+  long long category_id = 0;
+
+  void bind(soci::statement& st) {
+    st.exchange(soci::into(id));
+    st.exchange(soci::into(name));
+    st.exchange(soci::into(access_code));
+    st.exchange(soci::into(content_description));
+    st.exchange(soci::into(content_type));
+    st.exchange(soci::into(category_description));
+    st.exchange(soci::into(child_id));
+    st.exchange(soci::into(related_id));
+    st.exchange(soci::into(category_id));
+  }
+
+  object_view view() const {
+    return {id,           name,
+            access_code,  content_description,
+            content_type, category_description};
+  }
+};
+
+} // namespace
+
+// -- construction -------------------------------------------------------------
+
+read_store::read_store(std::unique_ptr<soci::session> sql,
+                       database_backend backend)
+    : sql_(std::move(sql)), backend_(backend) {
+  // nop
+}
+
+read_store::~read_store() = default;
+
+caf::expected<std::unique_ptr<read_store>>
+read_store::open(const database_settings& cfg) {
+  auto sql = open_session(cfg, session_mode::read);
+  if (!sql)
+    return std::move(sql.error());
+  return std::unique_ptr<read_store>{
+      new read_store(std::move(*sql), cfg.backend)};
+}
+
+// -- views --------------------------------------------------------------------
+
+caf::expected<snapshot<object_view>> read_store::object(row_id id) {
+  auto& sql = *sql_;
+  return read_transaction<snapshot<object_view>>(
+      sql, "cannot read object view", [&] {
+        snapshot<object_view> result;
+        result.read_seq = max_seq(sql);
+        object_row row;
+        long long key = id;
+        soci::statement st(sql);
+        row.bind(st);
+        st.exchange(soci::use(key, "id"));
+        st.alloc();
+        st.prepare(std::string{object_view_select} + " WHERE t.id = :id");
+        st.define_and_bind();
+        if (st.execute(true)) {
+          result.value = row.view();
+          result.dependencies = {
+              row_key(table::top_level_object, row.id),
+              row_key(table::child_object, row.child_id),
+              row_key(table::related_object, row.related_id),
+              row_key(table::category, row.category_id),
+          };
+        } else {
+          result.dependencies = {row_key(table::top_level_object, id)};
+        }
+        return result;
+      });
+}
+
+caf::expected<snapshot<object_page>> read_store::objects(const query& q) {
+  auto& sql = *sql_;
+  return read_transaction<snapshot<object_page>>(
+      sql, "cannot read object list", [&] {
+        snapshot<object_page> result;
+        result.read_seq = max_seq(sql);
+        result.dependencies = {
+            table_key(table::top_level_object),
+            table_key(table::child_object),
+            table_key(table::related_object),
+            table_key(table::category),
+        };
+        auto limit = std::clamp(q.limit, int32_t{1}, max_page_size);
+        // One row more than asked tells whether another page follows.
+        long long fetch = limit + 1;
+        long long after = q.after;
+        long long category_id = q.category_id;
+        std::string text = object_view_select;
+        text += " WHERE t.id > :after";
+        if (category_id != 0)
+          text += " AND c.category_id = :category_id";
+        text += " ORDER BY t.id LIMIT :fetch";
+        object_row row;
+        soci::statement st(sql);
+        row.bind(st);
+        st.exchange(soci::use(after, "after"));
+        if (category_id != 0)
+          st.exchange(soci::use(category_id, "category_id"));
+        st.exchange(soci::use(fetch, "fetch"));
+        st.alloc();
+        st.prepare(text);
+        st.define_and_bind();
+        st.execute();
+        auto& items = result.value.emplace().items;
+        while (st.fetch())
+          items.emplace_back(row.view());
+        if (items.size() > static_cast<size_t>(limit)) {
+          items.resize(static_cast<size_t>(limit));
+          result.value->next_after = items.back().id;
+        }
+        return result;
+      });
+}
+
+caf::expected<snapshot<category>> read_store::category_by_id(row_id id) {
+  auto& sql = *sql_;
+  return read_transaction<snapshot<category>>(sql, "cannot read category", [&] {
+    snapshot<category> result;
+    result.read_seq = max_seq(sql);
+    result.dependencies = {row_key(table::category, id)};
+    category row;
+    long long key = id;
+    sql << "SELECT CAST(id AS BIGINT) AS id, description"
+           " FROM category WHERE id = :id",
+        soci::use(key), soci::into(row);
+    if (sql.got_data())
+      result.value = std::move(row);
+    return result;
+  });
+}
+
+caf::expected<snapshot<related_object>>
+read_store::related_object_by_id(row_id id) {
+  auto& sql = *sql_;
+  return read_transaction<snapshot<related_object>>(
+      sql, "cannot read related object", [&] {
+        snapshot<related_object> result;
+        result.read_seq = max_seq(sql);
+        result.dependencies = {row_key(table::related_object, id)};
+        related_object row;
+        long long key = id;
+        sql << "SELECT CAST(id AS BIGINT) AS id, content_description,"
+               " content_type FROM related_object WHERE id = :id",
+            soci::use(key), soci::into(row);
+        if (sql.got_data())
+          result.value = std::move(row);
+        return result;
+      });
+}
+
+// -- commit log ---------------------------------------------------------------
+
+caf::expected<std::vector<commit_entry>>
+read_store::commits(seq_t after, seq_t up_to, size_t limit) {
+  auto& sql = *sql_;
+  return read_transaction<
+      std::vector<commit_entry>>(sql, "cannot read the commit log", [&] {
+    std::vector<commit_entry> result;
+    if (limit == 0 || up_to <= after)
+      return result;
+    long long from = clamp_to_int64(after);
+    long long to = clamp_to_int64(up_to);
+    long long count = clamp_to_int64(limit);
+    long long seq = 0;
+    std::string changed;
+    soci::statement st =
+        (sql.prepare << "SELECT seq, changed FROM commit_log"
+                        " WHERE seq > :after AND seq <= :up_to"
+                        " ORDER BY seq LIMIT :count",
+         soci::use(from, "after"), soci::use(to, "up_to"),
+         soci::use(count, "count"), soci::into(seq), soci::into(changed));
+    st.execute();
+    while (st.fetch())
+      result.push_back(commit_entry{static_cast<seq_t>(seq), split(changed)});
+    return result;
+  });
+}
+
+caf::expected<seq_t> read_store::current_seq() {
+  auto& sql = *sql_;
+  return read_transaction<seq_t>(sql, "cannot read the current seq",
+                                 [&] { return max_seq(sql); });
+}
+
+} // namespace cqrs

@@ -1,0 +1,329 @@
+// Runs commands in write transactions, numbers each commit and writes its
+// commit_log row in the same transaction.
+#include "db/write_store.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <string>
+#include <utility>
+
+#include <soci/soci.h>
+
+#include "db/error.hpp"
+#include "db/schema.hpp"
+#include "db/soci_mapping.hpp"
+#include "model/row_key.hpp"
+
+namespace cqrs {
+
+namespace {
+
+// -- small queries ------------------------------------------------------------
+
+// The current time as an ISO 8601 UTC string with milliseconds.
+std::string utc_now() {
+  using namespace std::chrono;
+  auto now = system_clock::now();
+  auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
+  auto secs = system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  auto n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof(buf) - n, ".%03dZ", static_cast<int>(ms));
+  return buf;
+}
+
+std::string join(const std::vector<std::string>& keys) {
+  std::string result;
+  for (const auto& key : keys) {
+    if (!result.empty())
+      result += ' ';
+    result += key;
+  }
+  return result;
+}
+
+// Whether the row `id` exists in `table_name` (a constant, never user input).
+bool exists(soci::session& sql, std::string_view table_name, row_id id) {
+  long long count = 0;
+  long long key = id;
+  sql << "SELECT count(*) FROM " + std::string{table_name} + " WHERE id = :id",
+      soci::use(key), soci::into(count);
+  return count > 0;
+}
+
+// How many child objects point at row `id` through `column`.
+long long referencing_children(soci::session& sql, std::string_view column,
+                               row_id id) {
+  long long count = 0;
+  long long key = id;
+  sql << "SELECT count(*) FROM child_object WHERE " + std::string{column} +
+             " = :id",
+      soci::use(key), soci::into(count);
+  return count;
+}
+
+// The id of the child object owned by `root`, or 0 when it has none.
+row_id child_of(soci::session& sql, row_id root) {
+  long long child = 0;
+  long long key = root;
+  soci::indicator ind = soci::i_null;
+  sql << "SELECT id FROM child_object WHERE top_level_object_id = :id",
+      soci::use(key), soci::into(child, ind);
+  return sql.got_data() && ind == soci::i_ok ? child : 0;
+}
+
+caf::error does_not_exist(ec code, std::string_view what, row_id id) {
+  return make_cqrs_error(code, std::string{what} + " " + std::to_string(id) +
+                                   " does not exist");
+}
+
+caf::error still_referenced(std::string_view what, row_id id, long long count) {
+  return make_cqrs_error(ec::still_referenced,
+                         std::string{what} + " " + std::to_string(id) +
+                             " is still referenced by " +
+                             std::to_string(count) +
+                             (count == 1 ? " object" : " objects"));
+}
+
+constexpr const char* insert_child_text =
+    "INSERT INTO child_object"
+    " (access_code, top_level_object_id, related_object_id, category_id)"
+    " VALUES (:access_code, :top_level_object_id, :related_object_id,"
+    " :category_id)";
+
+// Inserts one row and returns its id. `text` is an INSERT without a
+// RETURNING clause; `bindings` are its SOCI `use` elements.
+template <class... Bindings>
+row_id insert_row(soci::session& sql, database_backend backend,
+                  const std::string& text, Bindings&&... bindings) {
+  long long id = 0;
+  if (backend == database_backend::postgresql) {
+    (((sql << text + " RETURNING id"), ..., std::forward<Bindings>(bindings)),
+     soci::into(id));
+  } else {
+    ((sql << text), ..., std::forward<Bindings>(bindings));
+    sql << "SELECT last_insert_rowid()", soci::into(id);
+  }
+  return id;
+}
+
+} // namespace
+
+// -- construction -------------------------------------------------------------
+
+write_store::write_store(std::unique_ptr<soci::session> sql,
+                         database_backend backend)
+    : sql_(std::move(sql)), backend_(backend) {
+  // nop
+}
+
+write_store::~write_store() = default;
+
+caf::expected<std::unique_ptr<write_store>>
+write_store::open(const database_settings& cfg) {
+  auto sql = open_session(cfg, session_mode::write);
+  if (!sql)
+    return std::move(sql.error());
+  if (auto err = migrate(**sql, cfg.backend))
+    return err;
+  std::unique_ptr<write_store> result{
+      new write_store(std::move(*sql), cfg.backend)};
+  try {
+    result->last_seq_ = result->read_last_seq();
+  } catch (const std::exception& e) {
+    return detail::database_error("cannot read the last commit seq", e);
+  }
+  return result;
+}
+
+seq_t write_store::read_last_seq() {
+  long long seq = 0;
+  *sql_ << "SELECT coalesce(max(seq), 0) FROM commit_log", soci::into(seq);
+  return static_cast<seq_t>(seq);
+}
+
+// -- applying commands --------------------------------------------------------
+
+std::vector<caf::expected<write_result>>
+write_store::apply(const std::vector<command>& cmds) {
+  std::vector<caf::expected<write_result>> results;
+  if (cmds.empty())
+    return results;
+  results.reserve(cmds.size());
+  auto& sql = *sql_;
+  try {
+    sql << (backend_ == database_backend::sqlite ? "BEGIN IMMEDIATE" : "BEGIN");
+    // After a failed transaction, the outcome of its COMMIT may be unknown
+    // (a lost connection); the database then knows the last seq, we do not.
+    auto base = resync_seq_ ? read_last_seq() : last_seq_;
+    auto next = base;
+    for (const auto& cmd : cmds) {
+      sql << "SAVEPOINT cmd";
+      auto result = run(cmd, next + 1);
+      if (result) {
+        sql << "RELEASE SAVEPOINT cmd";
+        ++next;
+      } else {
+        sql << "ROLLBACK TO SAVEPOINT cmd";
+        sql << "RELEASE SAVEPOINT cmd";
+      }
+      results.emplace_back(std::move(result));
+    }
+    sql << (next == base ? "ROLLBACK" : "COMMIT");
+    last_seq_ = next;
+    resync_seq_ = false;
+    return results;
+  } catch (const std::exception& e) {
+    detail::execute_quietly(sql, "ROLLBACK");
+    resync_seq_ = true;
+    caf::expected<write_result> failed{
+        detail::database_error("write transaction failed", e)};
+    results.assign(cmds.size(), failed);
+    return results;
+  } catch (...) {
+    detail::execute_quietly(sql, "ROLLBACK");
+    resync_seq_ = true;
+    caf::expected<write_result> failed{make_cqrs_error(
+        ec::internal, "unknown exception in a write transaction")};
+    results.assign(cmds.size(), failed);
+    return results;
+  }
+}
+
+caf::expected<write_result> write_store::apply(const command& cmd) {
+  auto results = apply(std::vector<command>{cmd});
+  return std::move(results.front());
+}
+
+// -- one command --------------------------------------------------------------
+
+caf::expected<write_result> write_store::run(const command& cmd, seq_t seq) {
+  auto& sql = *sql_;
+  write_result result;
+  switch (cmd.target) {
+  case entity::category: {
+    auto row = cmd.category_fields;
+    if (cmd.op == operation::create) {
+      row.id = insert_row(sql, backend_,
+                          "INSERT INTO category (description)"
+                          " VALUES (:description)",
+                          soci::use(std::as_const(row)));
+    } else {
+      row.id = cmd.id;
+      if (!exists(sql, table::category, row.id))
+        return does_not_exist(ec::not_found, table::category, row.id);
+      if (cmd.op == operation::update) {
+        sql << "UPDATE category SET description = :description"
+               " WHERE id = :id",
+            soci::use(std::as_const(row));
+      } else {
+        if (auto n = referencing_children(sql, "category_id", row.id))
+          return still_referenced(table::category, row.id, n);
+        long long id = row.id;
+        sql << "DELETE FROM category WHERE id = :id", soci::use(id);
+      }
+    }
+    result.id = row.id;
+    result.changed = {row_key(table::category, row.id)};
+    break;
+  }
+  case entity::related_object: {
+    auto row = cmd.related_fields;
+    if (cmd.op == operation::create) {
+      row.id = insert_row(sql, backend_,
+                          "INSERT INTO related_object"
+                          " (content_description, content_type)"
+                          " VALUES (:content_description, :content_type)",
+                          soci::use(std::as_const(row)));
+    } else {
+      row.id = cmd.id;
+      if (!exists(sql, table::related_object, row.id))
+        return does_not_exist(ec::not_found, table::related_object, row.id);
+      if (cmd.op == operation::update) {
+        sql << "UPDATE related_object"
+               " SET content_description = :content_description,"
+               " content_type = :content_type WHERE id = :id",
+            soci::use(std::as_const(row));
+      } else {
+        if (auto n = referencing_children(sql, "related_object_id", row.id))
+          return still_referenced(table::related_object, row.id, n);
+        long long id = row.id;
+        sql << "DELETE FROM related_object WHERE id = :id", soci::use(id);
+      }
+    }
+    result.id = row.id;
+    result.changed = {row_key(table::related_object, row.id)};
+    break;
+  }
+  case entity::object: {
+    auto root = cmd.object_fields;
+    auto child = root.child;
+    if (cmd.op != operation::create) {
+      root.id = cmd.id;
+      if (!exists(sql, table::top_level_object, root.id))
+        return does_not_exist(ec::not_found, "object", root.id);
+    }
+    if (cmd.op != operation::remove) {
+      if (!exists(sql, table::related_object, child.related_object_id))
+        return does_not_exist(ec::missing_reference, table::related_object,
+                              child.related_object_id);
+      if (!exists(sql, table::category, child.category_id))
+        return does_not_exist(ec::missing_reference, table::category,
+                              child.category_id);
+    }
+    switch (cmd.op) {
+    case operation::create:
+      root.id = insert_row(sql, backend_,
+                           "INSERT INTO top_level_object (name)"
+                           " VALUES (:name)",
+                           soci::use(std::as_const(root)));
+      child.top_level_object_id = root.id;
+      child.id = insert_row(sql, backend_, insert_child_text,
+                            soci::use(std::as_const(child)));
+      break;
+    case operation::update:
+      sql << "UPDATE top_level_object SET name = :name WHERE id = :id",
+          soci::use(std::as_const(root));
+      child.top_level_object_id = root.id;
+      child.id = child_of(sql, root.id);
+      if (child.id != 0) {
+        sql << "UPDATE child_object SET access_code = :access_code,"
+               " related_object_id = :related_object_id,"
+               " category_id = :category_id WHERE id = :id",
+            soci::use(std::as_const(child));
+      } else {
+        // Repairs a root that lost its child: it owns exactly one.
+        child.id = insert_row(sql, backend_, insert_child_text,
+                              soci::use(std::as_const(child)));
+      }
+      break;
+    case operation::remove: {
+      child.id = child_of(sql, root.id);
+      long long id = root.id;
+      sql << "DELETE FROM child_object WHERE top_level_object_id = :id",
+          soci::use(id);
+      sql << "DELETE FROM top_level_object WHERE id = :id", soci::use(id);
+      break;
+    }
+    }
+    result.id = root.id;
+    result.changed.push_back(row_key(table::top_level_object, root.id));
+    if (child.id != 0)
+      result.changed.push_back(row_key(table::child_object, child.id));
+    break;
+  }
+  }
+  result.seq = seq;
+  long long seq_value = static_cast<long long>(seq);
+  auto committed_at = utc_now();
+  auto changed = join(result.changed);
+  sql << "INSERT INTO commit_log (seq, committed_at, changed)"
+         " VALUES (:seq, :committed_at, :changed)",
+      soci::use(seq_value), soci::use(committed_at), soci::use(changed);
+  return result;
+}
+
+} // namespace cqrs

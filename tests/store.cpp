@@ -1,0 +1,717 @@
+// Tests of the db module: schema, write store, read store and sessions, with
+// the stored rows read back through a separate SOCI connection.
+#include <algorithm>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/test/unit_test.hpp>
+#include <caf/sec.hpp>
+#include <soci/soci.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+
+#include "db/error.hpp"
+#include "db/read_store.hpp"
+#include "db/schema.hpp"
+#include "db/write_store.hpp"
+#include "fixtures/temp_db.hpp"
+#include "model/row_key.hpp"
+
+using namespace cqrs;
+
+namespace {
+
+// -- commands -----------------------------------------------------------------
+
+command create_category(std::string description) {
+  command cmd;
+  cmd.op = operation::create;
+  cmd.target = entity::category;
+  cmd.category_fields.description = std::move(description);
+  return cmd;
+}
+
+command update_category(row_id id, std::string description) {
+  auto cmd = create_category(std::move(description));
+  cmd.op = operation::update;
+  cmd.id = id;
+  return cmd;
+}
+
+command create_related(std::string description, std::string type) {
+  command cmd;
+  cmd.op = operation::create;
+  cmd.target = entity::related_object;
+  cmd.related_fields.content_description = std::move(description);
+  cmd.related_fields.content_type = std::move(type);
+  return cmd;
+}
+
+command update_related(row_id id, std::string description, std::string type) {
+  auto cmd = create_related(std::move(description), std::move(type));
+  cmd.op = operation::update;
+  cmd.id = id;
+  return cmd;
+}
+
+command create_object(std::string name, std::string access_code,
+                      row_id related_id, row_id category_id) {
+  command cmd;
+  cmd.op = operation::create;
+  cmd.target = entity::object;
+  cmd.object_fields.name = std::move(name);
+  cmd.object_fields.child.access_code = std::move(access_code);
+  cmd.object_fields.child.related_object_id = related_id;
+  cmd.object_fields.child.category_id = category_id;
+  return cmd;
+}
+
+command update_object(row_id id, std::string name, std::string access_code,
+                      row_id related_id, row_id category_id) {
+  auto cmd = create_object(std::move(name), std::move(access_code), related_id,
+                           category_id);
+  cmd.op = operation::update;
+  cmd.id = id;
+  return cmd;
+}
+
+command remove(entity target, row_id id) {
+  command cmd;
+  cmd.op = operation::remove;
+  cmd.target = target;
+  cmd.id = id;
+  return cmd;
+}
+
+// -- result helpers -----------------------------------------------------------
+
+// "ok" for a value, else the error code's name; printable in BOOST_TEST.
+template <class T> std::string code_of(const caf::expected<T>& x) {
+  return x ? std::string{"ok"} : to_string(error_code(x.error()));
+}
+
+template <class T> std::string message_of(const caf::expected<T>& x) {
+  return x ? std::string{} : error_message(x.error());
+}
+
+std::vector<std::string> sorted(std::vector<std::string> xs) {
+  std::sort(xs.begin(), xs.end());
+  return xs;
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// -- fixture ------------------------------------------------------------------
+
+struct fixture : test::temp_db {
+  std::unique_ptr<write_store> store;
+
+  fixture() { reopen(); }
+
+  // Closes the write store (if open) and opens it again, like a restart.
+  void reopen() {
+    store.reset();
+    auto opened = write_store::open(settings);
+    BOOST_REQUIRE_MESSAGE(
+        opened, "cannot open the write store: " << message_of(opened));
+    store = std::move(*opened);
+  }
+
+  std::unique_ptr<read_store> open_reader() {
+    auto opened = read_store::open(settings);
+    BOOST_REQUIRE_MESSAGE(opened,
+                          "cannot open the read store: " << message_of(opened));
+    return std::move(*opened);
+  }
+
+  // Applies `cmd` and requires success.
+  write_result ok(const command& cmd) {
+    auto result = store->apply(cmd);
+    BOOST_REQUIRE_MESSAGE(result, "command failed: " << message_of(result));
+    return *result;
+  }
+
+  // A separate connection to the database file, as an outside observer.
+  std::unique_ptr<soci::session> raw() const {
+    return std::make_unique<soci::session>(soci::sqlite3, "db=" + path);
+  }
+
+  long long scalar(const std::string& query) const {
+    auto sql = raw();
+    long long result = 0;
+    *sql << query, soci::into(result);
+    return result;
+  }
+
+  // The first column of the first row as text; empty when there is none.
+  std::string text(const std::string& query) const {
+    auto sql = raw();
+    std::string result;
+    soci::indicator ind = soci::i_null;
+    *sql << query, soci::into(result, ind);
+    return sql->got_data() && ind == soci::i_ok ? result : std::string{};
+  }
+
+  long long rows(const std::string& table_name) const {
+    return scalar("SELECT count(*) FROM " + table_name);
+  }
+
+  std::string changed_at(seq_t seq) const {
+    return text("SELECT changed FROM commit_log WHERE seq = " +
+                std::to_string(seq));
+  }
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(store, fixture)
+
+// -- schema and sessions ------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(schema_is_created_on_first_open) {
+  BOOST_TEST(std::filesystem::exists(path));
+  BOOST_TEST(scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+                    " AND name IN ('category', 'related_object',"
+                    " 'top_level_object', 'child_object', 'commit_log',"
+                    " 'schema_version')") == 6);
+  BOOST_TEST(scalar("SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+                    " AND name IN ('child_object_related_object_id',"
+                    " 'child_object_category_id')") == 2);
+  BOOST_TEST(text("PRAGMA journal_mode") == "wal");
+  BOOST_TEST(rows("schema_version") == 1);
+  BOOST_TEST(scalar("SELECT version FROM schema_version") == schema_version);
+  BOOST_TEST(store->last_seq() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(migrate_is_idempotent) {
+  auto id = ok(create_category("kept")).id;
+  BOOST_TEST_MESSAGE("open the same database twice more");
+  reopen();
+  reopen();
+  BOOST_TEST(rows("schema_version") == 1);
+  BOOST_TEST(scalar("SELECT version FROM schema_version") == schema_version);
+  BOOST_TEST(text("SELECT description FROM category WHERE id = " +
+                  std::to_string(id)) == "kept");
+  BOOST_TEST(rows("commit_log") == 1);
+  auto sql = open_session(settings, session_mode::write);
+  BOOST_REQUIRE(sql);
+  BOOST_TEST(!migrate(**sql, database_backend::sqlite));
+  BOOST_TEST(rows("schema_version") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(migrate_refuses_a_newer_schema) {
+  *raw() << "UPDATE schema_version SET version = 99";
+  store.reset();
+  auto opened = write_store::open(settings);
+  BOOST_REQUIRE(!opened);
+  BOOST_TEST(code_of(opened) == "database_unavailable");
+  BOOST_TEST(contains(message_of(opened), "99 is newer"), message_of(opened));
+  BOOST_TEST(scalar("SELECT version FROM schema_version") == 99);
+}
+
+BOOST_AUTO_TEST_CASE(write_session_is_durable_wal_with_foreign_keys) {
+  auto sql = open_session(settings, session_mode::write);
+  BOOST_REQUIRE(sql);
+  std::string journal_mode;
+  int synchronous = 0;
+  int foreign_keys = 0;
+  int busy_timeout = 0;
+  **sql << "PRAGMA journal_mode", soci::into(journal_mode);
+  **sql << "PRAGMA synchronous", soci::into(synchronous);
+  **sql << "PRAGMA foreign_keys", soci::into(foreign_keys);
+  **sql << "PRAGMA busy_timeout", soci::into(busy_timeout);
+  BOOST_TEST(journal_mode == "wal");
+  BOOST_TEST(synchronous == 2); // FULL
+  BOOST_TEST(foreign_keys == 1);
+  BOOST_TEST(busy_timeout == static_cast<int>(settings.busy_timeout_ms));
+}
+
+BOOST_AUTO_TEST_CASE(missing_parent_directories_are_created) {
+  store.reset();
+  settings.sqlite_path = dir + "/nested/with space/cqrsd.db";
+  reopen();
+  BOOST_TEST(std::filesystem::exists(settings.sqlite_path));
+  BOOST_TEST(!std::filesystem::exists(dir + "/nested/with"));
+  BOOST_TEST(ok(create_category("x")).seq == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(read_session_cannot_write) {
+  ok(create_category("before"));
+  auto sql = open_session(settings, session_mode::read);
+  BOOST_REQUIRE_MESSAGE(sql, message_of(sql));
+  long long count = 0;
+  **sql << "SELECT count(*) FROM category", soci::into(count);
+  BOOST_TEST(count == 1);
+  try {
+    **sql << "INSERT INTO category (description) VALUES ('sneaky')";
+    BOOST_ERROR("an INSERT through a read session succeeded");
+  } catch (const soci::soci_error& e) {
+    BOOST_TEST(contains(e.what(), "readonly"), e.what());
+  }
+  BOOST_CHECK_THROW(**sql << "CREATE TABLE t (x INTEGER)", soci::soci_error);
+  BOOST_TEST(rows("category") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(read_session_needs_an_existing_database) {
+  settings.sqlite_path = dir + "/absent.db";
+  auto opened = read_store::open(settings);
+  BOOST_REQUIRE(!opened);
+  BOOST_TEST(code_of(opened) == "database_unavailable");
+  BOOST_TEST(contains(message_of(opened), "absent.db"), message_of(opened));
+  BOOST_TEST(!std::filesystem::exists(settings.sqlite_path));
+}
+
+BOOST_AUTO_TEST_CASE(error_helpers) {
+  auto err = make_cqrs_error(ec::not_found, "category 7 does not exist");
+  BOOST_TEST(error_message(err) == "category 7 does not exist");
+  BOOST_TEST(to_string(error_code(err)) == "not_found");
+  caf::error foreign = caf::make_error(caf::sec::runtime_error);
+  BOOST_TEST(to_string(error_code(foreign)) == "internal");
+  BOOST_TEST(contains(error_message(foreign), "runtime_error"),
+             error_message(foreign));
+  BOOST_TEST(to_string(error_code(caf::error{})) == "none");
+}
+
+// -- commands -----------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(category_create_update_remove) {
+  auto created = ok(create_category("books"));
+  BOOST_TEST(created.id > 0);
+  BOOST_TEST(created.seq == 1u);
+  auto key = row_key(table::category, created.id);
+  BOOST_TEST(created.changed == std::vector<std::string>{key});
+  auto where = " WHERE id = " + std::to_string(created.id);
+  BOOST_TEST(text("SELECT description FROM category" + where) == "books");
+
+  auto updated = ok(update_category(created.id, "novels"));
+  BOOST_TEST(updated.id == created.id);
+  BOOST_TEST(updated.seq == 2u);
+  BOOST_TEST(text("SELECT description FROM category" + where) == "novels");
+
+  auto removed = ok(remove(entity::category, created.id));
+  BOOST_TEST(removed.id == created.id);
+  BOOST_TEST(removed.seq == 3u);
+  BOOST_TEST(rows("category") == 0);
+
+  BOOST_TEST_MESSAGE("one commit_log row per seq, naming the row");
+  BOOST_TEST(rows("commit_log") == 3);
+  for (seq_t seq = 1; seq <= 3; ++seq)
+    BOOST_TEST(changed_at(seq) == key);
+  auto at = text("SELECT committed_at FROM commit_log WHERE seq = 1");
+  BOOST_TEST(at.size() == 24u, at); // 2026-01-02T03:04:05.678Z
+  BOOST_TEST(at.back() == 'Z');
+  BOOST_TEST(store->last_seq() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(related_object_create_update_remove) {
+  auto created = ok(create_related("a manual", "application/pdf"));
+  BOOST_TEST(created.seq == 1u);
+  auto key = row_key(table::related_object, created.id);
+  BOOST_TEST(created.changed == std::vector<std::string>{key});
+  auto where = " WHERE id = " + std::to_string(created.id);
+  BOOST_TEST(text("SELECT content_description FROM related_object" + where) ==
+             "a manual");
+  BOOST_TEST(text("SELECT content_type FROM related_object" + where) ==
+             "application/pdf");
+
+  auto updated = ok(update_related(created.id, "the manual", "text/plain"));
+  BOOST_TEST(updated.seq == 2u);
+  BOOST_TEST(text("SELECT content_description FROM related_object" + where) ==
+             "the manual");
+  BOOST_TEST(text("SELECT content_type FROM related_object" + where) ==
+             "text/plain");
+
+  auto removed = ok(remove(entity::related_object, created.id));
+  BOOST_TEST(removed.seq == 3u);
+  BOOST_TEST(rows("related_object") == 0);
+  BOOST_TEST(changed_at(3) == key);
+}
+
+BOOST_AUTO_TEST_CASE(object_create_update_remove) {
+  auto cat1 = ok(create_category("c1")).id;
+  auto cat2 = ok(create_category("c2")).id;
+  auto rel = ok(create_related("r", "t")).id;
+
+  auto created = ok(create_object("thing", "code-1", rel, cat1));
+  BOOST_TEST(created.seq == 4u);
+  auto child =
+      scalar("SELECT id FROM child_object WHERE top_level_object_id = " +
+             std::to_string(created.id));
+  BOOST_TEST(child > 0);
+  std::vector<std::string> keys{row_key(table::top_level_object, created.id),
+                                row_key(table::child_object, child)};
+  BOOST_TEST(created.changed == keys);
+  BOOST_TEST(changed_at(4) == keys[0] + " " + keys[1]);
+  BOOST_TEST(text("SELECT name FROM top_level_object WHERE id = " +
+                  std::to_string(created.id)) == "thing");
+  auto child_where = " FROM child_object WHERE id = " + std::to_string(child);
+  BOOST_TEST(text("SELECT access_code" + child_where) == "code-1");
+  BOOST_TEST(scalar("SELECT related_object_id" + child_where) == rel);
+  BOOST_TEST(scalar("SELECT category_id" + child_where) == cat1);
+
+  BOOST_TEST_MESSAGE("update keeps the child row and moves its references");
+  auto updated = ok(update_object(created.id, "thing 2", "code-2", rel, cat2));
+  BOOST_TEST(updated.id == created.id);
+  BOOST_TEST(updated.seq == 5u);
+  BOOST_TEST(updated.changed == keys);
+  BOOST_TEST(text("SELECT name FROM top_level_object WHERE id = " +
+                  std::to_string(created.id)) == "thing 2");
+  BOOST_TEST(text("SELECT access_code" + child_where) == "code-2");
+  BOOST_TEST(scalar("SELECT category_id" + child_where) == cat2);
+  BOOST_TEST(rows("child_object") == 1);
+
+  BOOST_TEST_MESSAGE("remove takes the child with it");
+  auto removed = ok(remove(entity::object, created.id));
+  BOOST_TEST(removed.seq == 6u);
+  BOOST_TEST(removed.changed == keys);
+  BOOST_TEST(rows("top_level_object") == 0);
+  BOOST_TEST(rows("child_object") == 0);
+  BOOST_TEST(rows("category") == 2);
+  BOOST_TEST(rows("related_object") == 1);
+  BOOST_TEST(rows("commit_log") == 6);
+}
+
+BOOST_AUTO_TEST_CASE(batch_numbers_successes_and_isolates_failures) {
+  auto rel = ok(create_related("r", "t")).id;
+  std::vector<command> batch{
+      create_category("first"),
+      create_object("orphan", "code", rel, 4242), // unknown category
+      create_category("second"), update_category(777, "nobody"), // unknown id
+  };
+  auto results = store->apply(batch);
+  BOOST_REQUIRE(results.size() == batch.size());
+  BOOST_REQUIRE(results[0]);
+  BOOST_REQUIRE(results[2]);
+  BOOST_TEST(results[0]->seq == 2u);
+  BOOST_TEST(code_of(results[1]) == "missing_reference");
+  BOOST_TEST(results[2]->seq == 3u);
+  BOOST_TEST(code_of(results[3]) == "not_found");
+  BOOST_TEST(store->last_seq() == 3u);
+
+  BOOST_TEST_MESSAGE("the failed commands left no rows and no log entries");
+  BOOST_TEST(rows("category") == 2);
+  BOOST_TEST(rows("top_level_object") == 0);
+  BOOST_TEST(rows("child_object") == 0);
+  BOOST_TEST(rows("commit_log") == 3);
+  BOOST_TEST(changed_at(2) == row_key(table::category, results[0]->id));
+  BOOST_TEST(changed_at(3) == row_key(table::category, results[2]->id));
+}
+
+BOOST_AUTO_TEST_CASE(commit_log_row_and_data_commit_together) {
+  ok(create_category("before"));
+  BOOST_TEST_MESSAGE("make the commit_log insert of seq 3 fail");
+  *raw() << "CREATE TRIGGER refuse_seq_3 BEFORE INSERT ON commit_log"
+            " WHEN NEW.seq = 3 BEGIN"
+            " SELECT RAISE(ABORT, 'injected commit_log failure'); END";
+  auto results = store->apply(
+      std::vector<command>{create_category("a"), create_category("b")});
+  BOOST_REQUIRE(results.size() == 2u);
+  for (auto& result : results) {
+    BOOST_TEST(code_of(result) == "database_unavailable");
+    BOOST_TEST(contains(message_of(result), "injected commit_log failure"),
+               message_of(result));
+  }
+  BOOST_TEST_MESSAGE("the whole transaction rolled back, data included");
+  BOOST_TEST(rows("category") == 1);
+  BOOST_TEST(rows("commit_log") == 1);
+  BOOST_TEST(store->last_seq() == 1u);
+
+  *raw() << "DROP TRIGGER refuse_seq_3";
+  auto retried = store->apply(
+      std::vector<command>{create_category("a"), create_category("b")});
+  BOOST_REQUIRE(retried[0] && retried[1]);
+  BOOST_TEST(retried[0]->seq == 2u);
+  BOOST_TEST(retried[1]->seq == 3u);
+  BOOST_TEST(rows("category") == 3);
+  BOOST_TEST(rows("commit_log") == 3);
+}
+
+BOOST_AUTO_TEST_CASE(locked_database_fails_the_batch_without_using_seqs) {
+  settings.busy_timeout_ms = 100;
+  reopen();
+  ok(create_category("before"));
+  auto other = raw();
+  *other << "BEGIN IMMEDIATE";
+  auto results = store->apply(
+      std::vector<command>{create_category("a"), create_category("b")});
+  BOOST_REQUIRE(results.size() == 2u);
+  for (auto& result : results) {
+    BOOST_TEST(code_of(result) == "database_unavailable");
+    BOOST_TEST(contains(message_of(result), "locked"), message_of(result));
+  }
+  BOOST_TEST(store->last_seq() == 1u);
+  *other << "ROLLBACK";
+  BOOST_TEST(ok(create_category("after")).seq == 2u);
+  BOOST_TEST(rows("category") == 2);
+}
+
+BOOST_AUTO_TEST_CASE(foreign_key_failure_gives_clear_error_and_no_seq) {
+  auto cat = ok(create_category("c")).id;
+  auto rel = ok(create_related("r", "t")).id;
+
+  auto unknown_category = store->apply(create_object("o", "x", rel, 4242));
+  BOOST_TEST(code_of(unknown_category) == "missing_reference");
+  BOOST_TEST(message_of(unknown_category) == "category 4242 does not exist");
+
+  auto unknown_related = store->apply(create_object("o", "x", 9, cat));
+  BOOST_TEST(code_of(unknown_related) == "missing_reference");
+  BOOST_TEST(message_of(unknown_related) == "related_object 9 does not exist");
+
+  auto obj = ok(create_object("o", "x", rel, cat)).id;
+  auto bad_update = store->apply(update_object(obj, "o2", "y", rel, 4242));
+  BOOST_TEST(code_of(bad_update) == "missing_reference");
+  BOOST_TEST(text("SELECT name FROM top_level_object") == "o");
+
+  BOOST_TEST_MESSAGE("no seq consumed, no row written");
+  BOOST_TEST(store->last_seq() == 3u);
+  BOOST_TEST(rows("top_level_object") == 1);
+  BOOST_TEST(rows("child_object") == 1);
+  BOOST_TEST(rows("commit_log") == 3);
+  BOOST_TEST(ok(create_category("next")).seq == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(unknown_ids_are_not_found) {
+  auto check = [&](const command& cmd, const std::string& message) {
+    auto result = store->apply(cmd);
+    BOOST_TEST(code_of(result) == "not_found");
+    BOOST_TEST(message_of(result) == message);
+  };
+  check(update_category(7, "x"), "category 7 does not exist");
+  check(remove(entity::category, 7), "category 7 does not exist");
+  check(update_related(8, "x", "y"), "related_object 8 does not exist");
+  check(remove(entity::related_object, 8), "related_object 8 does not exist");
+  check(update_object(9, "x", "y", 1, 1), "object 9 does not exist");
+  check(remove(entity::object, 9), "object 9 does not exist");
+  BOOST_TEST(store->last_seq() == 0u);
+  BOOST_TEST(rows("commit_log") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(referenced_rows_cannot_be_removed) {
+  auto cat = ok(create_category("c")).id;
+  auto rel = ok(create_related("r", "t")).id;
+  auto first = ok(create_object("a", "x", rel, cat)).id;
+  ok(create_object("b", "y", rel, cat));
+  auto other_rel = ok(create_related("r2", "t")).id;
+  auto lone = ok(create_object("c", "z", other_rel, cat)).id;
+
+  auto cat_result = store->apply(remove(entity::category, cat));
+  BOOST_TEST(code_of(cat_result) == "still_referenced");
+  BOOST_TEST(message_of(cat_result) == "category " + std::to_string(cat) +
+                                           " is still referenced by 3 objects");
+  auto rel_result = store->apply(remove(entity::related_object, other_rel));
+  BOOST_TEST(code_of(rel_result) == "still_referenced");
+  BOOST_TEST(message_of(rel_result) == "related_object " +
+                                           std::to_string(other_rel) +
+                                           " is still referenced by 1 object");
+  BOOST_TEST(rows("category") == 1);
+  BOOST_TEST(rows("related_object") == 2);
+  BOOST_TEST(store->last_seq() == 6u);
+
+  BOOST_TEST_MESSAGE("once unreferenced, the rows go");
+  ok(remove(entity::object, lone));
+  BOOST_TEST(ok(remove(entity::related_object, other_rel)).seq == 8u);
+  ok(remove(entity::object, first));
+  BOOST_TEST(code_of(store->apply(remove(entity::category, cat))) ==
+             "still_referenced");
+}
+
+BOOST_AUTO_TEST_CASE(seq_is_seeded_from_the_log_after_restart) {
+  auto first = ok(create_category("a")).id;
+  ok(create_category("b"));
+  ok(remove(entity::category, first));
+  BOOST_TEST(store->last_seq() == 3u);
+  reopen();
+  BOOST_TEST(store->last_seq() == 3u);
+  auto next = ok(create_category("c"));
+  BOOST_TEST(next.seq == 4u);
+  BOOST_TEST_MESSAGE("ids are never reused, not even the last one removed");
+  BOOST_TEST(next.id > first + 1);
+  BOOST_TEST(rows("commit_log") == 4);
+}
+
+// -- read store ---------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(object_view_joins_the_four_tables) {
+  auto reader = open_reader();
+  auto cat = ok(create_category("tools")).id;
+  auto rel = ok(create_related("a hammer", "image/png")).id;
+  auto created = ok(create_object("box", "secret", rel, cat));
+  auto view = reader->object(created.id);
+  BOOST_REQUIRE_MESSAGE(view, message_of(view));
+  BOOST_REQUIRE(view->value.has_value());
+  BOOST_TEST(view->value->id == created.id);
+  BOOST_TEST(view->value->name == "box");
+  BOOST_TEST(view->value->access_code == "secret");
+  BOOST_TEST(view->value->content_description == "a hammer");
+  BOOST_TEST(view->value->content_type == "image/png");
+  BOOST_TEST(view->value->category_description == "tools");
+  BOOST_TEST(view->read_seq == store->last_seq());
+  std::vector<std::string> deps = created.changed;
+  deps.push_back(row_key(table::related_object, rel));
+  deps.push_back(row_key(table::category, cat));
+  BOOST_TEST(sorted(view->dependencies) == sorted(deps));
+
+  BOOST_TEST_MESSAGE("a later commit is visible to the next read");
+  ok(update_category(cat, "hardware"));
+  auto again = reader->object(created.id);
+  BOOST_REQUIRE(again && again->value);
+  BOOST_TEST(again->value->category_description == "hardware");
+  BOOST_TEST(again->read_seq == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(missing_object_depends_on_its_key) {
+  ok(create_category("c"));
+  auto reader = open_reader();
+  auto view = reader->object(99);
+  BOOST_REQUIRE_MESSAGE(view, message_of(view));
+  BOOST_TEST(!view->value.has_value());
+  BOOST_TEST(view->read_seq == 1u);
+  BOOST_TEST(view->dependencies ==
+             std::vector<std::string>{row_key(table::top_level_object, 99)});
+}
+
+BOOST_AUTO_TEST_CASE(object_list_pages_and_filters) {
+  auto cat1 = ok(create_category("one")).id;
+  auto cat2 = ok(create_category("two")).id;
+  auto rel = ok(create_related("r", "t")).id;
+  std::vector<row_id> in_cat1;
+  std::vector<row_id> all;
+  for (int i = 0; i < 5; ++i) {
+    auto cat = i % 2 == 0 ? cat1 : cat2;
+    auto id = ok(create_object("o" + std::to_string(i), "x", rel, cat)).id;
+    all.push_back(id);
+    if (cat == cat1)
+      in_cat1.push_back(id);
+  }
+  auto reader = open_reader();
+  query q;
+  q.kind = query_kind::object_list;
+  q.limit = 2;
+  std::vector<row_id> seen;
+  int pages = 0;
+  for (;;) {
+    auto page = reader->objects(q);
+    BOOST_REQUIRE_MESSAGE(page, message_of(page));
+    BOOST_REQUIRE(page->value.has_value());
+    BOOST_TEST(page->read_seq == store->last_seq());
+    BOOST_TEST(sorted(page->dependencies) ==
+               sorted({"category:*", "child_object:*", "related_object:*",
+                       "top_level_object:*"}));
+    BOOST_TEST(page->value->items.size() <= 2u);
+    for (auto& item : page->value->items)
+      seen.push_back(item.id);
+    ++pages;
+    if (!page->value->next_after)
+      break;
+    BOOST_TEST(*page->value->next_after == seen.back());
+    q.after = *page->value->next_after;
+    BOOST_REQUIRE(pages < 10);
+  }
+  BOOST_TEST(pages == 3);
+  BOOST_TEST(seen == all);
+
+  BOOST_TEST_MESSAGE("an exact last page has no next_after");
+  q.after = all[2];
+  auto exact = reader->objects(q);
+  BOOST_REQUIRE(exact && exact->value);
+  BOOST_TEST(exact->value->items.size() == 2u);
+  BOOST_TEST(!exact->value->next_after.has_value());
+
+  BOOST_TEST_MESSAGE("category filter");
+  q.after = 0;
+  q.limit = 50;
+  q.category_id = cat1;
+  auto filtered = reader->objects(q);
+  BOOST_REQUIRE(filtered && filtered->value);
+  std::vector<row_id> filtered_ids;
+  for (auto& item : filtered->value->items) {
+    filtered_ids.push_back(item.id);
+    BOOST_TEST(item.category_description == "one");
+  }
+  BOOST_TEST(filtered_ids == in_cat1);
+  BOOST_TEST(!filtered->value->next_after.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(category_and_related_object_by_id) {
+  auto cat = ok(create_category("tools")).id;
+  auto rel = ok(create_related("a hammer", "image/png")).id;
+  auto reader = open_reader();
+
+  auto found_cat = reader->category_by_id(cat);
+  BOOST_REQUIRE_MESSAGE(found_cat, message_of(found_cat));
+  BOOST_REQUIRE(found_cat->value.has_value());
+  BOOST_TEST(found_cat->value->id == cat);
+  BOOST_TEST(found_cat->value->description == "tools");
+  BOOST_TEST(found_cat->read_seq == 2u);
+  BOOST_TEST(found_cat->dependencies ==
+             std::vector<std::string>{row_key(table::category, cat)});
+
+  auto found_rel = reader->related_object_by_id(rel);
+  BOOST_REQUIRE_MESSAGE(found_rel, message_of(found_rel));
+  BOOST_REQUIRE(found_rel->value.has_value());
+  BOOST_TEST(found_rel->value->id == rel);
+  BOOST_TEST(found_rel->value->content_description == "a hammer");
+  BOOST_TEST(found_rel->value->content_type == "image/png");
+  BOOST_TEST(found_rel->dependencies ==
+             std::vector<std::string>{row_key(table::related_object, rel)});
+
+  auto missing_cat = reader->category_by_id(555);
+  BOOST_REQUIRE(missing_cat);
+  BOOST_TEST(!missing_cat->value.has_value());
+  BOOST_TEST(missing_cat->dependencies ==
+             std::vector<std::string>{row_key(table::category, 555)});
+  auto missing_rel = reader->related_object_by_id(556);
+  BOOST_REQUIRE(missing_rel);
+  BOOST_TEST(!missing_rel->value.has_value());
+  BOOST_TEST(missing_rel->dependencies ==
+             std::vector<std::string>{row_key(table::related_object, 556)});
+}
+
+BOOST_AUTO_TEST_CASE(commit_log_ranges_and_current_seq) {
+  auto reader = open_reader();
+  auto empty_seq = reader->current_seq();
+  BOOST_REQUIRE(empty_seq);
+  BOOST_TEST(*empty_seq == 0u);
+  std::vector<write_result> written;
+  for (int i = 0; i < 5; ++i)
+    written.push_back(ok(create_category("c" + std::to_string(i))));
+  auto current = reader->current_seq();
+  BOOST_REQUIRE(current);
+  BOOST_TEST(*current == 5u);
+
+  auto middle = reader->commits(1, 4, 10);
+  BOOST_REQUIRE_MESSAGE(middle, message_of(middle));
+  BOOST_REQUIRE(middle->size() == 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    BOOST_TEST((*middle)[i].seq == i + 2);
+    BOOST_TEST((*middle)[i].changed == written[i + 1].changed);
+  }
+  auto limited = reader->commits(0, 5, 2);
+  BOOST_REQUIRE(limited);
+  BOOST_REQUIRE(limited->size() == 2u);
+  BOOST_TEST((*limited)[0].seq == 1u);
+  BOOST_TEST((*limited)[1].seq == 2u);
+  auto unbounded = reader->commits(3, std::numeric_limits<seq_t>::max(), 100);
+  BOOST_REQUIRE(unbounded);
+  BOOST_TEST(unbounded->size() == 2u);
+  auto beyond = reader->commits(5, 10, 10);
+  BOOST_REQUIRE(beyond);
+  BOOST_TEST(beyond->empty());
+}
+
+BOOST_AUTO_TEST_CASE(object_changed_keys_split_in_the_log) {
+  auto cat = ok(create_category("c")).id;
+  auto rel = ok(create_related("r", "t")).id;
+  auto created = ok(create_object("o", "x", rel, cat));
+  auto reader = open_reader();
+  auto log = reader->commits(2, 3, 10);
+  BOOST_REQUIRE(log && log->size() == 1u);
+  BOOST_TEST(log->front().changed == created.changed);
+  BOOST_TEST(log->front().changed.size() == 2u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
