@@ -1,0 +1,151 @@
+// Deterministic tests of the command actor: group commit, seqs and the
+// invalidation published after each commit.
+#include <boost/test/unit_test.hpp>
+
+#include <caf/actor_cast.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
+
+#include "actors/command_actor.hpp"
+#include "db/error.hpp"
+#include "fixtures/deterministic.hpp"
+#include "fixtures/temp_db.hpp"
+
+using namespace cqrs;
+using namespace cqrs::test;
+
+namespace {
+
+/// Records every batch the command actor publishes.
+struct hub_probe_state {
+  static inline constexpr const char* name = "hub_probe";
+  std::shared_ptr<std::vector<invalidation>> seen;
+};
+
+hub_actor::behavior_type
+hub_probe(hub_actor::stateful_pointer<hub_probe_state> self,
+          std::shared_ptr<std::vector<invalidation>> seen) {
+  self->state.seen = std::move(seen);
+  return {
+      [self](atom::invalidate, invalidation& inv) {
+        self->state.seen->push_back(std::move(inv));
+      },
+      [](atom::subscribe, query_actor&) { return seq_t{0}; },
+      [](atom::sync, seq_t s) { return s; },
+      [](atom::status) { return seq_t{0}; },
+      [](atom::retry) {},
+  };
+}
+
+struct fixture : deterministic_system {
+  fixture() {
+    hub = sys.spawn(hub_probe, published);
+    start();
+  }
+
+  ~fixture() override {
+    caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(hub, caf::exit_reason::user_shutdown);
+    run();
+  }
+
+  void start() {
+    command_actor_config cfg;
+    cfg.database = db.settings;
+    cfg.counters = &counters;
+    writer = sys.spawn(command_actor_impl, cfg, hub);
+    run();
+  }
+
+  /// Sends a command through a client actor; `run()` delivers it.
+  std::shared_ptr<caf::expected<write_result>> send(command cmd) {
+    auto slot = std::make_shared<caf::expected<write_result>>(caf::error{});
+    auto target = writer;
+    sys.spawn([target, cmd, slot](caf::event_based_actor* client) {
+      client->request(target, caf::infinite, atom::apply_v, cmd)
+          .then([slot](write_result& r) { *slot = std::move(r); },
+                [slot](caf::error& e) { *slot = std::move(e); });
+    });
+    return slot;
+  }
+
+  static command new_category(std::string description) {
+    command cmd;
+    cmd.op = operation::create;
+    cmd.target = entity::category;
+    cmd.category_fields.description = std::move(description);
+    return cmd;
+  }
+
+  temp_db db;
+  node_counters counters;
+  std::shared_ptr<std::vector<invalidation>> published =
+      std::make_shared<std::vector<invalidation>>();
+  hub_actor hub;
+  command_actor writer;
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(command_actor, fixture)
+
+BOOST_AUTO_TEST_CASE(queued_commands_share_one_commit_and_one_batch) {
+  BOOST_TEST_MESSAGE("three writes and one bad write queue up together");
+  auto a = send(new_category("a"));
+  auto b = send(new_category("b"));
+  command bad;
+  bad.op = operation::remove;
+  bad.target = entity::category;
+  bad.id = 99;
+  auto c = send(bad);
+  auto d = send(new_category("d"));
+  run();
+  BOOST_TEST_REQUIRE(static_cast<bool>(*a));
+  BOOST_TEST_REQUIRE(static_cast<bool>(*b));
+  BOOST_TEST_REQUIRE(static_cast<bool>(*d));
+  BOOST_TEST((*a)->seq == 1u);
+  BOOST_TEST((*b)->seq == 2u);
+  BOOST_TEST((*d)->seq == 3u);
+  BOOST_TEST_REQUIRE(!*c);
+  BOOST_TEST(error_code(c->error()) == ec::not_found);
+  BOOST_TEST_MESSAGE("one invalidation covers the whole group");
+  BOOST_TEST_REQUIRE(published->size() == 1u);
+  auto& inv = published->front();
+  BOOST_TEST(inv.from_seq == 1u);
+  BOOST_TEST(inv.to_seq == 3u);
+  std::vector<std::string> expected{"category:1", "category:2", "category:3"};
+  BOOST_TEST(inv.keys == expected, boost::test_tools::per_element());
+  BOOST_TEST(counters.commits.load() == 3u);
+  BOOST_TEST(counters.current_seq.load() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(a_restarted_command_actor_continues_the_seq) {
+  auto a = send(new_category("a"));
+  run();
+  BOOST_TEST_REQUIRE(static_cast<bool>(*a));
+  caf::anon_send_exit(writer, caf::exit_reason::kill);
+  run();
+  start();
+  auto b = send(new_category("b"));
+  run();
+  BOOST_TEST_REQUIRE(static_cast<bool>(*b));
+  BOOST_TEST((*b)->seq == 2u);
+  BOOST_TEST(published->size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(failed_writes_publish_nothing) {
+  command bad;
+  bad.op = operation::update;
+  bad.target = entity::category;
+  bad.id = 5;
+  bad.category_fields.description = "x";
+  auto r = send(bad);
+  run();
+  BOOST_TEST_REQUIRE(!*r);
+  BOOST_TEST(error_code(r->error()) == ec::not_found);
+  BOOST_TEST(published->empty());
+  BOOST_TEST(counters.commits.load() == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,324 @@
+// Deterministic tests of the query actor and its protocol with the hub:
+// hits, misses, single-flight, eviction, stale fills, negative caching and
+// X-Min-Seq catch-up.
+#include <boost/test/unit_test.hpp>
+
+#include <caf/actor_cast.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
+
+#include "actors/invalidation_hub.hpp"
+#include "actors/query_actor.hpp"
+#include "db/error.hpp"
+#include "fixtures/deterministic.hpp"
+#include "model/row_key.hpp"
+
+using namespace cqrs;
+using namespace cqrs::test;
+
+namespace {
+
+/// What a read got back.
+struct outcome {
+  std::optional<read_answer> answer;
+  std::optional<caf::error> error;
+
+  bool done() const { return answer || error; }
+
+  std::string body() const {
+    return answer && answer->body ? *answer->body : std::string{};
+  }
+};
+
+struct fixture : deterministic_system {
+  fixture() {
+    reader = spawn_scripted_reader(sys, db);
+    invalidation_hub_config hub_cfg;
+    hub_cfg.counters = &counters;
+    hub_cfg.sync_timeout = std::chrono::milliseconds{500};
+    hub = sys.spawn(invalidation_hub_impl, hub_cfg,
+                    caf::actor_cast<reader_actor>(reader));
+    query_actor_config cfg;
+    cfg.counters = &counters;
+    cfg.min_seq_timeout = std::chrono::milliseconds{200};
+    actor = sys.spawn(query_actor_impl, cfg,
+                      caf::actor_cast<reader_actor>(reader), hub);
+    run(); // Let the actor subscribe.
+  }
+
+  ~fixture() override {
+    caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(hub, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(reader, caf::exit_reason::user_shutdown);
+    run();
+  }
+
+  /// Sends a read of object `id` through a client actor; `run()` delivers it.
+  std::shared_ptr<outcome> read_object(row_id id, seq_t min_seq = 0) {
+    query q;
+    q.kind = query_kind::object;
+    q.id = id;
+    auto slot = std::make_shared<outcome>();
+    outcomes.push_back(slot);
+    auto target = actor;
+    read_request req{q, cache_key(q), min_seq};
+    sys.spawn([target, req, slot](caf::event_based_actor* client) {
+      client->request(target, caf::infinite, atom::read_v, req)
+          .then([slot](read_answer& a) { slot->answer = std::move(a); },
+                [slot](caf::error& e) { slot->error = std::move(e); });
+    });
+    return slot;
+  }
+
+  /// Completes the oldest pending fill (without running the actors).
+  void complete(fill_result result) {
+    BOOST_REQUIRE(!db->fills.empty());
+    caf::anon_send(reader, atom::apply_v, std::move(result));
+  }
+
+  /// Publishes a commit batch as the command actor would.
+  void commit(seq_t seq, std::vector<std::string> keys) {
+    db->log_commit(seq, keys);
+    caf::anon_send(hub, atom::invalidate_v, invalidation{seq, seq, keys});
+  }
+
+  query_actor_status status() {
+    query_actor_status result;
+    auto answer = self->request(actor, caf::infinite, atom::status_v);
+    run();
+    answer.receive([&](query_actor_status& s) { result = s; },
+                   [&](caf::error& e) {
+                     BOOST_FAIL("status failed: " << caf::to_string(e));
+                   });
+    return result;
+  }
+
+  std::vector<std::string> deps_of_object(row_id id, row_id category) {
+    return {row_key(table::top_level_object, id),
+            row_key(table::child_object, id), row_key(table::related_object, 1),
+            row_key(table::category, category)};
+  }
+
+  std::shared_ptr<scripted_db> db = std::make_shared<scripted_db>();
+  node_counters counters;
+  scripted_reader_actor reader;
+  hub_actor hub;
+  query_actor actor;
+  std::vector<std::shared_ptr<outcome>> outcomes;
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(query_actor, fixture)
+
+BOOST_AUTO_TEST_CASE(miss_then_hit) {
+  BOOST_TEST_MESSAGE("a first read misses and fills through the reader");
+  auto first = read_object(1);
+  run();
+  BOOST_TEST_REQUIRE(db->fills.size() == 1u);
+  BOOST_TEST(!first->done());
+  complete(make_fill(R"({"id":1})", 0, deps_of_object(1, 7)));
+  run();
+  BOOST_TEST_REQUIRE(first->done());
+  BOOST_TEST(first->body() == R"({"id":1})");
+  BOOST_TEST(counters.cache_misses.load() == 1u);
+  BOOST_TEST_MESSAGE("a second read hits without touching the reader");
+  auto second = read_object(1);
+  run();
+  BOOST_TEST_REQUIRE(second->done());
+  BOOST_TEST(second->body() == R"({"id":1})");
+  BOOST_TEST(db->fills.empty());
+  BOOST_TEST(counters.cache_hits.load() == 1u);
+  BOOST_TEST(status().cache_entries == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(single_flight) {
+  BOOST_TEST_MESSAGE("three concurrent misses on one key share one fill");
+  auto a = read_object(1);
+  auto b = read_object(1);
+  auto c = read_object(1);
+  auto other = read_object(2);
+  run();
+  BOOST_TEST_REQUIRE(db->fills.size() == 2u);
+  BOOST_TEST(counters.single_flight_merges.load() == 2u);
+  complete(make_fill(R"({"id":1})", 0, deps_of_object(1, 7)));
+  run();
+  for (auto& x : {a, b, c}) {
+    BOOST_TEST_REQUIRE(x->done());
+    BOOST_TEST(x->body() == R"({"id":1})");
+  }
+  BOOST_TEST(!other->done());
+  complete(make_fill(R"({"id":2})", 0, deps_of_object(2, 7)));
+  run();
+  BOOST_TEST(other->body() == R"({"id":2})");
+}
+
+BOOST_AUTO_TEST_CASE(reverse_index_evicts_exactly_the_dependents) {
+  BOOST_TEST_MESSAGE("objects 1 and 2 are in category 7, object 3 in 8");
+  for (row_id id : {1, 2, 3}) {
+    read_object(id);
+    run();
+    complete(make_fill("v1", 0, deps_of_object(id, id == 3 ? 8 : 7)));
+    run();
+  }
+  BOOST_TEST_REQUIRE(status().cache_entries == 3u);
+  BOOST_TEST_MESSAGE("changing category 7 evicts objects 1 and 2 only");
+  commit(1, {row_key(table::category, 7)});
+  run();
+  BOOST_TEST(status().cache_entries == 1u);
+  BOOST_TEST(status().applied_seq == 1u);
+  BOOST_TEST(counters.invalidation_evictions.load() == 2u);
+  auto three = read_object(3);
+  run();
+  BOOST_TEST(three->done()); // A hit: object 3 survived.
+  BOOST_TEST(three->answer->seq == 1u);
+  auto one = read_object(1);
+  run();
+  BOOST_TEST(!one->done()); // A miss: object 1 needs a new fill.
+  BOOST_TEST(db->fills.size() == 1u);
+  complete(make_fill("v2", 1, deps_of_object(1, 7)));
+  run();
+  BOOST_TEST(one->body() == "v2");
+}
+
+BOOST_AUTO_TEST_CASE(stale_fill_is_answered_but_not_cached) {
+  BOOST_TEST_MESSAGE("a fill reads the database at seq 0...");
+  auto first = read_object(1);
+  run();
+  BOOST_TEST_REQUIRE(db->fills.size() == 1u);
+  BOOST_TEST_MESSAGE("...then commit 1 changes category 7 before it returns");
+  commit(1, {row_key(table::category, 7)});
+  run();
+  complete(make_fill("old", 0, deps_of_object(1, 7)));
+  run();
+  BOOST_TEST_REQUIRE(first->done());
+  BOOST_TEST(first->body() == "old");
+  BOOST_TEST(first->answer->seq == 0u);
+  BOOST_TEST(counters.stale_fills_refused.load() == 1u);
+  BOOST_TEST(status().cache_entries == 0u);
+  BOOST_TEST_MESSAGE("the next read fills again and sees the change");
+  auto second = read_object(1);
+  run();
+  BOOST_TEST_REQUIRE(db->fills.size() == 1u);
+  complete(make_fill("new", 1, deps_of_object(1, 7)));
+  run();
+  BOOST_TEST(second->body() == "new");
+  BOOST_TEST(status().cache_entries == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(fill_overtaken_by_unrelated_commit_is_cached) {
+  auto first = read_object(1);
+  run();
+  commit(1, {row_key(table::category, 8)});
+  run();
+  complete(make_fill("v", 0, deps_of_object(1, 7)));
+  run();
+  BOOST_TEST(first->body() == "v");
+  BOOST_TEST(counters.stale_fills_refused.load() == 0u);
+  BOOST_TEST(status().cache_entries == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(negative_results_are_cached_until_the_insert) {
+  auto first = read_object(9);
+  run();
+  complete(make_fill("", 0, {row_key(table::top_level_object, 9)}, false));
+  run();
+  BOOST_TEST_REQUIRE(first->done());
+  BOOST_TEST(!first->answer->found);
+  BOOST_TEST_MESSAGE("a second read of the missing object is a hit");
+  auto second = read_object(9);
+  run();
+  BOOST_TEST_REQUIRE(second->done());
+  BOOST_TEST(!second->answer->found);
+  BOOST_TEST(db->fills.empty());
+  BOOST_TEST(counters.cache_hits.load() == 1u);
+  BOOST_TEST_MESSAGE("creating object 9 evicts the negative entry");
+  commit(1, {row_key(table::top_level_object, 9),
+             row_key(table::child_object, 4)});
+  run();
+  auto third = read_object(9);
+  run();
+  BOOST_TEST_REQUIRE(db->fills.size() == 1u);
+  complete(make_fill("created", 1, deps_of_object(9, 7)));
+  run();
+  BOOST_TEST(third->answer->found);
+  BOOST_TEST(third->body() == "created");
+}
+
+BOOST_AUTO_TEST_CASE(min_seq_catches_up_from_commit_log) {
+  BOOST_TEST_MESSAGE("object 1 is cached at seq 0");
+  read_object(1);
+  run();
+  complete(make_fill("v1", 0, deps_of_object(1, 7)));
+  run();
+  BOOST_TEST_MESSAGE("commits 1 and 2 are in commit_log, but their "
+                     "invalidations never reached the hub");
+  db->log_commit(1, {row_key(table::category, 8)});
+  db->log_commit(2, {row_key(table::category, 7)});
+  auto fresh = read_object(1, 2);
+  run();
+  BOOST_TEST(db->commit_reads == 1u);
+  BOOST_TEST(counters.catch_ups.load() == 1u);
+  BOOST_TEST(status().applied_seq == 2u);
+  BOOST_TEST_MESSAGE("the stale entry was evicted: the read waits for a fill");
+  BOOST_TEST_REQUIRE(db->fills.size() == 1u);
+  BOOST_TEST(!fresh->done());
+  complete(make_fill("v2", 2, deps_of_object(1, 7)));
+  run();
+  BOOST_TEST_REQUIRE(fresh->done());
+  BOOST_TEST(fresh->body() == "v2");
+  BOOST_TEST(fresh->answer->seq == 2u);
+  BOOST_TEST_MESSAGE("a later batch that repeats commits 1..2 is ignored");
+  commit(3, {row_key(table::category, 9)});
+  run();
+  BOOST_TEST(status().applied_seq == 3u);
+  BOOST_TEST(status().cache_entries == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(min_seq_waits_for_a_fill_that_is_new_enough) {
+  BOOST_TEST_MESSAGE("a plain read starts a fill at seq 0");
+  auto plain = read_object(1);
+  run();
+  BOOST_TEST_MESSAGE("commit 1 (unrelated) is applied; a read needs seq 1");
+  commit(1, {row_key(table::category, 8)});
+  run();
+  auto strict = read_object(1, 1);
+  run();
+  BOOST_TEST(db->fills.size() == 1u); // It joined the fill in flight.
+  complete(make_fill("at0", 0, deps_of_object(1, 7)));
+  run();
+  BOOST_TEST(plain->body() == "at0");
+  BOOST_TEST_MESSAGE("the strict read is not answered from seq 0");
+  BOOST_TEST(!strict->done());
+  BOOST_TEST_REQUIRE(db->fills.size() == 1u);
+  complete(make_fill("at1", 1, deps_of_object(1, 7)));
+  run();
+  BOOST_TEST_REQUIRE(strict->done());
+  BOOST_TEST(strict->body() == "at1");
+  BOOST_TEST(strict->answer->seq >= 1u);
+}
+
+BOOST_AUTO_TEST_CASE(min_seq_beyond_commit_log_times_out) {
+  auto late = read_object(1, 100);
+  run();
+  BOOST_TEST(!late->done());
+  fire_timeouts();
+  fire_timeouts();
+  BOOST_TEST_REQUIRE(late->done());
+  BOOST_TEST_REQUIRE(late->error.has_value());
+  BOOST_TEST(error_code(*late->error) == ec::min_seq_timeout);
+}
+
+BOOST_AUTO_TEST_CASE(a_dying_actor_fails_its_waiting_reads) {
+  auto pending = read_object(1);
+  run();
+  BOOST_TEST_REQUIRE(db->fills.size() == 1u);
+  caf::anon_send_exit(actor, caf::exit_reason::kill);
+  run();
+  BOOST_TEST_REQUIRE(pending->done());
+  BOOST_TEST_REQUIRE(pending->error.has_value());
+  BOOST_TEST(error_code(*pending->error) == ec::actor_unavailable);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

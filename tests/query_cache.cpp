@@ -1,0 +1,532 @@
+// Unit tests of the query actors' cache: LRU bound, reverse index,
+// table-wide dependencies, negative entries and `touches()`.
+#include <boost/test/unit_test.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/query_cache.hpp"
+#include "model/row_key.hpp"
+
+using namespace cqrs;
+
+namespace {
+
+using keys = std::vector<std::string>;
+
+/// Builds cache entries and checks which keys a cache holds.
+struct fixture {
+  /// Returns a found entry with `body`, read at `seq`, depending on `deps`.
+  static cqrs::query_cache::entry found(const std::string& body, keys deps,
+                                        seq_t seq = 1) {
+    cqrs::query_cache::entry result;
+    result.found = true;
+    result.body = std::make_shared<const std::string>(body);
+    result.read_seq = seq;
+    result.dependencies = std::move(deps);
+    return result;
+  }
+
+  /// Returns a negative entry (a 404) depending on `deps`.
+  static cqrs::query_cache::entry missing(keys deps, seq_t seq = 1) {
+    cqrs::query_cache::entry result;
+    result.found = false;
+    result.read_seq = seq;
+    result.dependencies = std::move(deps);
+    return result;
+  }
+
+  /// Whether `cache` holds `key`. Note: refreshes the key's recency.
+  static bool holds(cqrs::query_cache& cache, const std::string& key) {
+    return cache.find(key) != nullptr;
+  }
+
+  /// Returns the body of `key`, or "<none>".
+  static std::string body_of(cqrs::query_cache& cache, const std::string& key) {
+    auto x = cache.find(key);
+    if (x == nullptr)
+      return "<none>";
+    if (x->body == nullptr)
+      return "<null>";
+    return *x->body;
+  }
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(query_cache, fixture)
+
+// -- find and insert ----------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(find_on_empty_cache_misses) {
+  cqrs::query_cache cache{10};
+  BOOST_TEST(cache.size() == 0u);
+  BOOST_TEST(cache.max_entries() == 10u);
+  BOOST_TEST(cache.find("object/1") == nullptr);
+  BOOST_TEST(cache.find("") == nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(insert_then_find_returns_the_entry) {
+  cqrs::query_cache cache{10};
+  BOOST_TEST(cache.insert("object/1",
+                          found("{\"id\":1}",
+                                {"top_level_object:1", "category:7"}, 42)) ==
+             0u);
+  BOOST_TEST(cache.size() == 1u);
+  auto x = cache.find("object/1");
+  BOOST_REQUIRE(x != nullptr);
+  BOOST_TEST(x->found);
+  BOOST_REQUIRE(x->body != nullptr);
+  BOOST_TEST(*x->body == "{\"id\":1}");
+  BOOST_TEST(x->read_seq == 42u);
+  BOOST_TEST(x->dependencies == (keys{"top_level_object:1", "category:7"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(cache.find("object/2") == nullptr);
+  BOOST_TEST(cache.find("object/10") == nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(cached_body_is_shared_not_copied) {
+  cqrs::query_cache cache{10};
+  auto entry = found("body", {"category:1"});
+  auto body = entry.body;
+  cache.insert("category/1", std::move(entry));
+  auto x = cache.find("category/1");
+  BOOST_REQUIRE(x != nullptr);
+  BOOST_TEST(x->body.get() == body.get());
+}
+
+// -- LRU order and the size bound --------------------------------------------
+
+BOOST_AUTO_TEST_CASE(insert_beyond_bound_evicts_least_recently_used) {
+  cqrs::query_cache cache{3};
+  BOOST_TEST(cache.insert("a", found("A", {"category:1"})) == 0u);
+  BOOST_TEST(cache.insert("b", found("B", {"category:2"})) == 0u);
+  BOOST_TEST(cache.insert("c", found("C", {"category:3"})) == 0u);
+  BOOST_TEST(cache.size() == 3u);
+  BOOST_TEST(cache.insert("d", found("D", {"category:4"})) == 1u);
+  BOOST_TEST(cache.size() == 3u);
+  BOOST_TEST(!holds(cache, "a"));
+  BOOST_TEST(holds(cache, "b"));
+  BOOST_TEST(holds(cache, "c"));
+  BOOST_TEST(holds(cache, "d"));
+}
+
+BOOST_AUTO_TEST_CASE(find_refreshes_recency) {
+  cqrs::query_cache cache{3};
+  cache.insert("a", found("A", {}));
+  cache.insert("b", found("B", {}));
+  cache.insert("c", found("C", {}));
+  BOOST_REQUIRE(cache.find("a") != nullptr);
+  BOOST_TEST(cache.insert("d", found("D", {})) == 1u);
+  BOOST_TEST(!holds(cache, "b"));
+  // Recency is now d, a, c: "c" is the oldest and goes next.
+  BOOST_TEST(cache.insert("e", found("E", {})) == 1u);
+  BOOST_TEST(cache.size() == 3u);
+  BOOST_TEST(cache.find("c") == nullptr);
+  BOOST_TEST(cache.find("a") != nullptr);
+  BOOST_TEST(cache.find("d") != nullptr);
+  BOOST_TEST(cache.find("e") != nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(eviction_follows_lru_order_exactly) {
+  cqrs::query_cache cache{4};
+  for (auto key : {"k1", "k2", "k3", "k4"})
+    cache.insert(key, found(key, {}));
+  // Touch in the order k3, k1: recency is k1, k3, k4, k2.
+  cache.find("k3");
+  cache.find("k1");
+  cache.insert("k5", found("k5", {}));
+  BOOST_TEST(cache.find("k2") == nullptr);
+  cache.insert("k6", found("k6", {}));
+  // The probe of k2 did not change anything; next oldest was k4.
+  BOOST_TEST(cache.find("k4") == nullptr);
+  BOOST_TEST(cache.size() == 4u);
+  for (auto key : {"k1", "k3", "k5", "k6"})
+    BOOST_TEST(holds(cache, key), key << " missing");
+}
+
+BOOST_AUTO_TEST_CASE(cache_of_one_entry) {
+  cqrs::query_cache cache{1};
+  cache.insert("a", found("A", {"category:1"}));
+  BOOST_TEST(cache.insert("b", found("B", {"category:2"})) == 1u);
+  BOOST_TEST(cache.size() == 1u);
+  BOOST_TEST(!holds(cache, "a"));
+  BOOST_TEST(body_of(cache, "b") == "B");
+  // The evicted entry left nothing behind in the reverse index.
+  BOOST_TEST(cache.invalidate({"category:1"}) == 0u);
+  BOOST_TEST(cache.size() == 1u);
+}
+
+// -- replacing an entry -------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(replace_updates_value_without_growing) {
+  cqrs::query_cache cache{3};
+  cache.insert("a", found("old", {"category:1"}, 5));
+  BOOST_TEST(cache.insert("a", found("new", {"category:1"}, 9)) == 0u);
+  BOOST_TEST(cache.size() == 1u);
+  auto x = cache.find("a");
+  BOOST_REQUIRE(x != nullptr);
+  BOOST_TEST(*x->body == "new");
+  BOOST_TEST(x->read_seq == 9u);
+}
+
+BOOST_AUTO_TEST_CASE(replace_in_a_full_cache_evicts_nothing) {
+  cqrs::query_cache cache{2};
+  cache.insert("a", found("A", {}));
+  cache.insert("b", found("B", {}));
+  BOOST_TEST(cache.insert("b", found("B2", {})) == 0u);
+  BOOST_TEST(cache.size() == 2u);
+  BOOST_TEST(holds(cache, "a"));
+  BOOST_TEST(body_of(cache, "b") == "B2");
+}
+
+BOOST_AUTO_TEST_CASE(replace_refreshes_recency) {
+  cqrs::query_cache cache{3};
+  cache.insert("a", found("A", {}));
+  cache.insert("b", found("B", {}));
+  cache.insert("c", found("C", {}));
+  cache.insert("a", found("A2", {}));
+  cache.insert("d", found("D", {}));
+  BOOST_TEST(!holds(cache, "b"));
+  BOOST_TEST(body_of(cache, "a") == "A2");
+}
+
+BOOST_AUTO_TEST_CASE(replace_updates_dependencies) {
+  cqrs::query_cache cache{10};
+  cache.insert("object/1", found("v1", {"top_level_object:1", "category:1"}));
+  cache.insert("object/1", found("v2", {"top_level_object:1", "category:2"}));
+  BOOST_TEST_MESSAGE("the old dependency no longer evicts the entry");
+  BOOST_TEST(cache.invalidate({"category:1"}) == 0u);
+  BOOST_TEST(body_of(cache, "object/1") == "v2");
+  BOOST_TEST_MESSAGE("the new dependency does");
+  BOOST_TEST(cache.invalidate({"category:2"}) == 1u);
+  BOOST_TEST(!holds(cache, "object/1"));
+  BOOST_TEST(cache.size() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(replace_keeps_shared_dependencies) {
+  cqrs::query_cache cache{10};
+  cache.insert("object/1", found("v1", {"top_level_object:1", "category:1"}));
+  cache.insert("object/1", found("v2", {"top_level_object:1"}));
+  BOOST_TEST(cache.invalidate({"category:1"}) == 0u);
+  BOOST_TEST(cache.invalidate({"top_level_object:1"}) == 1u);
+  BOOST_TEST(cache.size() == 0u);
+}
+
+// -- invalidation through the reverse index ----------------------------------
+
+BOOST_AUTO_TEST_CASE(invalidate_evicts_exactly_the_dependents) {
+  cqrs::query_cache cache{100};
+  cache.insert("object/1", found("o1", {"top_level_object:1", "child_object:1",
+                                        "related_object:3", "category:7"}));
+  cache.insert("object/2", found("o2", {"top_level_object:2", "child_object:2",
+                                        "related_object:4", "category:7"}));
+  cache.insert("object/3", found("o3", {"top_level_object:3", "child_object:3",
+                                        "related_object:3", "category:8"}));
+  cache.insert("category/7", found("c7", {"category:7"}));
+  cache.insert("category/70", found("c70", {"category:70"}));
+  cache.insert("related_object/7", found("r7", {"related_object:7"}));
+  BOOST_TEST(cache.size() == 6u);
+  BOOST_TEST(cache.invalidate({"category:7"}) == 3u);
+  BOOST_TEST(cache.size() == 3u);
+  BOOST_TEST(!holds(cache, "object/1"));
+  BOOST_TEST(!holds(cache, "object/2"));
+  BOOST_TEST(!holds(cache, "category/7"));
+  BOOST_TEST(holds(cache, "object/3"));
+  BOOST_TEST(holds(cache, "category/70"));
+  BOOST_TEST(holds(cache, "related_object/7"));
+  BOOST_TEST_MESSAGE("a second invalidation finds nothing left");
+  BOOST_TEST(cache.invalidate({"category:7"}) == 0u);
+  BOOST_TEST(cache.size() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(two_objects_in_one_category) {
+  cqrs::query_cache cache{100};
+  cache.insert("object/1", found("o1", {"top_level_object:1", "category:7"}));
+  cache.insert("object/2", found("o2", {"top_level_object:2", "category:7"}));
+  cache.insert("object/3", found("o3", {"top_level_object:3", "category:8"}));
+  BOOST_TEST(cache.invalidate({"category:7"}) == 2u);
+  BOOST_TEST(cache.size() == 1u);
+  BOOST_TEST(holds(cache, "object/3"));
+  BOOST_TEST(cache.invalidate({"category:8"}) == 1u);
+  BOOST_TEST(cache.size() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(entry_hit_by_several_keys_counts_once) {
+  cqrs::query_cache cache{10};
+  cache.insert("object/1", found("o1", {"top_level_object:1",
+                                        "related_object:3", "category:7"}));
+  cache.insert("object/2", found("o2", {"top_level_object:2", "category:9"}));
+  BOOST_TEST(cache.invalidate({"category:7", "related_object:3",
+                               "top_level_object:1"}) == 1u);
+  BOOST_TEST(cache.size() == 1u);
+  BOOST_TEST(holds(cache, "object/2"));
+}
+
+BOOST_AUTO_TEST_CASE(invalidate_with_several_keys_sums_evictions) {
+  cqrs::query_cache cache{10};
+  cache.insert("category/1", found("c1", {"category:1"}));
+  cache.insert("category/2", found("c2", {"category:2"}));
+  cache.insert("category/3", found("c3", {"category:3"}));
+  BOOST_TEST(cache.invalidate({"category:1", "category:3", "category:4"}) ==
+             2u);
+  BOOST_TEST(cache.size() == 1u);
+  BOOST_TEST(holds(cache, "category/2"));
+}
+
+BOOST_AUTO_TEST_CASE(row_keys_match_exactly_not_by_prefix) {
+  cqrs::query_cache cache{10};
+  cache.insert("category/1", found("c1", {"category:1"}));
+  cache.insert("category/10", found("c10", {"category:10"}));
+  cache.insert("related_object/1", found("r1", {"related_object:1"}));
+  BOOST_TEST(cache.invalidate({"category:1"}) == 1u);
+  BOOST_TEST(holds(cache, "category/10"));
+  BOOST_TEST(holds(cache, "related_object/1"));
+  BOOST_TEST(cache.invalidate({"category:100", "object:1", "category"}) == 0u);
+  BOOST_TEST(cache.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(invalidate_of_nothing_evicts_nothing) {
+  cqrs::query_cache cache{10};
+  BOOST_TEST(cache.invalidate({}) == 0u);
+  BOOST_TEST(cache.invalidate({"category:1"}) == 0u);
+  cache.insert("category/1", found("c1", {"category:1"}));
+  BOOST_TEST(cache.invalidate({}) == 0u);
+  BOOST_TEST(cache.invalidate({"category:2", ""}) == 0u);
+  BOOST_TEST(cache.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(entry_without_dependencies_is_never_invalidated) {
+  cqrs::query_cache cache{10};
+  cache.insert("status", found("s", {}));
+  BOOST_TEST(cache.invalidate({"category:1", "top_level_object:1"}) == 0u);
+  BOOST_TEST(holds(cache, "status"));
+}
+
+BOOST_AUTO_TEST_CASE(table_wide_dependencies) {
+  cqrs::query_cache cache{10};
+  auto list_deps =
+      keys{table_key(table::top_level_object), table_key(table::child_object)};
+  cache.insert("objects?category_id=0&after=0&limit=50",
+               found("page1", list_deps));
+  cache.insert("objects?category_id=7&after=0&limit=50",
+               found("page2", list_deps));
+  cache.insert("object/5", found("o5", {"top_level_object:5", "category:7"}));
+  cache.insert("category/3", found("c3", {"category:3"}));
+  BOOST_TEST_MESSAGE("a change to another table leaves the lists alone");
+  BOOST_TEST(cache.invalidate({"category:3"}) == 1u);
+  BOOST_TEST(cache.size() == 3u);
+  BOOST_TEST_MESSAGE("any object row evicts every table-wide dependent");
+  BOOST_TEST(cache.invalidate({row_key(table::top_level_object, 9)}) == 2u);
+  BOOST_TEST(cache.size() == 1u);
+  BOOST_TEST(holds(cache, "object/5"));
+  BOOST_TEST_MESSAGE("and the direct dependent of that row as well");
+  cache.insert("objects?category_id=0&after=0&limit=50",
+               found("page1", list_deps));
+  BOOST_TEST(cache.invalidate({"top_level_object:5"}) == 2u);
+  BOOST_TEST(cache.size() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(table_wide_dependency_via_child_rows) {
+  cqrs::query_cache cache{10};
+  cache.insert("objects?category_id=0&after=0&limit=50",
+               found("page", {"top_level_object:*", "child_object:*"}));
+  BOOST_TEST(cache.invalidate({"child_object:41"}) == 1u);
+  BOOST_TEST(cache.size() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(invalidating_a_table_key_evicts_table_dependents) {
+  cqrs::query_cache cache{10};
+  cache.insert("list", found("page", {"top_level_object:*"}));
+  BOOST_TEST(cache.invalidate({"top_level_object:*"}) == 1u);
+  BOOST_TEST(cache.size() == 0u);
+}
+
+// -- negative entries ---------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(negative_entries_are_cached_and_evicted_by_their_key) {
+  cqrs::query_cache cache{10};
+  cache.insert("category/42", missing({"category:42"}, 3));
+  cache.insert("object/42", missing({"top_level_object:42"}, 3));
+  auto x = cache.find("category/42");
+  BOOST_REQUIRE(x != nullptr);
+  BOOST_TEST(!x->found);
+  BOOST_TEST(x->read_seq == 3u);
+  BOOST_TEST_MESSAGE("an unrelated change keeps the negative entry");
+  BOOST_TEST(cache.invalidate({"category:41"}) == 0u);
+  BOOST_TEST(holds(cache, "category/42"));
+  BOOST_TEST_MESSAGE("creating the row evicts it");
+  BOOST_TEST(cache.invalidate({"category:42"}) == 1u);
+  BOOST_TEST(cache.find("category/42") == nullptr);
+  BOOST_TEST(holds(cache, "object/42"));
+  BOOST_TEST(cache.invalidate({"top_level_object:42"}) == 1u);
+  BOOST_TEST(cache.size() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(negative_entry_replaced_by_positive) {
+  cqrs::query_cache cache{10};
+  cache.insert("category/42", missing({"category:42"}, 3));
+  cache.insert("category/42", found("c42", {"category:42"}, 4));
+  auto x = cache.find("category/42");
+  BOOST_REQUIRE(x != nullptr);
+  BOOST_TEST(x->found);
+  BOOST_TEST(x->read_seq == 4u);
+  BOOST_TEST(cache.size() == 1u);
+  BOOST_TEST(cache.invalidate({"category:42"}) == 1u);
+}
+
+// -- clear --------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(clear_drops_everything) {
+  cqrs::query_cache cache{10};
+  cache.insert("category/1", found("c1", {"category:1"}));
+  cache.insert("object/1", found("o1", {"top_level_object:1", "category:1"}));
+  cache.insert("category/2", missing({"category:2"}));
+  cache.clear();
+  BOOST_TEST(cache.size() == 0u);
+  BOOST_TEST(cache.max_entries() == 10u);
+  BOOST_TEST(cache.find("category/1") == nullptr);
+  BOOST_TEST(cache.find("object/1") == nullptr);
+  BOOST_TEST(cache.find("category/2") == nullptr);
+  BOOST_TEST(cache.invalidate({"category:1", "category:2"}) == 0u);
+  BOOST_TEST_MESSAGE("the cache works normally after clear");
+  cache.insert("category/1", found("c1b", {"category:9"}));
+  BOOST_TEST(cache.invalidate({"category:1"}) == 0u);
+  BOOST_TEST(body_of(cache, "category/1") == "c1b");
+  BOOST_TEST(cache.invalidate({"category:9"}) == 1u);
+  for (int i = 0; i < 10; ++i)
+    BOOST_TEST(cache.insert("k" + std::to_string(i), found("x", {})) == 0u);
+  BOOST_TEST(cache.insert("k10", found("x", {})) == 1u);
+}
+
+// -- the bound under load -----------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(bound_holds_and_reverse_index_does_not_leak) {
+  cqrs::query_cache cache{100};
+  size_t evicted_by_insert = 0;
+  BOOST_TEST_MESSAGE("insert 1000 distinct keys into a cache of 100");
+  for (int i = 0; i < 1000; ++i) {
+    evicted_by_insert += cache.insert(
+        "object/" + std::to_string(i),
+        found("o", {row_key(table::top_level_object, i), "category:1"}));
+    BOOST_TEST_REQUIRE(cache.size() <= 100u);
+  }
+  BOOST_TEST(cache.size() == 100u);
+  BOOST_TEST(evicted_by_insert == 900u);
+  BOOST_TEST_MESSAGE("the newest 100 survive");
+  for (int i = 0; i < 1000; ++i)
+    BOOST_TEST(holds(cache, "object/" + std::to_string(i)) == (i >= 900),
+               "object/" << i);
+  BOOST_TEST_MESSAGE("evicted keys reinserted with other dependencies are "
+                     "not hit by their old ones");
+  cqrs::query_cache small{100};
+  for (int i = 0; i < 200; ++i)
+    small.insert("object/" + std::to_string(i),
+                 found("o", {row_key(table::top_level_object, i)}));
+  small.insert("object/0", found("again", {"category:500"}));
+  // "object/0" pushed out "object/100", the oldest then.
+  BOOST_TEST(small.invalidate({"top_level_object:0"}) == 0u);
+  BOOST_TEST(body_of(small, "object/0") == "again");
+  size_t evicted_by_invalidate = 0;
+  for (int i = 0; i < 200; ++i)
+    evicted_by_invalidate +=
+        small.invalidate({row_key(table::top_level_object, i)});
+  BOOST_TEST(evicted_by_invalidate == 99u);
+  BOOST_TEST(small.size() == 1u);
+  BOOST_TEST(small.invalidate({"category:500"}) == 1u);
+  BOOST_TEST(small.size() == 0u);
+  BOOST_TEST_MESSAGE("invalidating every row key evicts only live entries");
+  size_t evicted_total = 0;
+  for (int i = 0; i < 1000; ++i) {
+    auto n = cache.invalidate({row_key(table::top_level_object, i)});
+    BOOST_TEST(n == (i >= 900 ? 1u : 0u), "top_level_object:" << i);
+    evicted_total += n;
+  }
+  BOOST_TEST(evicted_total == 100u);
+  BOOST_TEST(cache.size() == 0u);
+  BOOST_TEST(cache.invalidate({"category:1"}) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(shared_dependency_evicts_only_live_entries) {
+  cqrs::query_cache cache{100};
+  for (int i = 0; i < 1000; ++i)
+    cache.insert(
+        "object/" + std::to_string(i),
+        found("o", {row_key(table::top_level_object, i), "category:1"}));
+  BOOST_TEST(cache.invalidate({"category:1"}) == 100u);
+  BOOST_TEST(cache.size() == 0u);
+  size_t rest = 0;
+  for (int i = 0; i < 1000; ++i)
+    rest += cache.invalidate({row_key(table::top_level_object, i)});
+  BOOST_TEST(rest == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(repeated_replacement_does_not_grow) {
+  cqrs::query_cache cache{5};
+  for (int round = 0; round < 1000; ++round) {
+    auto key = "object/" + std::to_string(round % 5);
+    BOOST_TEST_REQUIRE(
+        cache.insert(key, found(std::to_string(round),
+                                {"category:" + std::to_string(round)})) == 0u);
+  }
+  BOOST_TEST(cache.size() == 5u);
+  // Only the last dependency of each key is still indexed.
+  size_t evicted = 0;
+  for (int round = 0; round < 995; ++round)
+    evicted += cache.invalidate({"category:" + std::to_string(round)});
+  BOOST_TEST(evicted == 0u);
+  BOOST_TEST(cache.size() == 5u);
+  for (int round = 995; round < 1000; ++round)
+    evicted += cache.invalidate({"category:" + std::to_string(round)});
+  BOOST_TEST(evicted == 5u);
+  BOOST_TEST(cache.size() == 0u);
+}
+
+// -- touches ------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(touches_direct_dependencies) {
+  keys deps{"top_level_object:1", "child_object:1", "category:7"};
+  BOOST_TEST(touches({"category:7"}, deps));
+  BOOST_TEST(touches({"related_object:9", "child_object:1"}, deps));
+  BOOST_TEST(!touches({"category:8"}, deps));
+  BOOST_TEST(!touches({"category:70", "category:"}, deps));
+  BOOST_TEST(!touches({"related_object:7"}, deps));
+}
+
+BOOST_AUTO_TEST_CASE(touches_table_wide_dependencies) {
+  keys deps{"top_level_object:*", "child_object:*"};
+  BOOST_TEST(touches({"top_level_object:123"}, deps));
+  BOOST_TEST(touches({"child_object:1"}, deps));
+  BOOST_TEST(!touches({"category:1", "related_object:1"}, deps));
+}
+
+BOOST_AUTO_TEST_CASE(touches_nothing_when_empty) {
+  BOOST_TEST(!touches({}, {"category:1"}));
+  BOOST_TEST(!touches({"category:1"}, {}));
+  BOOST_TEST(!touches({}, {}));
+}
+
+BOOST_AUTO_TEST_CASE(touches_agrees_with_invalidate) {
+  std::vector<keys> dependencies{
+      {"category:7"},
+      {"top_level_object:*"},
+      {"top_level_object:3", "category:8"},
+      {"related_object:1"},
+      {},
+  };
+  std::vector<keys> changes{{"category:7"},         {"category:8"},
+                            {"top_level_object:3"}, {"related_object:2"},
+                            {"top_level_object:*"}, {"child_object:1"},
+                            {"related_object:1"},   {}};
+  for (const auto& change : changes)
+    for (const auto& deps : dependencies) {
+      cqrs::query_cache cache{10};
+      cache.insert("k", found("v", deps));
+      bool evicted = cache.invalidate(change) == 1;
+      BOOST_TEST(touches(change, deps) == evicted,
+                 "touches and invalidate disagree");
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
