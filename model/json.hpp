@@ -11,7 +11,7 @@
 
 namespace cqrs {
 
-/// The longest string a command may carry, in bytes.
+/// The longest string a command may carry, in characters (code points).
 inline constexpr size_t max_string_length = 1000;
 
 /// A rejected request body: what was wrong and where.
