@@ -14,6 +14,7 @@
 #include "actors/node.hpp"
 #include "config/logging.hpp"
 #include "db/error.hpp"
+#include "http/actor_bridge.hpp"
 #include "http/errors.hpp"
 #include "http/routes.hpp"
 #include "model/json.hpp"
@@ -123,6 +124,7 @@ bool check_params(const httplib::Request& req, httplib::Response& res,
 
 gateway::gateway(caf::actor_system& sys, node& n, const settings& cfg)
     : sys_(sys), node_(n), cfg_(cfg),
+      bridge_(std::make_unique<actor_bridge>(sys)),
       server_(std::make_unique<httplib::Server>()) {
   auto& svr = *server_;
   auto threads = cfg_.http.threads;
@@ -204,7 +206,7 @@ namespace {
 
 /// Everything a route handler needs.
 struct exchange {
-  caf::actor_system& sys;
+  actor_bridge& bridge;
   node& n;
   const settings& cfg;
   const httplib::Request& req;
@@ -226,7 +228,7 @@ void read(exchange& x, const query& q) {
   read_request rr{q, cache_key(q), min_seq};
   auto timeout =
       fill_timeout + std::chrono::milliseconds{x.cfg.query.min_seq_timeout_ms};
-  caf::scoped_actor self{x.sys};
+  auto self = x.bridge.acquire();
   for (int attempt = 1; attempt <= read_attempts; ++attempt) {
     auto actor = x.n.routes().pick(rr.key);
     if (!actor) {
@@ -254,6 +256,8 @@ void read(exchange& x, const query& q) {
                       attempt < read_attempts;
               if (!retry)
                 reply_error(x.res, to_api_error(err));
+              if (err == caf::sec::request_timeout)
+                self.discard();
             });
     if (!retry)
       return;
@@ -289,7 +293,7 @@ void write(exchange& x, operation op, entity target, row_id id) {
     reply_error(x.res, 400, verr.message);
     return;
   }
-  caf::scoped_actor self{x.sys};
+  auto self = x.bridge.acquire();
   self->request(x.n.commands(),
                 std::chrono::milliseconds{x.cfg.command.timeout_ms},
                 atom::apply_v, std::move(*cmd))
@@ -298,7 +302,11 @@ void write(exchange& x, operation op, entity target, row_id id) {
             x.res.set_header("X-Seq", std::to_string(r.seq));
             reply(x.res, op == operation::create ? 201 : 200, to_json(r));
           },
-          [&](caf::error& err) { reply_error(x.res, to_api_error(err)); });
+          [&](caf::error& err) {
+            reply_error(x.res, to_api_error(err));
+            if (err == caf::sec::request_timeout)
+              self.discard();
+          });
 }
 
 // GET /objects?category_id=&limit=&after=
@@ -344,7 +352,7 @@ void status(exchange& x) {
             {"seq", node_counters::get(c.current_seq)},
             {"applied_seq", node_counters::get(c.applied_seq)}};
   auto actors = json::array();
-  caf::scoped_actor self{x.sys};
+  auto self = x.bridge.acquire();
   self->request(x.n.query_supervisor(), std::chrono::seconds{5}, atom::status_v)
       .receive(
           [&](std::vector<query_actor_status>& all) {
@@ -355,6 +363,8 @@ void status(exchange& x) {
           },
           [&](caf::error& err) {
             CQRS_LOG(warning, "http", "status: " << caf::to_string(err));
+            if (err == caf::sec::request_timeout)
+              self.discard();
           });
   body["query_actors"] = std::move(actors);
   reply(x.res, 200, body.dump());
@@ -382,7 +392,7 @@ void gateway::dispatch(const httplib::Request& req, httplib::Response& res) {
   }
   if (m.r != route::objects && !check_params(req, res, {}))
     return;
-  exchange x{sys_, node_, cfg_, req, res};
+  exchange x{*bridge_, node_, cfg_, req, res};
   bool is_get = req.method == "GET" || req.method == "HEAD";
   auto op = req.method == "POST"  ? operation::create
             : req.method == "PUT" ? operation::update

@@ -24,6 +24,8 @@ class node;
 
 namespace http {
 
+class actor_bridge;
+
 /// Serves the API of one node over HTTP.
 class gateway {
 public:
@@ -52,6 +54,7 @@ private:
   caf::actor_system& sys_;
   node& node_;
   settings cfg_;
+  std::unique_ptr<actor_bridge> bridge_;
   std::unique_ptr<httplib::Server> server_;
   request_counters requests_;
   std::atomic<bool> ready_{false};
