@@ -287,6 +287,8 @@ void write(exchange& x, operation op, entity target, row_id id) {
                     x.req.get_header_value("Content-Type") + "'");
     return;
   }
+  if (!check_params(x.req, x.res, {}))
+    return;
   validation_error verr;
   auto cmd = parse_command(op, target, id, x.req.body, verr);
   if (!cmd) {
@@ -390,10 +392,12 @@ void gateway::dispatch(const httplib::Request& req, httplib::Response& res) {
                     "' is not a valid id");
     return;
   }
-  if (m.r != route::objects && !check_params(req, res, {}))
+  bool is_get = req.method == "GET" || req.method == "HEAD";
+  // Writes check their parameters after the media type: cpp-httplib turns a
+  // form-encoded body into parameters, and that deserves a 415.
+  if (is_get && m.r != route::objects && !check_params(req, res, {}))
     return;
   exchange x{*bridge_, node_, cfg_, req, res};
-  bool is_get = req.method == "GET" || req.method == "HEAD";
   auto op = req.method == "POST"  ? operation::create
             : req.method == "PUT" ? operation::update
                                   : operation::remove;
@@ -430,7 +434,7 @@ void gateway::dispatch(const httplib::Request& req, httplib::Response& res) {
   case route::objects:
     if (is_get)
       list_objects(x);
-    else if (check_params(req, res, {}))
+    else
       write(x, operation::create, entity::object, 0);
     return;
   case route::category:

@@ -1,0 +1,996 @@
+// Differential freshness test: thousands of random writes interleaved with
+// reads through every query actor, each read checked against the oracle (the
+// 4-table join run directly on the database file).
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "fixtures/cqrsd_process.hpp"
+
+using namespace cqrs::test;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+// -- parameters ---------------------------------------------------------------
+
+/// Query actors of the node; reads go round robin through all of them.
+constexpr int query_actors = 4;
+
+/// Operations (a write, or a read repeated 1 to 4 times) of the
+/// single-threaded phase.
+constexpr int sequential_ops = 3000;
+
+/// Writes of the concurrent phase, while the readers run.
+constexpr int concurrent_writes = 1500;
+
+/// Reader threads of the concurrent phase.
+constexpr int reader_threads = 3;
+
+/// Reads each reader makes at least.
+constexpr int min_reads_per_reader = 300;
+
+/// The default seed; CQRSD_FRESHNESS_SEED overrides it.
+constexpr uint64_t default_seed = 20261128;
+
+uint64_t pick_seed() {
+  if (const char* text = std::getenv("CQRSD_FRESHNESS_SEED"))
+    return std::strtoull(text, nullptr, 10);
+  return default_seed;
+}
+
+template <class Rng> int64_t uniform(Rng& rng, int64_t lo, int64_t hi) {
+  return std::uniform_int_distribution<int64_t>{lo, hi}(rng);
+}
+
+template <class Rng> bool chance(Rng& rng, double p) {
+  return std::bernoulli_distribution{p}(rng);
+}
+
+template <class Rng, class T> T pick(Rng& rng, const std::vector<T>& xs) {
+  return xs[static_cast<size_t>(uniform(rng, 0, int64_t(xs.size()) - 1))];
+}
+
+/// A random non-empty text of at most 1000 characters: plain, with JSON
+/// escapes, with non-ASCII characters, or long.
+template <class Rng> std::string random_text(Rng& rng, const std::string& tag) {
+  auto n = std::to_string(uniform(rng, 0, 999999));
+  switch (uniform(rng, 0, 9)) {
+  case 0:
+    return tag + " \"quoted\" back\\slash /slash\ttab " + n;
+  case 1:
+    return tag + " \xC3\xBC\xE2\x82\xAC\xF0\x9F\x98\x80 " + n; // ü€😀
+  case 2:
+    return tag + std::string(static_cast<size_t>(uniform(rng, 100, 990)), 'L');
+  default:
+    return tag + "-" + n;
+  }
+}
+
+// -- reads --------------------------------------------------------------------
+
+/// One read of the API.
+struct read_target {
+  enum kind_t { object, category, related_object, list } kind = object;
+  int64_t id = 0;
+  /// For lists: 0 means no filter, no `after` and the default limit.
+  int64_t category_id = 0;
+  int64_t after = 0;
+  int limit = 0;
+
+  std::string url() const {
+    switch (kind) {
+    case object:
+      return "/objects/" + std::to_string(id);
+    case category:
+      return "/categories/" + std::to_string(id);
+    case related_object:
+      return "/related-objects/" + std::to_string(id);
+    case list:
+      break;
+    }
+    std::string query;
+    auto add = [&](const std::string& param) {
+      query += (query.empty() ? "?" : "&") + param;
+    };
+    if (category_id != 0)
+      add("category_id=" + std::to_string(category_id));
+    if (after != 0)
+      add("after=" + std::to_string(after));
+    if (limit != 0)
+      add("limit=" + std::to_string(limit));
+    return "/objects" + query;
+  }
+
+  int effective_limit() const { return limit == 0 ? 50 : limit; }
+};
+
+/// A random read among ids up to `max_id` (+3, so some never existed).
+template <class Rng>
+read_target random_read(Rng& rng, int64_t max_object, int64_t max_category,
+                        int64_t max_related) {
+  read_target t;
+  auto roll = uniform(rng, 0, 99);
+  if (roll < 50) {
+    t.kind = read_target::object;
+    t.id = uniform(rng, 1, max_object + 3);
+  } else if (roll < 62) {
+    t.kind = read_target::category;
+    t.id = uniform(rng, 1, max_category + 3);
+  } else if (roll < 74) {
+    t.kind = read_target::related_object;
+    t.id = uniform(rng, 1, max_related + 3);
+  } else {
+    t.kind = read_target::list;
+    if (chance(rng, 0.5))
+      t.category_id = uniform(rng, 1, max_category + 1);
+    if (chance(rng, 0.5))
+      t.after = uniform(rng, 0, max_object);
+    if (chance(rng, 0.7))
+      t.limit = static_cast<int>(uniform(rng, 1, 30));
+  }
+  return t;
+}
+
+/// The few rows that phase 2 concentrates reads and writes on, so that
+/// fills race with the invalidations of their own keys.
+struct hot_set {
+  std::vector<int64_t> objects;
+  std::vector<int64_t> categories;
+};
+
+/// A read of a hot key: a hot object or category, or one of two small lists.
+template <class Rng> read_target hot_read(Rng& rng, const hot_set& hot) {
+  read_target t;
+  auto roll = uniform(rng, 0, 99);
+  if (roll < 50) {
+    t.kind = read_target::object;
+    t.id = pick(rng, hot.objects);
+  } else if (roll < 65) {
+    t.kind = read_target::category;
+    t.id = pick(rng, hot.categories);
+  } else {
+    t.kind = read_target::list;
+    t.limit = 5;
+    if (roll < 80)
+      t.category_id = pick(rng, hot.categories);
+  }
+  return t;
+}
+
+/// Checks one answer to `t` sent with X-Min-Seq `min_seq`. `expected_at(s)`
+/// returns what the API must answer for data consistent with seq s: a JSON
+/// body, null for a 404, or nullopt when no state at s is known. Returns a
+/// failure message, or nullopt when the answer is right.
+std::optional<std::string>
+verify(const http_answer& a, const read_target& t, int64_t min_seq,
+       const std::function<std::optional<json>(int64_t)>& expected_at) {
+  std::ostringstream why;
+  why << "GET " << t.url() << " with X-Min-Seq " << min_seq << ": ";
+  if (!a.answered() || (a.status != 200 && a.status != 404)) {
+    why << a.describe();
+    return why.str();
+  }
+  auto seq = a.x_seq();
+  if (!seq) {
+    why << "no X-Seq; " << a.describe();
+    return why.str();
+  }
+  if (*seq < min_seq) {
+    why << "X-Seq " << *seq << " is older than X-Min-Seq";
+    return why.str();
+  }
+  auto expected = expected_at(*seq);
+  if (!expected) {
+    why << "X-Seq " << *seq << " is not a seq the writer acknowledged";
+    return why.str();
+  }
+  if (expected->is_null()) {
+    auto body = a.json_body();
+    bool not_found = a.status == 404 && body.is_object() &&
+                     body.contains("error") && body["error"].is_object() &&
+                     body["error"].value("code", "") == "not_found";
+    if (!not_found) {
+      why << "expected 404 not_found at X-Seq " << *seq << ", got "
+          << a.describe();
+      return why.str();
+    }
+    return std::nullopt;
+  }
+  if (a.status != 200 || a.json_body().dump() != expected->dump()) {
+    auto text = expected->dump();
+    if (text.size() > 600)
+      text = text.substr(0, 600) + "[...]";
+    why << "at X-Seq " << *seq << " expected 200 " << text << ", got "
+        << a.describe();
+    return why.str();
+  }
+  return std::nullopt;
+}
+
+/// What the oracle says `t` must answer now: a body, or null for a 404.
+json expected_now(oracle& db, const read_target& t) {
+  switch (t.kind) {
+  case read_target::object:
+    return db.object_view(t.id);
+  case read_target::category:
+    return db.category(t.id);
+  case read_target::related_object:
+    return db.related_object(t.id);
+  case read_target::list:
+    break;
+  }
+  return db.object_page(t.category_id, t.after, t.effective_limit());
+}
+
+// -- the model of the database ------------------------------------------------
+
+/// An object with its child as the writer last wrote it.
+struct object_row {
+  std::string name;
+  std::string access_code;
+  int64_t related_object_id = 0;
+  int64_t category_id = 0;
+};
+
+/// What the database must hold after every acknowledged write, computed
+/// from the writes alone; compared with the oracle after each write.
+struct model {
+  std::map<int64_t, json> categories;
+  std::map<int64_t, json> related_objects;
+  std::map<int64_t, object_row> objects;
+  std::vector<int64_t> gone_categories;
+  std::vector<int64_t> gone_related_objects;
+  std::vector<int64_t> gone_objects;
+  int64_t max_category = 0;
+  int64_t max_related_object = 0;
+  int64_t max_object = 0;
+
+  json view(int64_t id, const object_row& row) const {
+    const auto& r = related_objects.at(row.related_object_id);
+    const auto& c = categories.at(row.category_id);
+    return json{{"id", id},
+                {"name", row.name},
+                {"access_code", row.access_code},
+                {"content_description", r["content_description"]},
+                {"content_type", r["content_type"]},
+                {"category_description", c["description"]}};
+  }
+
+  bool category_referenced(int64_t id) const {
+    return std::any_of(objects.begin(), objects.end(), [&](const auto& o) {
+      return o.second.category_id == id;
+    });
+  }
+
+  bool related_referenced(int64_t id) const {
+    return std::any_of(objects.begin(), objects.end(), [&](const auto& o) {
+      return o.second.related_object_id == id;
+    });
+  }
+
+  /// Compares with the oracle; returns the first difference or "".
+  std::string diff(const oracle_state& s) const {
+    std::ostringstream out;
+    if (s.categories != categories)
+      out << "categories differ; ";
+    if (s.related_objects != related_objects)
+      out << "related objects differ; ";
+    if (s.objects.size() != objects.size())
+      out << "the database has " << s.objects.size()
+          << " object views, the model " << objects.size() << "; ";
+    for (const auto& [id, row] : objects) {
+      auto i = s.objects.find(id);
+      auto expected = view(id, row);
+      if (i == s.objects.end()) {
+        out << "object " << id << " is missing; ";
+      } else if (i->second != expected) {
+        out << "object " << id << ": database " << i->second.dump()
+            << ", model " << expected.dump() << "; ";
+      } else if (s.object_category.at(id) != row.category_id) {
+        out << "object " << id << " has the wrong category id; ";
+      }
+    }
+    return out.str();
+  }
+};
+
+// -- the history of every view, per seq ---------------------------------------
+
+/// Every version of every view since the concurrent phase began, recorded
+/// from the oracle right after each acknowledged write, so readers can ask
+/// what the API must answer for data consistent with a given seq.
+class history {
+public:
+  /// Records `state`, the database right after commit `state.seq`.
+  void record(const oracle_state& state) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto object_value = [&](const oracle_state& s, int64_t id) -> json {
+      auto i = s.objects.find(id);
+      if (i == s.objects.end())
+        return nullptr;
+      return json{{"view", i->second},
+                  {"category_id", s.object_category.at(id)}};
+    };
+    auto plain_value = [](const std::map<int64_t, json>& xs,
+                          int64_t id) -> json {
+      auto i = xs.find(id);
+      return i == xs.end() ? json{} : i->second;
+    };
+    auto update = [&](std::map<int64_t, versions>& all, int64_t id,
+                      json value) {
+      auto& v = all[id];
+      if (v.empty() || v.back().second != value)
+        v.emplace_back(state.seq, std::move(value));
+    };
+    for (const auto& [id, ignored] : state.objects)
+      update(objects_, id, object_value(state, id));
+    for (auto& [id, v] : objects_)
+      if (state.objects.count(id) == 0)
+        update(objects_, id, nullptr);
+    for (const auto& [id, ignored] : state.categories)
+      update(categories_, id, plain_value(state.categories, id));
+    for (auto& [id, v] : categories_)
+      if (state.categories.count(id) == 0)
+        update(categories_, id, nullptr);
+    for (const auto& [id, ignored] : state.related_objects)
+      update(related_, id, plain_value(state.related_objects, id));
+    for (auto& [id, v] : related_)
+      if (state.related_objects.count(id) == 0)
+        update(related_, id, nullptr);
+    if (first_ < 0)
+      first_ = state.seq;
+    recorded_ = state.seq;
+    cv_.notify_all();
+  }
+
+  /// Marks the end of the writes: waits for later seqs stop.
+  void close() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    closed_ = true;
+    cv_.notify_all();
+  }
+
+  /// What `t` must answer for data consistent with `seq`; waits (bounded)
+  /// until the writer has recorded `seq`. Nullopt when `seq` is outside the
+  /// recorded range.
+  std::optional<json> expected_at(const read_target& t, int64_t seq) {
+    std::unique_lock<std::mutex> lock{mtx_};
+    cv_.wait_for(lock, 10s, [&] { return recorded_ >= seq || closed_; });
+    if (seq > recorded_ || seq < first_)
+      return std::nullopt;
+    switch (t.kind) {
+    case read_target::object: {
+      auto value = value_at(objects_, t.id, seq);
+      return value.is_null() ? value : value["view"];
+    }
+    case read_target::category:
+      return value_at(categories_, t.id, seq);
+    case read_target::related_object:
+      return value_at(related_, t.id, seq);
+    case read_target::list:
+      break;
+    }
+    auto items = json::array();
+    auto limit = static_cast<size_t>(t.effective_limit());
+    json next_after = nullptr;
+    for (auto i = objects_.upper_bound(t.after); i != objects_.end(); ++i) {
+      auto value = value_at(i->second, seq);
+      if (value.is_null() ||
+          (t.category_id != 0 && value["category_id"] != t.category_id))
+        continue;
+      if (items.size() == limit) {
+        next_after = items.back()["id"];
+        break;
+      }
+      items.push_back(value["view"]);
+    }
+    return json{{"items", std::move(items)}, {"next_after", next_after}};
+  }
+
+private:
+  using versions = std::vector<std::pair<int64_t, json>>;
+
+  static json value_at(const versions& v, int64_t seq) {
+    json result = nullptr;
+    for (const auto& [from, value] : v) {
+      if (from > seq)
+        break;
+      result = value;
+    }
+    return result;
+  }
+
+  static json value_at(const std::map<int64_t, versions>& all, int64_t id,
+                       int64_t seq) {
+    auto i = all.find(id);
+    return i == all.end() ? json{} : value_at(i->second, seq);
+  }
+
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  int64_t first_ = -1;
+  int64_t recorded_ = -1;
+  bool closed_ = false;
+  std::map<int64_t, versions> objects_;
+  std::map<int64_t, versions> categories_;
+  std::map<int64_t, versions> related_;
+};
+
+// -- the writer ---------------------------------------------------------------
+
+/// Makes random writes, predicts each status from the model, and checks the
+/// acknowledgement and the database after each one.
+class writer {
+public:
+  writer(cqrsd_process& proc, oracle& db, uint64_t seed)
+      : proc_(proc), db_(db), rng_(seed) {
+    // nop
+  }
+
+  std::mt19937_64& rng() { return rng_; }
+  const model& state() const { return m_; }
+  int64_t last_seq() const { return last_seq_; }
+  const std::map<int, int>& statuses() const { return statuses_; }
+
+  /// Creates a few rows of each kind.
+  oracle_state seed_rows() {
+    oracle_state s;
+    for (int i = 0; i < 4; ++i)
+      s = create_category();
+    for (int i = 0; i < 4; ++i)
+      s = create_related();
+    for (int i = 0; i < 6; ++i)
+      s = create_object(valid_related(), valid_category());
+    return s;
+  }
+
+  /// Updates the live object `id`, with new texts and references.
+  oracle_state update_object(int64_t id) {
+    auto related = valid_related();
+    auto category = valid_category();
+    return expect_ack("PUT", "/objects/" + std::to_string(id),
+                      object_body(related, category), 200,
+                      [&, related, category](int64_t acked) {
+                        m_.objects[acked] = row_of(related, category);
+                      });
+  }
+
+  /// Updates the live category `id` with a new description.
+  oracle_state update_category(int64_t id) {
+    return expect_ack("PUT", "/categories/" + std::to_string(id),
+                      category_body(), 200, [&](int64_t acked) {
+                        m_.categories[acked]["description"] =
+                            last_body_["description"];
+                      });
+  }
+
+  /// Makes one random write and returns the database right after it.
+  oracle_state random_write() {
+    // Weights of: create, update, update missing, delete, delete missing
+    // category; the same for related objects; create, create with a missing
+    // related object, create with a missing category, update, update with a
+    // missing reference, update missing, delete, delete missing object.
+    static const std::vector<double> weights{12, 8,  2, 5, 2,  12, 8, 2, 5,
+                                             2,  20, 3, 3, 10, 3,  2, 8, 2};
+    std::discrete_distribution<int> pick_op{weights.begin(), weights.end()};
+    auto op = pick_op(rng_);
+    // Fall back to a create when the rows an operation needs are missing.
+    if (m_.categories.empty())
+      op = 0;
+    else if (m_.related_objects.empty())
+      op = 5;
+    else if ((op == 13 || op == 14 || op == 16) && m_.objects.empty())
+      op = 10;
+    switch (op) {
+    case 0:
+      return create_category();
+    case 1:
+      return update_category(valid_category());
+    case 2:
+      return expect_error("PUT",
+                          "/categories/" + std::to_string(missing_category()),
+                          category_body(), 404, "not_found");
+    case 3: {
+      auto id = std::stoll(id_of(m_.categories));
+      auto target = "/categories/" + std::to_string(id);
+      if (m_.category_referenced(id))
+        return expect_error("DELETE", target, nullptr, 409, "still_referenced");
+      return expect_ack("DELETE", target, nullptr, 200, [&](int64_t gone) {
+        m_.categories.erase(gone);
+        m_.gone_categories.push_back(gone);
+      });
+    }
+    case 4:
+      return expect_error("DELETE",
+                          "/categories/" + std::to_string(missing_category()),
+                          nullptr, 404, "not_found");
+    case 5:
+      return create_related();
+    case 6:
+      return expect_ack("PUT", "/related-objects/" + id_of(m_.related_objects),
+                        related_body(), 200, [&](int64_t id) {
+                          m_.related_objects[id]["content_description"] =
+                              last_body_["content_description"];
+                          m_.related_objects[id]["content_type"] =
+                              last_body_["content_type"];
+                        });
+    case 7:
+      return expect_error(
+          "PUT", "/related-objects/" + std::to_string(missing_related()),
+          related_body(), 404, "not_found");
+    case 8: {
+      auto id = std::stoll(id_of(m_.related_objects));
+      auto target = "/related-objects/" + std::to_string(id);
+      if (m_.related_referenced(id))
+        return expect_error("DELETE", target, nullptr, 409, "still_referenced");
+      return expect_ack("DELETE", target, nullptr, 200, [&](int64_t gone) {
+        m_.related_objects.erase(gone);
+        m_.gone_related_objects.push_back(gone);
+      });
+    }
+    case 9:
+      return expect_error(
+          "DELETE", "/related-objects/" + std::to_string(missing_related()),
+          nullptr, 404, "not_found");
+    case 10:
+      return create_object(valid_related(), valid_category());
+    case 11:
+      return expect_error("POST", "/objects",
+                          object_body(missing_related(), valid_category()), 422,
+                          "missing_reference");
+    case 12:
+      return expect_error("POST", "/objects",
+                          object_body(valid_related(), missing_category()), 422,
+                          "missing_reference");
+    case 13:
+      return update_object(std::stoll(id_of(m_.objects)));
+    case 14: {
+      auto body = chance(rng_, 0.5)
+                      ? object_body(missing_related(), valid_category())
+                      : object_body(valid_related(), missing_category());
+      return expect_error("PUT", "/objects/" + id_of(m_.objects), body, 422,
+                          "missing_reference");
+    }
+    case 15:
+      return expect_error("PUT", "/objects/" + std::to_string(missing_object()),
+                          object_body(valid_related(), valid_category()), 404,
+                          "not_found");
+    case 16:
+      return expect_ack("DELETE", "/objects/" + id_of(m_.objects), nullptr, 200,
+                        [&](int64_t gone) {
+                          m_.objects.erase(gone);
+                          m_.gone_objects.push_back(gone);
+                        });
+    default:
+      return expect_error("DELETE",
+                          "/objects/" + std::to_string(missing_object()),
+                          nullptr, 404, "not_found");
+    }
+  }
+
+private:
+  // -- bodies -----------------------------------------------------------------
+
+  json category_body() {
+    return json{{"description", random_text(rng_, "category")}};
+  }
+
+  json related_body() {
+    static const std::vector<std::string> types{
+        "image/png", "text/plain", "video/mp4", "application/json"};
+    return json{{"content_description", random_text(rng_, "related")},
+                {"content_type", pick(rng_, types)}};
+  }
+
+  json object_body(int64_t related, int64_t category) {
+    return json{{"name", random_text(rng_, "object")},
+                {"child",
+                 {{"access_code", random_text(rng_, "code")},
+                  {"related_object_id", related},
+                  {"category_id", category}}}};
+  }
+
+  object_row row_of(int64_t related, int64_t category) const {
+    return {last_body_["name"].get<std::string>(),
+            last_body_["child"]["access_code"].get<std::string>(), related,
+            category};
+  }
+
+  // -- ids --------------------------------------------------------------------
+
+  template <class Map> std::string id_of(const Map& xs) {
+    auto i = xs.begin();
+    std::advance(i, uniform(rng_, 0, int64_t(xs.size()) - 1));
+    return std::to_string(i->first);
+  }
+
+  int64_t valid_category() { return std::stoll(id_of(m_.categories)); }
+  int64_t valid_related() { return std::stoll(id_of(m_.related_objects)); }
+
+  /// An id that is not live: a deleted one or one that never existed.
+  template <class Map>
+  int64_t missing(const Map& live, const std::vector<int64_t>& gone,
+                  int64_t max_id) {
+    if (!gone.empty() && chance(rng_, 0.6)) {
+      auto id = pick(rng_, gone);
+      if (live.count(id) == 0)
+        return id;
+    }
+    return max_id + uniform(rng_, 1000, 100000);
+  }
+
+  int64_t missing_category() {
+    return missing(m_.categories, m_.gone_categories, m_.max_category);
+  }
+  int64_t missing_related() {
+    return missing(m_.related_objects, m_.gone_related_objects,
+                   m_.max_related_object);
+  }
+  int64_t missing_object() {
+    return missing(m_.objects, m_.gone_objects, m_.max_object);
+  }
+
+  // -- creates ----------------------------------------------------------------
+
+  oracle_state create_category() {
+    return expect_ack(
+        "POST", "/categories", category_body(), 201, [&](int64_t id) {
+          m_.categories[id] = {{"id", id},
+                               {"description", last_body_["description"]}};
+          m_.max_category = std::max(m_.max_category, id);
+        });
+  }
+
+  oracle_state create_related() {
+    return expect_ack(
+        "POST", "/related-objects", related_body(), 201, [&](int64_t id) {
+          m_.related_objects[id] = {
+              {"id", id},
+              {"content_description", last_body_["content_description"]},
+              {"content_type", last_body_["content_type"]}};
+          m_.max_related_object = std::max(m_.max_related_object, id);
+        });
+  }
+
+  oracle_state create_object(int64_t related, int64_t category) {
+    return expect_ack("POST", "/objects", object_body(related, category), 201,
+                      [&, related, category](int64_t id) {
+                        m_.objects[id] = row_of(related, category);
+                        m_.max_object = std::max(m_.max_object, id);
+                      });
+  }
+
+  // -- sending and checking ---------------------------------------------------
+
+  http_answer send(const std::string& method, const std::string& target,
+                   const json& body) {
+    last_body_ = body;
+    auto a = body.is_null() ? proc_.request(method, target)
+                            : proc_.request(method, target, body.dump());
+    ++statuses_[a.status];
+    return a;
+  }
+
+  /// Sends a write that must succeed with `status`; applies it to the model
+  /// with the acknowledged id and checks the database.
+  oracle_state expect_ack(const std::string& method, const std::string& target,
+                          const json& body, int status,
+                          const std::function<void(int64_t)>& apply) {
+    auto a = send(method, target, body);
+    BOOST_TEST_REQUIRE(a.status == status, method << ' ' << target << ' '
+                                                  << body.dump() << ": "
+                                                  << a.describe());
+    auto ack = a.json_body();
+    BOOST_TEST_REQUIRE(
+        (ack.is_object() && ack.contains("id") && ack.contains("seq")), a.body);
+    auto seq = ack["seq"].get<int64_t>();
+    BOOST_TEST_REQUIRE(seq == last_seq_ + 1, method << ' ' << target << ": seq "
+                                                    << seq << " after "
+                                                    << last_seq_);
+    last_seq_ = seq;
+    apply(ack["id"].get<int64_t>());
+    return check_database(method + " " + target);
+  }
+
+  /// Sends a write that must fail with `status` and `code` and change
+  /// nothing.
+  oracle_state expect_error(const std::string& method,
+                            const std::string& target, const json& body,
+                            int status, const std::string& code) {
+    auto a = send(method, target, body);
+    BOOST_TEST_REQUIRE(a.status == status, method << ' ' << target << ' '
+                                                  << body.dump() << ": "
+                                                  << a.describe());
+    auto err = a.json_body();
+    BOOST_TEST((err.is_object() && err.contains("error") &&
+                err["error"].value("code", "") == code),
+               a.body);
+    return check_database(method + " " + target + " (" +
+                          std::to_string(status) + ")");
+  }
+
+  /// Requires the database to match the model at the last acknowledged seq.
+  oracle_state check_database(const std::string& after) {
+    auto s = db_.state();
+    BOOST_TEST_REQUIRE(s.seq == last_seq_, "after " << after << ": seq "
+                                                    << s.seq << ", expected "
+                                                    << last_seq_);
+    auto difference = m_.diff(s);
+    BOOST_TEST_REQUIRE(difference.empty(),
+                       "after " << after << ": " << difference);
+    return s;
+  }
+
+  cqrsd_process& proc_;
+  oracle& db_;
+  std::mt19937_64 rng_;
+  model m_;
+  json last_body_;
+  int64_t last_seq_ = 0;
+  std::map<int, int> statuses_;
+};
+
+// -- fixture ------------------------------------------------------------------
+
+/// A node with 4 query actors that reads go to round robin, and the oracle.
+struct fixture {
+  fixture()
+      : proc{{{"query.routing", "round_robin"},
+              {"query.actors", std::to_string(query_actors)},
+              {"query.min_seq_timeout_ms", "5000"}}},
+        db{proc.sqlite_path()} {
+    // nop
+  }
+
+  cqrsd_process proc;
+  oracle db;
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(freshness)
+
+BOOST_FIXTURE_TEST_CASE(reads_with_min_seq_equal_the_oracle, fixture) {
+  auto seed = pick_seed();
+  BOOST_TEST_MESSAGE("seed " << seed
+                             << " (set CQRSD_FRESHNESS_SEED to change)");
+  auto started = clock_type::now();
+  writer w{proc, db, seed};
+  auto& rng = w.rng();
+  long writes = 0;
+  long reads = 0;
+
+  BOOST_TEST_MESSAGE("seed rows");
+  w.seed_rows();
+
+  BOOST_TEST_MESSAGE("phase 1: " << sequential_ops
+                                 << " random operations, one at a time");
+  for (int op = 0; op < sequential_ops; ++op) {
+    if (chance(rng, 0.45)) {
+      w.random_write();
+      ++writes;
+      continue;
+    }
+    const auto& m = w.state();
+    auto t =
+        random_read(rng, m.max_object, m.max_category, m.max_related_object);
+    // Repeat the read so that it goes through several query actors and
+    // later reads hit their caches.
+    auto repeats = uniform(rng, 1, query_actors);
+    auto min_seq = w.last_seq();
+    for (int i = 0; i < repeats; ++i) {
+      auto a = proc.get(t.url(), {{"X-Min-Seq", std::to_string(min_seq)}});
+      ++reads;
+      auto failure =
+          verify(a, t, min_seq, [&](int64_t seq) -> std::optional<json> {
+            if (seq != db.max_seq())
+              return std::nullopt;
+            return expected_now(db, t);
+          });
+      BOOST_TEST(!failure.has_value(),
+                 "operation " << op << ": " << failure.value_or(""));
+      if (failure)
+        return;
+    }
+  }
+  BOOST_TEST_MESSAGE("phase 1 done: " << writes << " writes, " << reads
+                                      << " reads, seq " << w.last_seq());
+
+  BOOST_TEST_MESSAGE("phase 2: one writer ("
+                     << concurrent_writes << " writes) and " << reader_threads
+                     << " readers");
+  history h;
+  h.record(db.state());
+  std::atomic<int64_t> acknowledged{w.last_seq()};
+  std::atomic<int64_t> max_object{w.state().max_object};
+  std::atomic<int64_t> max_category{w.state().max_category};
+  std::atomic<int64_t> max_related{w.state().max_related_object};
+  std::atomic<bool> writing{true};
+  std::atomic<long> concurrent_reads{0};
+  std::atomic<long> reads_during_writes{0};
+  hot_set hot;
+  for (const auto& [id, row] : w.state().objects) {
+    if (hot.objects.size() == 4)
+      break;
+    hot.objects.push_back(id);
+    hot.categories.push_back(row.category_id);
+  }
+  BOOST_TEST_REQUIRE(!hot.objects.empty());
+  std::mutex failures_mtx;
+  std::vector<std::string> failures;
+  long failure_count = 0;
+  std::vector<std::thread> readers;
+  // Stops and joins the readers however this scope is left.
+  struct joiner {
+    std::atomic<bool>& writing;
+    history& h;
+    std::vector<std::thread>& threads;
+    ~joiner() {
+      writing = false;
+      h.close();
+      for (auto& t : threads)
+        if (t.joinable())
+          t.join();
+    }
+  } join_readers{writing, h, readers};
+  for (int r = 0; r < reader_threads; ++r) {
+    readers.emplace_back([&, r] {
+      std::mt19937_64 rng{seed + 1 + static_cast<uint64_t>(r)};
+      auto client = proc.make_client();
+      for (int n = 0; writing || n < min_reads_per_reader; ++n) {
+        bool during_writes = writing;
+        auto t = chance(rng, 0.5)
+                     ? hot_read(rng, hot)
+                     : random_read(rng, max_object, max_category, max_related);
+        auto min_seq = acknowledged.load();
+        auto a = send_request(*client, "GET", t.url(), "", "",
+                              {{"X-Min-Seq", std::to_string(min_seq)}});
+        auto failure = verify(
+            a, t, min_seq, [&](int64_t seq) { return h.expected_at(t, seq); });
+        ++concurrent_reads;
+        if (during_writes)
+          ++reads_during_writes;
+        if (failure) {
+          std::lock_guard<std::mutex> guard{failures_mtx};
+          ++failure_count;
+          if (failures.size() < 10)
+            failures.push_back("reader " + std::to_string(r) + ": " + *failure);
+        }
+      }
+    });
+  }
+  for (int i = 0; i < concurrent_writes; ++i) {
+    // A third of the writes change the hot rows the readers keep reading.
+    std::vector<int64_t> live_hot;
+    for (auto id : hot.objects)
+      if (w.state().objects.count(id) != 0)
+        live_hot.push_back(id);
+    oracle_state s;
+    if (!live_hot.empty() && chance(rng, 0.33)) {
+      auto id = pick(rng, live_hot);
+      s = chance(rng, 0.5)
+              ? w.update_object(id)
+              : w.update_category(w.state().objects.at(id).category_id);
+    } else {
+      s = w.random_write();
+    }
+    ++writes;
+    h.record(s);
+    acknowledged = w.last_seq();
+    max_object = w.state().max_object;
+    max_category = w.state().max_category;
+    max_related = w.state().max_related_object;
+    // The writer reads its own writes too.
+    if (chance(rng, 0.3)) {
+      const auto& m = w.state();
+      auto t =
+          random_read(rng, m.max_object, m.max_category, m.max_related_object);
+      auto min_seq = w.last_seq();
+      auto a = proc.get(t.url(), {{"X-Min-Seq", std::to_string(min_seq)}});
+      ++reads;
+      auto failure =
+          verify(a, t, min_seq, [&](int64_t seq) -> std::optional<json> {
+            if (seq != min_seq)
+              return std::nullopt;
+            return h.expected_at(t, seq);
+          });
+      BOOST_TEST(!failure.has_value(), "writer: " << failure.value_or(""));
+    }
+  }
+  writing = false;
+  h.close();
+  for (auto& t : readers)
+    t.join();
+  reads += concurrent_reads;
+  BOOST_TEST_MESSAGE("phase 2 done: " << concurrent_reads << " reader reads ("
+                                      << reads_during_writes
+                                      << " while writing), seq "
+                                      << w.last_seq());
+  BOOST_TEST(failure_count == 0, failure_count << " wrong reads");
+  for (const auto& f : failures)
+    BOOST_TEST_MESSAGE("  " << f);
+
+  BOOST_TEST_MESSAGE("totals: " << writes << " writes, " << reads << " reads");
+  std::ostringstream statuses;
+  for (const auto& [status, n] : w.statuses())
+    statuses << ' ' << status << ": " << n;
+  BOOST_TEST_MESSAGE("write statuses:" << statuses.str());
+  BOOST_TEST(writes + reads >= 3000);
+  BOOST_TEST(reads_during_writes > 0);
+  for (int status : {200, 201, 404, 409, 422})
+    BOOST_TEST(w.statuses().count(status) == 1, "no write answered " << status);
+
+  BOOST_TEST_MESSAGE("every query actor applied the last seq");
+  auto deadline = clock_type::now() + 5s;
+  json status;
+  for (;;) {
+    status = proc.get("/status").json_body();
+    bool caught_up = status.is_object() && status["query_actors"].is_array() &&
+                     status["query_actors"].size() == size_t{query_actors};
+    if (caught_up)
+      for (const auto& actor : status["query_actors"])
+        caught_up = caught_up && actor["applied_seq"] == w.last_seq();
+    if (caught_up || clock_type::now() >= deadline)
+      break;
+    std::this_thread::sleep_for(20ms);
+  }
+  BOOST_TEST_REQUIRE((status.is_object() && status["query_actors"].is_array()),
+                     status.dump());
+  BOOST_TEST(status["seq"] == w.last_seq(), status.dump());
+  BOOST_TEST(status["query_actors"].size() == size_t{query_actors});
+  for (const auto& actor : status["query_actors"])
+    BOOST_TEST(actor["applied_seq"] == w.last_seq(), status.dump());
+
+  BOOST_TEST_MESSAGE("the caches were used, in every query actor");
+  BOOST_TEST_REQUIRE(!w.state().objects.empty());
+  auto any_object = w.state().objects.begin()->first;
+  for (int i = 0; i < query_actors; ++i)
+    proc.get("/objects/" + std::to_string(any_object));
+  status = proc.get("/status").json_body();
+  BOOST_TEST_REQUIRE((status.is_object() && status["query_actors"].is_array()),
+                     status.dump());
+  BOOST_TEST(status["query_actors"].size() == size_t{query_actors});
+  for (const auto& actor : status["query_actors"])
+    BOOST_TEST(actor.value("cache_entries", 0) > 0, status.dump());
+  auto metrics = proc.get("/metrics").body;
+  auto value = [&](const std::string& name) {
+    std::istringstream in{metrics};
+    std::string line;
+    while (std::getline(in, line))
+      if (line.rfind(name + " ", 0) == 0)
+        return std::stod(line.substr(name.size() + 1));
+    return -1.0;
+  };
+  BOOST_TEST(value("cqrsd_cache_hits_total") > 0);
+  BOOST_TEST(value("cqrsd_cache_misses_total") > 0);
+  BOOST_TEST(value("cqrsd_query_actor_restarts_total") == 0);
+  BOOST_TEST_MESSAGE("cache hits "
+                     << value("cqrsd_cache_hits_total") << ", misses "
+                     << value("cqrsd_cache_misses_total") << ", stale fills "
+                     << value("cqrsd_stale_fills_refused_total") << "; took "
+                     << std::chrono::duration_cast<std::chrono::seconds>(
+                            clock_type::now() - started)
+                            .count()
+                     << " s");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
