@@ -30,9 +30,9 @@ void command_actor_state::flush() {
   if (inv.to_seq != 0) {
     node_counters::add(cfg.counters->commits, inv.to_seq - inv.from_seq + 1);
     node_counters::set(cfg.counters->current_seq, inv.to_seq);
-    // Publish before answering: a client that reads with X-Min-Seq right
-    // after the answer finds the batch already queued at the hub.
-    caf::anon_send(hub, atom::invalidate_v, std::move(inv));
+    // Publish before answering, so the batch is on its way to the hubs
+    // before a client can ask for it with X-Min-Seq.
+    caf::anon_send(publisher, atom::invalidate_v, std::move(inv));
   }
   for (size_t i = 0; i < results.size(); ++i) {
     if (results[i])
@@ -46,10 +46,10 @@ void command_actor_state::flush() {
 
 command_actor::behavior_type command_actor_impl(command_actor_ptr self,
                                                 command_actor_config cfg,
-                                                hub_actor hub) {
+                                                command_node_actor publisher) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
-  st.hub = std::move(hub);
+  st.publisher = std::move(publisher);
   auto store = write_store::open(st.cfg.database);
   if (!store) {
     CQRS_LOG(error, "command_actor",

@@ -31,7 +31,9 @@ struct command_actor_state {
 
   command_actor_config cfg;
   std::unique_ptr<write_store> store;
-  hub_actor hub;
+  /// Where committed batches go: the command node, which relays them to
+  /// every subscribed hub.
+  command_node_actor publisher;
   /// Commands waiting for the next group commit, with their requesters.
   std::vector<command> batch;
   std::vector<promise_type> promises;
@@ -47,9 +49,10 @@ using command_actor_ptr = command_actor::stateful_pointer<command_actor_state>;
 
 /// Spawnable behaviour of the command actor; spawn it detached, as it blocks
 /// on the database. It opens the write store (seeding the seq from
-/// `max(commit_log.seq)`) and quits with the error if it cannot.
+/// `max(commit_log.seq)`) and quits with the error if it cannot. Committed
+/// batches go to `publisher`.
 command_actor::behavior_type command_actor_impl(command_actor_ptr self,
                                                 command_actor_config cfg,
-                                                hub_actor hub);
+                                                command_node_actor publisher);
 
 } // namespace cqrs

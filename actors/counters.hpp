@@ -35,6 +35,10 @@ struct node_counters {
   counter command_actor_restarts{0};
   /// Commit ranges the hub read back from commit_log.
   counter catch_ups{0};
+  /// 1 while the node is subscribed at its command node.
+  counter command_node_linked{0};
+  /// 1 while query actors may cache; 0 while they read from the database.
+  counter caches_in_use{0};
 
   static void add(counter& c, uint64_t n = 1) noexcept {
     c.fetch_add(n, std::memory_order_relaxed);

@@ -26,6 +26,9 @@ using query_actor = caf::typed_actor<
     caf::replies_to<atom::read, read_request>::with<read_answer>,
     // Evicts every cached entry that depends on the invalidated keys.
     caf::reacts_to<atom::invalidate, invalidation>,
+    // true: drop the cache and read from the database until told false (the
+    // node cannot keep caches fresh); false: cache again.
+    caf::reacts_to<atom::bypass, bool>,
     // Answers cache size and applied seq.
     caf::replies_to<atom::status>::with<query_actor_status>>;
 
@@ -51,6 +54,38 @@ using hub_actor = caf::typed_actor<
     // Answers the hub's applied seq.
     caf::replies_to<atom::status>::with<seq_t>,
     // Re-reads commit_log for waiting syncs (the hub sends this to itself).
+    caf::reacts_to<atom::retry>,
+    // The command node's latest seq, sent every heartbeat interval.
+    caf::reacts_to<atom::heartbeat, seq_t>,
+    // The link to the command node is up and the hub is subscribed there;
+    // the seq is the command node's latest. Caches are used again once the
+    // hub has caught up.
+    caf::reacts_to<atom::connected, seq_t>,
+    // The link to the command node is down: flush caches and read from the
+    // database until `connected`.
+    caf::reacts_to<atom::disconnect>,
+    // Checks that heartbeats still arrive (the hub sends this to itself).
+    caf::reacts_to<atom::tick>>;
+
+/// What a command node offers, locally and to query nodes over the network:
+/// writes, and invalidations for every subscribed hub.
+using command_node_actor = caf::typed_actor<
+    // Applies a command; answers only after its commit is durable.
+    caf::replies_to<atom::apply, command>::with<write_result>,
+    // Answers the seq of the last durable commit.
+    caf::replies_to<atom::seq>::with<seq_t>,
+    // Registers a hub; answers the last committed seq. From then on the hub
+    // receives every batch and heartbeat.
+    caf::replies_to<atom::subscribe, hub_actor>::with<seq_t>,
+    // A committed batch from the command actor, published to every hub.
+    caf::reacts_to<atom::invalidate, invalidation>,
+    // Sends a heartbeat to every hub (the node sends this to itself).
+    caf::reacts_to<atom::heartbeat>>;
+
+/// The link of a node to its command node: subscribes the node's hub there,
+/// tells the hub when the link comes and goes, and reconnects with backoff.
+using link_actor = caf::typed_actor<
+    // Tries to (re)connect (the link sends this to itself).
     caf::reacts_to<atom::retry>>;
 
 /// The query supervisor: spawns, monitors and respawns query actors.
@@ -59,3 +94,21 @@ using query_supervisor_actor = caf::typed_actor<
     caf::replies_to<atom::status>::with<std::vector<query_actor_status>>>;
 
 } // namespace cqrs
+
+// -- type IDs of every message type, in one block
+// ------------------------------
+
+CAF_BEGIN_TYPE_ID_BLOCK(cqrsd, caf::first_custom_type_id)
+
+CAF_ADD_TYPE_ID(cqrsd, (cqrs::command))
+CAF_ADD_TYPE_ID(cqrsd, (cqrs::write_result))
+CAF_ADD_TYPE_ID(cqrsd, (cqrs::query))
+CAF_ADD_TYPE_ID(cqrsd, (cqrs::read_request))
+CAF_ADD_TYPE_ID(cqrsd, (cqrs::invalidation))
+CAF_ADD_TYPE_ID(cqrsd, (cqrs::commit_entry))
+CAF_ADD_TYPE_ID(cqrsd, (std::vector<cqrs::commit_entry>))
+CAF_ADD_TYPE_ID(cqrsd, (cqrs::query_actor_status))
+CAF_ADD_TYPE_ID(cqrsd, (std::vector<cqrs::query_actor_status>))
+CAF_ADD_TYPE_ID(cqrsd, (cqrs::hub_actor))
+
+CAF_END_TYPE_ID_BLOCK(cqrsd)

@@ -43,6 +43,23 @@ invalidation_hub_state::merge(const std::vector<commit_entry>& entries) const {
   return inv;
 }
 
+void invalidation_hub_state::set_caching(caf::local_actor* self, bool on,
+                                         const char* why) {
+  if (caching == on)
+    return;
+  caching = on;
+  node_counters::set(cfg.counters->caches_in_use, on ? 1 : 0);
+  if (on)
+    CQRS_LOG(info, "invalidation_hub",
+             "caches in use again at seq " << applied_seq << " (" << why
+                                           << ")");
+  else
+    CQRS_LOG(warning, "invalidation_hub",
+             "caches flushed, reads go to the database (" << why << ")");
+  for (auto& sub : subscribers)
+    caf::anon_send(sub, atom::bypass_v, !on);
+}
+
 seq_t invalidation_hub_state::wanted_seq() const {
   seq_t result = 0;
   for (const auto& s : syncs)
@@ -53,6 +70,44 @@ seq_t invalidation_hub_state::wanted_seq() const {
 namespace {
 
 void process(invalidation_hub_ptr self, invalidation inv);
+
+void catch_up(invalidation_hub_ptr self, seq_t up_to);
+
+// The seq the hub must reach: what syncs wait for and, while linked, what
+// the command node reported.
+seq_t target_seq(const invalidation_hub_state& st) {
+  return std::max(st.wanted_seq(), st.linked ? st.command_seq : seq_t{0});
+}
+
+void schedule_retry(invalidation_hub_ptr self) {
+  auto& st = self->state;
+  if (st.retry_scheduled)
+    return;
+  st.retry_scheduled = true;
+  self->delayed_send(self, st.cfg.retry_interval, atom::retry_v);
+}
+
+// Whether heartbeats arrive often enough to trust that no batch is lost.
+bool heartbeat_fresh(invalidation_hub_ptr self) {
+  auto& st = self->state;
+  return st.cfg.heartbeat_timeout.count() == 0 ||
+         self->clock().now() - st.last_heartbeat <= st.cfg.heartbeat_timeout;
+}
+
+// Turns caching on once the hub is linked, hears heartbeats and has caught
+// up with the command node; catches up first when it lags.
+void resume(invalidation_hub_ptr self, const char* why) {
+  auto& st = self->state;
+  if (!st.linked || !heartbeat_fresh(self))
+    return;
+  if (st.applied_seq < st.command_seq) {
+    if (!st.catching_up && !st.retry_scheduled)
+      catch_up(self, st.command_seq);
+    return;
+  }
+  if (!st.catching_up)
+    st.set_caching(self, true, why);
+}
 
 // Reads commits after applied_seq up to `up_to` from commit_log, applies
 // them, then replays the batches that queued up meanwhile.
@@ -73,21 +128,23 @@ void catch_up(invalidation_hub_ptr self, seq_t up_to) {
             st.queued.clear();
             for (auto& batch : queued)
               process(self, std::move(batch));
-            if (!st.catching_up && st.wanted_seq() > st.applied_seq &&
-                !st.retry_scheduled) {
-              st.retry_scheduled = true;
-              self->delayed_send(self, st.cfg.retry_interval, atom::retry_v);
-            }
+            if (st.catching_up)
+              return;
+            // Still behind (the commits are not readable yet, e.g. on a
+            // lagging replica): read again after a pause, not in a loop.
+            if (st.applied_seq < target_seq(st))
+              schedule_retry(self);
+            else
+              resume(self, "caught up");
           },
           [self](caf::error& err) {
             auto& st = self->state;
             CQRS_LOG(warning, "invalidation_hub",
                      "reading commit_log failed: " << error_message(err));
             st.catching_up = false;
-            if (!st.retry_scheduled) {
-              st.retry_scheduled = true;
-              self->delayed_send(self, st.cfg.retry_interval, atom::retry_v);
-            }
+            // Batches cannot be applied in order now: stop trusting caches.
+            st.set_caching(self, false, "commit_log unreadable");
+            schedule_retry(self);
           });
 }
 
@@ -121,6 +178,9 @@ hub_actor::behavior_type invalidation_hub_impl(invalidation_hub_ptr self,
   st.reader = std::move(reader);
   st.applied_seq = cfg.initial_seq;
   node_counters::set(cfg.counters->applied_seq, st.applied_seq);
+  st.last_heartbeat = self->clock().now();
+  if (cfg.heartbeat_timeout.count() > 0)
+    self->delayed_send(self, cfg.heartbeat_timeout, atom::tick_v);
   self->set_down_handler([self](const caf::down_msg& msg) {
     auto& subs = self->state.subscribers;
     subs.erase(std::remove_if(subs.begin(), subs.end(),
@@ -134,9 +194,12 @@ hub_actor::behavior_type invalidation_hub_impl(invalidation_hub_ptr self,
         process(self, std::move(inv));
       },
       [self](atom::subscribe, query_actor& sub) {
+        auto& st = self->state;
         self->monitor(sub);
-        self->state.subscribers.push_back(std::move(sub));
-        return self->state.applied_seq;
+        // Arrives right after the answer: whether to cache at all.
+        self->send(sub, atom::bypass_v, !st.caching);
+        st.subscribers.push_back(std::move(sub));
+        return st.applied_seq;
       },
       [self](atom::sync, seq_t seq) -> caf::result<seq_t> {
         auto& st = self->state;
@@ -150,6 +213,37 @@ hub_actor::behavior_type invalidation_hub_impl(invalidation_hub_ptr self,
         return rp;
       },
       [self](atom::status) { return self->state.applied_seq; },
+      [self](atom::heartbeat, seq_t seq) {
+        auto& st = self->state;
+        st.last_heartbeat = self->clock().now();
+        if (seq > st.applied_seq && seq > st.command_seq)
+          CQRS_LOG(info, "invalidation_hub",
+                   "heartbeat reports seq " << seq << ", applied only "
+                                            << st.applied_seq
+                                            << "; reading commit_log");
+        st.command_seq = std::max(st.command_seq, seq);
+        resume(self, "heartbeat");
+      },
+      [self](atom::connected, seq_t seq) {
+        auto& st = self->state;
+        st.linked = true;
+        node_counters::set(st.cfg.counters->command_node_linked, 1);
+        st.last_heartbeat = self->clock().now();
+        st.command_seq = std::max(st.command_seq, seq);
+        resume(self, "linked to the command node");
+      },
+      [self](atom::disconnect) {
+        auto& st = self->state;
+        st.linked = false;
+        node_counters::set(st.cfg.counters->command_node_linked, 0);
+        st.set_caching(self, false, "lost the command node");
+      },
+      [self](atom::tick) {
+        auto& st = self->state;
+        if (st.linked && !heartbeat_fresh(self))
+          st.set_caching(self, false, "no heartbeat from the command node");
+        self->delayed_send(self, st.cfg.heartbeat_timeout, atom::tick_v);
+      },
       [self](atom::retry) {
         auto& st = self->state;
         st.retry_scheduled = false;
@@ -165,8 +259,10 @@ hub_actor::behavior_type invalidation_hub_impl(invalidation_hub_ptr self,
         st.syncs.erase(
             std::remove_if(st.syncs.begin(), st.syncs.end(), expired),
             st.syncs.end());
-        if (!st.catching_up && st.wanted_seq() > st.applied_seq)
-          catch_up(self, st.wanted_seq());
+        if (!st.catching_up && target_seq(st) > st.applied_seq)
+          catch_up(self, target_seq(st));
+        else if (!st.catching_up)
+          resume(self, "caught up");
       },
   };
 }

@@ -23,6 +23,9 @@ struct invalidation_hub_config {
   caf::timespan sync_timeout = std::chrono::seconds{10};
   /// Pause between two commit_log reads while a `sync` waits.
   caf::timespan retry_interval = std::chrono::milliseconds{5};
+  /// How long the hub keeps caches without a heartbeat from the command node
+  /// (0: forever, for tests without heartbeats).
+  caf::timespan heartbeat_timeout{0};
   node_counters* counters = nullptr;
 };
 
@@ -46,6 +49,16 @@ struct invalidation_hub_state {
   bool catching_up = false;
   bool retry_scheduled = false;
   std::vector<pending_sync> syncs;
+  /// Subscribed at the command node, as far as the link knows.
+  bool linked = false;
+  /// The command node's latest seq, from the link or a heartbeat.
+  seq_t command_seq = 0;
+  caf::actor_clock::time_point last_heartbeat;
+  /// Whether the query actors may cache (told through `bypass`).
+  bool caching = false;
+
+  /// Tells every query actor to cache or to bypass its cache.
+  void set_caching(caf::local_actor* self, bool on, const char* why);
 
   /// Sends `inv` to every subscriber and advances `applied_seq`; answers the
   /// syncs it satisfies.

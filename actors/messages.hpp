@@ -128,19 +128,8 @@ typename Inspector::result_type inspect(Inspector& f, query_actor_status& x) {
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cqrs::read_answer)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cqrs::fill_result)
 
-// -- type IDs and atoms -------------------------------------------------------
-
-CAF_BEGIN_TYPE_ID_BLOCK(cqrsd, caf::first_custom_type_id)
-
-CAF_ADD_TYPE_ID(cqrsd, (cqrs::command))
-CAF_ADD_TYPE_ID(cqrsd, (cqrs::write_result))
-CAF_ADD_TYPE_ID(cqrsd, (cqrs::query))
-CAF_ADD_TYPE_ID(cqrsd, (cqrs::read_request))
-CAF_ADD_TYPE_ID(cqrsd, (cqrs::invalidation))
-CAF_ADD_TYPE_ID(cqrsd, (cqrs::commit_entry))
-CAF_ADD_TYPE_ID(cqrsd, (std::vector<cqrs::commit_entry>))
-CAF_ADD_TYPE_ID(cqrsd, (cqrs::query_actor_status))
-CAF_ADD_TYPE_ID(cqrsd, (std::vector<cqrs::query_actor_status>))
+// -- atoms (their type IDs are assigned in actors/interfaces.hpp)
+// ----------------
 
 CAF_ADD_ATOM(cqrsd, cqrs::atom, apply, "apply")
 CAF_ADD_ATOM(cqrsd, cqrs::atom, flush, "flush")
@@ -154,5 +143,8 @@ CAF_ADD_ATOM(cqrsd, cqrs::atom, sync, "sync")
 CAF_ADD_ATOM(cqrsd, cqrs::atom, status, "status")
 CAF_ADD_ATOM(cqrsd, cqrs::atom, timeout, "timeout")
 CAF_ADD_ATOM(cqrsd, cqrs::atom, retry, "retry")
-
-CAF_END_TYPE_ID_BLOCK(cqrsd)
+CAF_ADD_ATOM(cqrsd, cqrs::atom, heartbeat, "heartbeat")
+CAF_ADD_ATOM(cqrsd, cqrs::atom, connected, "connected")
+CAF_ADD_ATOM(cqrsd, cqrs::atom, disconnect, "disconnect")
+CAF_ADD_ATOM(cqrsd, cqrs::atom, bypass, "bypass")
+CAF_ADD_ATOM(cqrsd, cqrs::atom, tick, "tick")

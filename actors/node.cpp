@@ -2,13 +2,16 @@
 #include "actors/node.hpp"
 
 #include <caf/exit_reason.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/message.hpp>
 #include <caf/send.hpp>
 
+#include "actors/cluster_link.hpp"
 #include "actors/db_reader.hpp"
 #include "actors/invalidation_hub.hpp"
 #include "config/logging.hpp"
 #include "db/error.hpp"
+#include "db/read_store.hpp"
 #include "db/write_store.hpp"
 
 namespace cqrs {
@@ -27,7 +30,8 @@ void add_cqrs_types(caf::actor_system_config& cfg) {
 node::node(caf::actor_system& sys, settings cfg)
     : sys_(sys), cfg_(std::move(cfg)),
       counters_(std::make_shared<node_counters>()),
-      routes_(std::make_shared<query_routes>(cfg_.query.routing)) {
+      routes_(std::make_shared<query_routes>(cfg_.query.routing)),
+      command_route_(std::make_shared<command_route>()) {
   // nop
 }
 
@@ -35,38 +39,84 @@ node::~node() {
   stop();
 }
 
+namespace {
+
+// The seq the node starts from: the write store creates the database and
+// its schema and knows the last seq; a query node only reads.
+caf::expected<seq_t> prepare_database(const settings& cfg) {
+  if (cfg.node.role == node_role::query) {
+    auto store = read_store::open(cfg.database);
+    if (!store)
+      return std::move(store.error());
+    return (*store)->current_seq();
+  }
+  auto store = write_store::open(cfg.database);
+  if (!store)
+    return std::move(store.error());
+  return (*store)->last_seq();
+}
+
+} // namespace
+
 caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys,
                                                  const settings& cfg,
                                                  give_up_handler on_fatal) {
-  // Open the write store once up front: it creates the database and its
-  // schema, and a broken database fails the start with a clear message
-  // instead of a supervisor's restart loop.
-  seq_t last_seq = 0;
-  {
-    auto store = write_store::open(cfg.database);
-    if (!store)
-      return std::move(store.error());
-    last_seq = (*store)->last_seq();
-  }
+  // Opening the store up front fails the start with a clear message instead
+  // of a supervisor's restart loop.
+  auto last_seq = prepare_database(cfg);
+  if (!last_seq)
+    return std::move(last_seq.error());
   std::unique_ptr<node> n{new node(sys, cfg)};
   auto counters = n->counters_.get();
-  n->readers_ = sys.spawn(reader_pool_impl, cfg.database);
+  auto heartbeat = std::chrono::milliseconds{cfg.cluster.heartbeat_interval_ms};
+  // -- readers and hub --------------------------------------------------------
+  auto read_cfg = cfg.database;
+  if (!read_cfg.read_postgresql.empty())
+    read_cfg.postgresql = read_cfg.read_postgresql;
+  n->readers_ = sys.spawn(reader_pool_impl, read_cfg);
   invalidation_hub_config hub_cfg;
-  hub_cfg.initial_seq = last_seq;
+  hub_cfg.initial_seq = *last_seq;
   hub_cfg.sync_timeout = std::chrono::milliseconds{
       std::max<uint32_t>(cfg.query.min_seq_timeout_ms, 1000)};
+  hub_cfg.heartbeat_timeout = heartbeat * cfg.cluster.missed_heartbeats;
   hub_cfg.counters = counters;
   n->hub_ = sys.spawn(invalidation_hub_impl, hub_cfg, n->readers_);
   supervision_config supervision;
   supervision.max_restarts = cfg.query.max_restarts;
   supervision.window = std::chrono::milliseconds{cfg.query.restart_window_ms};
   supervision.on_give_up = std::move(on_fatal);
-  command_actor_config cmd_cfg;
-  cmd_cfg.database = cfg.database;
-  cmd_cfg.max_batch = cfg.command.max_batch;
-  cmd_cfg.counters = counters;
-  n->command_ =
-      sys.spawn(command_supervisor_impl, cmd_cfg, supervision, n->hub_);
+  // -- command node -----------------------------------------------------------
+  cluster_link_config link_cfg;
+  link_cfg.initial_backoff =
+      std::chrono::milliseconds{cfg.cluster.reconnect_initial_ms};
+  link_cfg.max_backoff =
+      std::chrono::milliseconds{cfg.cluster.reconnect_max_ms};
+  if (cfg.node.role == node_role::query) {
+    link_cfg.host = cfg.cluster.command_host;
+    link_cfg.port = cfg.cluster.command_port;
+  } else {
+    command_actor_config cmd_cfg;
+    cmd_cfg.database = cfg.database;
+    cmd_cfg.max_batch = cfg.command.max_batch;
+    cmd_cfg.counters = counters;
+    node_counters::set(counters->current_seq, *last_seq);
+    n->command_ = sys.spawn(command_supervisor_impl, cmd_cfg, supervision,
+                            *last_seq, caf::timespan{heartbeat});
+    link_cfg.local = n->command_;
+    if (cfg.node.role == node_role::command) {
+      auto port =
+          sys.middleman().publish(n->command_, cfg.cluster.listen_port,
+                                  cfg.cluster.listen_host.c_str(), true);
+      if (!port)
+        return make_cqrs_error(ec::internal,
+                               "cannot publish the command node on " +
+                                   cfg.cluster.listen + ": " +
+                                   caf::to_string(port.error()));
+      CQRS_LOG(info, "node",
+               "command node published on " << cfg.cluster.listen);
+    }
+  }
+  // -- query actors and the link ----------------------------------------------
   query_supervisor_config q_cfg;
   q_cfg.actors = cfg.query.actors;
   q_cfg.actor.cache_enabled = cfg.query.cache_enabled;
@@ -77,30 +127,34 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys,
   q_cfg.supervision = supervision;
   n->queries_ =
       sys.spawn(query_supervisor_impl, q_cfg, n->readers_, n->hub_, n->routes_);
+  n->link_ = sys.spawn(cluster_link_impl, link_cfg, n->hub_, n->command_route_);
   CQRS_LOG(info, "node",
            "started " << to_string(cfg.node.role) << " node '" << cfg.node.name
                       << "': " << cfg.query.actors << " query actors, "
                       << cfg.database.read_connections
-                      << " DB readers, last seq " << last_seq);
+                      << " DB readers, last seq " << *last_seq);
   return n;
 }
 
 void node::stop() {
-  // Writers first, so no invalidation is lost behind a stopped hub, then
-  // readers of every kind.
+  // Writers and the link first, so no invalidation is lost behind a stopped
+  // hub, then readers of every kind.
   auto stop_one = [](const auto& handle) {
     if (handle)
       caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
   };
+  stop_one(link_);
   stop_one(command_);
   stop_one(queries_);
   stop_one(hub_);
   stop_one(readers_);
+  link_ = nullptr;
   command_ = nullptr;
   queries_ = nullptr;
   hub_ = nullptr;
   readers_ = nullptr;
   routes_->clear();
+  command_route_->clear();
 }
 
 } // namespace cqrs

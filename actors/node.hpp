@@ -7,6 +7,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/expected.hpp>
 
+#include "actors/command_route.hpp"
 #include "actors/counters.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/query_routes.hpp"
@@ -18,14 +19,18 @@ namespace cqrs {
 /// Registers cqrsd's message types and error category with `cfg`.
 void add_cqrs_types(caf::actor_system_config& cfg);
 
-/// The running actors of a standalone node: DB reader pool, invalidation
-/// hub, command supervisor (and command actor), query supervisor (and query
-/// actors).
+/// The running actors of a node. Every role runs the DB reader pool, the
+/// invalidation hub, the query supervisor (and query actors) and a link to
+/// the command node. Roles `standalone` and `command` also run the command
+/// node (command supervisor and command actor) in process; `command`
+/// publishes it on `cluster.listen`, and `query` nodes link to it there.
 class node {
 public:
   /// Prepares the database (creating the SQLite file and schema on first
-  /// start), then spawns the actors. Fails with a clear error when the
-  /// database cannot be opened.
+  /// start, unless the role is `query`), then spawns the actors. Fails with
+  /// a clear error when the database cannot be opened or the command node
+  /// cannot be published. Roles other than `standalone` need the CAF
+  /// middleman loaded into `sys`.
   static caf::expected<std::unique_ptr<node>>
   start(caf::actor_system& sys, const settings& cfg, give_up_handler on_fatal);
 
@@ -37,7 +42,8 @@ public:
   /// Stops every actor; returns at once, `caf::actor_system` awaits them.
   void stop();
 
-  const command_actor& commands() const noexcept { return command_; }
+  /// Where writes go; empty while a query node has no command node.
+  const command_route& commands() const noexcept { return *command_route_; }
 
   const query_supervisor_actor& query_supervisor() const noexcept {
     return queries_;
@@ -58,10 +64,12 @@ private:
   settings cfg_;
   std::shared_ptr<node_counters> counters_;
   std::shared_ptr<query_routes> routes_;
+  std::shared_ptr<command_route> command_route_;
   reader_actor readers_;
   hub_actor hub_;
-  command_actor command_;
+  command_node_actor command_;
   query_supervisor_actor queries_;
+  link_actor link_;
 };
 
 } // namespace cqrs

@@ -28,7 +28,7 @@ query_actor_state::~query_actor_state() {
 // -- reads --------------------------------------------------------------------
 
 const query_cache::entry* query_actor_state::lookup(const std::string& key) {
-  if (!cfg.cache_enabled)
+  if (!cfg.cache_enabled || !caching)
     return nullptr;
   return cache.find(key);
 }
@@ -58,7 +58,7 @@ std::optional<std::string> query_actor_state::enqueue(const read_request& req,
   fill.waiters.push_back(std::move(w));
   fill.log_pos = next_log_pos;
   fill.applied_at_start = applied_seq;
-  fill.subscribed_at_start = subscribed;
+  fill.caching_at_start = caching;
   fills.emplace(key, std::move(fill));
   return key;
 }
@@ -68,7 +68,7 @@ std::optional<std::string> query_actor_state::enqueue(const read_request& req,
 bool query_actor_state::cacheable(const fill_in_flight& fill,
                                   const fill_result& r) const {
   // Before the subscription we may have missed invalidations altogether.
-  if (!fill.subscribed_at_start)
+  if (!fill.caching_at_start)
     return false;
   // The snapshot predates invalidations applied before the fill started
   // (a lagging replica); those are no longer remembered.
@@ -88,7 +88,7 @@ query_actor_state::complete_fill(const std::string& key, fill_result& r) {
     return {};
   auto fill = std::move(i->second);
   fills.erase(i);
-  if (cfg.cache_enabled) {
+  if (cfg.cache_enabled && caching) {
     if (cacheable(fill, r)) {
       auto evicted = cache.insert(
           key, query_cache::entry{r.found, r.body, r.read_seq, r.dependencies});
@@ -151,6 +151,12 @@ void query_actor_state::prune_recent() {
     recent.pop_front();
 }
 
+void query_actor_state::bypass(bool on) {
+  caching = !on;
+  if (on)
+    cache.clear();
+}
+
 // -- behaviour ----------------------------------------------------------------
 
 namespace {
@@ -208,7 +214,6 @@ query_actor::behavior_type query_actor_impl(query_actor_ptr self,
       .then([self](seq_t applied) {
         auto& st = self->state;
         st.applied_seq = std::max(st.applied_seq, applied);
-        st.subscribed = true;
       });
   return {
       [self, hub](atom::read, read_request& req) -> caf::result<read_answer> {
@@ -253,6 +258,7 @@ query_actor::behavior_type query_actor_impl(query_actor_ptr self,
       [self](atom::invalidate, const invalidation& inv) {
         self->state.apply(inv);
       },
+      [self](atom::bypass, bool on) { self->state.bypass(on); },
       [self](atom::status) {
         auto& st = self->state;
         return query_actor_status{st.cfg.index, st.cache.size(),

@@ -52,8 +52,8 @@ struct query_actor_state {
     uint64_t log_pos = 0;
     /// `applied_seq` when the fill started.
     seq_t applied_at_start = 0;
-    /// Whether the actor was subscribed to the hub when the fill started.
-    bool subscribed_at_start = false;
+    /// Whether the actor was caching when the fill started.
+    bool caching_at_start = false;
   };
 
   /// An invalidation applied while fills were in flight.
@@ -68,8 +68,9 @@ struct query_actor_state {
   query_cache cache;
   /// The last commit whose invalidation this actor applied.
   seq_t applied_seq = 0;
-  /// Set once the hub acknowledged our subscription.
-  bool subscribed = false;
+  /// Whether the hub lets this actor cache: it is subscribed and the node
+  /// can keep caches fresh (see `atom::bypass`).
+  bool caching = false;
   std::unordered_map<std::string, fill_in_flight> fills;
   std::deque<applied_invalidation> recent;
   uint64_t next_log_pos = 0;
@@ -118,6 +119,9 @@ struct query_actor_state {
 
   /// Drops remembered invalidations that no fill in flight needs.
   void prune_recent();
+
+  /// Stops caching and drops the cache (`on`), or starts caching again.
+  void bypass(bool on);
 };
 
 using query_actor_ptr = query_actor::stateful_pointer<query_actor_state>;

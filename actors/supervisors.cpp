@@ -132,22 +132,35 @@ command_supervisor_state::command_supervisor_state() : budget(0, {}) {
   // nop
 }
 
-command_actor::behavior_type
+command_node_actor::behavior_type
 command_supervisor_impl(command_supervisor_ptr self, command_actor_config cfg,
-                        supervision_config supervision, hub_actor hub) {
+                        supervision_config supervision, seq_t last_seq,
+                        caf::timespan heartbeat_interval) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.supervision = std::move(supervision);
-  st.hub = std::move(hub);
+  st.heartbeat_interval = heartbeat_interval;
   st.budget = make_budget(st.supervision);
+  st.last_seq = last_seq;
   auto spawn_actor = [self] {
     auto& st = self->state;
-    st.current = self->spawn<caf::detached + caf::monitored>(command_actor_impl,
-                                                             st.cfg, st.hub);
+    st.current = self->spawn<caf::detached + caf::monitored>(
+        command_actor_impl, st.cfg, caf::actor_cast<command_node_actor>(self));
   };
   spawn_actor();
   self->set_down_handler([self, spawn_actor](const caf::down_msg& msg) {
     auto& st = self->state;
+    auto& hubs = st.hubs;
+    auto is_source = [&](const hub_actor& h) {
+      return h.address() == msg.source;
+    };
+    if (std::any_of(hubs.begin(), hubs.end(), is_source)) {
+      CQRS_LOG(info, "command_supervisor",
+               "hub " << caf::to_string(msg.source) << " unsubscribed");
+      hubs.erase(std::remove_if(hubs.begin(), hubs.end(), is_source),
+                 hubs.end());
+      return;
+    }
     if (msg.source != st.current.address() || is_shutdown(msg.reason))
       return;
     if (!st.budget.try_restart()) {
@@ -164,6 +177,8 @@ command_supervisor_impl(command_supervisor_ptr self, command_actor_config cfg,
     self->send_exit(self->state.current, msg.reason);
     self->quit(msg.reason);
   });
+  if (heartbeat_interval.count() > 0)
+    self->delayed_send(self, heartbeat_interval, atom::heartbeat_v);
   return {
       [self](atom::apply a, command& cmd) -> caf::delegated<write_result> {
         return self->delegate(self->state.current, a, std::move(cmd));
@@ -171,8 +186,26 @@ command_supervisor_impl(command_supervisor_ptr self, command_actor_config cfg,
       [self](atom::seq s) -> caf::delegated<seq_t> {
         return self->delegate(self->state.current, s);
       },
-      [](atom::flush) {
-        // Only the command actor itself flushes.
+      [self](atom::subscribe, hub_actor& hub) {
+        auto& st = self->state;
+        CQRS_LOG(info, "command_supervisor",
+                 "hub " << caf::to_string(hub.address())
+                        << " subscribed at seq " << st.last_seq);
+        self->monitor(hub);
+        st.hubs.push_back(std::move(hub));
+        return st.last_seq;
+      },
+      [self](atom::invalidate, invalidation& inv) {
+        auto& st = self->state;
+        st.last_seq = std::max(st.last_seq, inv.to_seq);
+        for (auto& hub : st.hubs)
+          self->send(hub, atom::invalidate_v, inv);
+      },
+      [self](atom::heartbeat) {
+        auto& st = self->state;
+        for (auto& hub : st.hubs)
+          self->send(hub, atom::heartbeat_v, st.last_seq);
+        self->delayed_send(self, st.heartbeat_interval, atom::heartbeat_v);
       },
   };
 }

@@ -72,20 +72,27 @@ struct command_supervisor_state {
 
   command_actor_config cfg;
   supervision_config supervision;
-  hub_actor hub;
+  /// Pause between two heartbeats to the hubs.
+  caf::timespan heartbeat_interval;
   command_actor current;
   restart_budget budget;
+  /// Every subscribed invalidation hub, local and remote.
+  std::vector<hub_actor> hubs;
+  /// The last committed seq published.
+  seq_t last_seq = 0;
 };
 
 using command_supervisor_ptr =
-    command_actor::stateful_pointer<command_supervisor_state>;
+    command_node_actor::stateful_pointer<command_supervisor_state>;
 
-/// Spawnable behaviour of the command supervisor. It speaks the command
-/// actor's interface, forwarding to the current command actor, which it
-/// spawns detached and respawns when it dies (re-reading `max(seq)`).
-/// Requests pending on a dying actor fail; later ones reach its successor.
-command_actor::behavior_type
+/// Spawnable behaviour of the command node: it spawns the command actor
+/// detached and respawns it when it dies (re-reading `max(seq)`), forwards
+/// writes to it, and relays its committed batches and a heartbeat with the
+/// latest seq to every subscribed hub. Requests pending on a dying command
+/// actor fail; later ones reach its successor.
+command_node_actor::behavior_type
 command_supervisor_impl(command_supervisor_ptr self, command_actor_config cfg,
-                        supervision_config supervision, hub_actor hub);
+                        supervision_config supervision, seq_t last_seq,
+                        caf::timespan heartbeat_interval);
 
 } // namespace cqrs

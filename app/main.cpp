@@ -9,6 +9,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
 
 #include "actors/node.hpp"
 #include "config/logging.hpp"
@@ -32,6 +33,14 @@ void print_usage(std::ostream& out) {
          "SIGTERM or SIGINT drains requests in flight, then exits 0.\n";
 }
 
+// Names the database for the start-up log, without credentials.
+std::string describe(const cqrs::database_settings& db) {
+  if (db.backend == cqrs::database_backend::sqlite)
+    return "SQLite " + db.sqlite_path;
+  return db.read_postgresql.empty() ? "PostgreSQL"
+                                    : "PostgreSQL with a read replica";
+}
+
 int check_config(const std::string& path) {
   cqrs::config_error err;
   if (!cqrs::load_settings(path, err)) {
@@ -50,13 +59,6 @@ int serve(const std::string& path) {
     return exit_usage;
   }
   cqrs::logging::set_level(cfg->log.level);
-  if (cfg->node.role != cqrs::node_role::standalone) {
-    CQRS_LOG(error, "main",
-             "node.role '" << to_string(cfg->node.role)
-                           << "' is not supported yet; use "
-                              "'standalone'");
-    return exit_usage;
-  }
   // Every thread started from here on inherits the blocked signals; only
   // the signal thread below receives them.
   sigset_t signals;
@@ -68,6 +70,16 @@ int serve(const std::string& path) {
   std::atomic<int> exit_code{exit_ok};
   caf::actor_system_config sys_cfg;
   cqrs::add_cqrs_types(sys_cfg);
+  if (cfg->node.role != cqrs::node_role::standalone) {
+    // Clustered: the command node is reached over the CAF middleman, whose
+    // heartbeats (off by default) detect a dead peer.
+    sys_cfg.load<caf::io::middleman>();
+    auto interval = caf::timespan{
+        std::chrono::milliseconds{cfg->cluster.heartbeat_interval_ms}};
+    sys_cfg.set("middleman.heartbeat-interval", interval);
+    sys_cfg.set("middleman.connection-timeout",
+                interval * cfg->cluster.missed_heartbeats);
+  }
   caf::actor_system sys{sys_cfg};
   auto on_fatal = [&exit_code](const std::string& why) {
     CQRS_LOG(error, "main", "stopping the node: " << why);
@@ -98,8 +110,9 @@ int serve(const std::string& path) {
   }};
   CQRS_LOG(info, "main",
            "cqrsd " << CQRSD_VERSION << " serving http://" << cfg->http.host
-                    << ':' << *port << " (node '" << cfg->node.name
-                    << "', SQLite " << cfg->database.sqlite_path << ")");
+                    << ':' << *port << " (" << to_string(cfg->node.role)
+                    << " node '" << cfg->node.name << "', "
+                    << describe(cfg->database) << ")");
   gw.serve();
   if (!stopping) {
     CQRS_LOG(error, "main", "HTTP server stopped unexpectedly");

@@ -38,6 +38,9 @@ void reply(httplib::Response& res, int status, std::string body) {
 }
 
 void reply_error(httplib::Response& res, const api_error& err) {
+  // A 503 is temporary: tell clients when to try again.
+  if (err.status == 503)
+    res.set_header("Retry-After", "1");
   reply(res, err.status, error_json(err.code, err.message));
 }
 
@@ -295,8 +298,16 @@ void write(exchange& x, operation op, entity target, row_id id) {
     reply_error(x.res, 400, verr.message);
     return;
   }
+  auto command_node = x.n.commands().get();
+  if (!command_node) {
+    reply_error(x.res, to_api_error(make_cqrs_error(
+                           ec::actor_unavailable,
+                           "the command node is unreachable; writes are "
+                           "refused until the link is back")));
+    return;
+  }
   auto self = x.bridge.acquire();
-  self->request(x.n.commands(),
+  self->request(command_node,
                 std::chrono::milliseconds{x.cfg.command.timeout_ms},
                 atom::apply_v, std::move(*cmd))
       .receive(
@@ -346,13 +357,25 @@ void list_objects(exchange& x) {
   read(x, q);
 }
 
+// The state of the node's link to its command node, for /readyz and /status.
+nlohmann::json link_state(node& n) {
+  auto& c = n.counters();
+  return {{"command_node", node_counters::get(c.command_node_linked) != 0
+                               ? "linked"
+                               : "unreachable"},
+          {"caches",
+           node_counters::get(c.caches_in_use) != 0 ? "in_use" : "bypassed"}};
+}
+
 void status(exchange& x) {
   using nlohmann::json;
   auto& c = x.n.counters();
+  auto applied = node_counters::get(c.applied_seq);
   json body{{"node", x.cfg.node.name},
             {"role", to_string(x.cfg.node.role)},
-            {"seq", node_counters::get(c.current_seq)},
-            {"applied_seq", node_counters::get(c.applied_seq)}};
+            {"seq", std::max(node_counters::get(c.current_seq), applied)},
+            {"applied_seq", applied}};
+  body.update(link_state(x.n));
   auto actors = json::array();
   auto self = x.bridge.acquire();
   self->request(x.n.query_supervisor(), std::chrono::seconds{5}, atom::status_v)
@@ -412,9 +435,11 @@ void gateway::dispatch(const httplib::Request& req, httplib::Response& res) {
     reply(res, 200, R"({"status":"ok"})");
     return;
   case route::readyz:
-    if (ready_)
-      reply(res, 200, R"({"status":"ready"})");
-    else
+    if (ready_) {
+      auto body = link_state(node_);
+      body["status"] = "ready";
+      reply(res, 200, body.dump());
+    } else
       reply_error(res, 503, "not serving");
     return;
   case route::metrics:

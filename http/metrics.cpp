@@ -54,6 +54,12 @@ std::string render_metrics(const node_counters& node,
   emit(out, "cqrsd_catch_ups_total", "counter",
        "Commit ranges the invalidation hub read back from commit_log.",
        c::get(node.catch_ups));
+  emit(out, "cqrsd_command_node_linked", "gauge",
+       "1 while the node is subscribed at its command node.",
+       c::get(node.command_node_linked));
+  emit(out, "cqrsd_caches_in_use", "gauge",
+       "1 while query actors cache; 0 while reads go to the database.",
+       c::get(node.caches_in_use));
   out << "# HELP cqrsd_http_requests_total HTTP requests by route and status.\n"
          "# TYPE cqrsd_http_requests_total counter\n";
   for (size_t r = 0; r < route_count; ++r) {

@@ -17,36 +17,39 @@ using namespace cqrs::test;
 
 namespace {
 
-/// Records every batch the command actor publishes.
-struct hub_probe_state {
-  static inline constexpr const char* name = "hub_probe";
+/// Stands in for the command node: records every batch the command actor
+/// publishes.
+struct publisher_probe_state {
+  static inline constexpr const char* name = "publisher_probe";
   std::shared_ptr<std::vector<invalidation>> seen;
 };
 
-hub_actor::behavior_type
-hub_probe(hub_actor::stateful_pointer<hub_probe_state> self,
-          std::shared_ptr<std::vector<invalidation>> seen) {
+command_node_actor::behavior_type publisher_probe(
+    command_node_actor::stateful_pointer<publisher_probe_state> self,
+    std::shared_ptr<std::vector<invalidation>> seen) {
   self->state.seen = std::move(seen);
   return {
+      [](atom::apply, command&) -> caf::result<write_result> {
+        return make_cqrs_error(ec::internal, "not a command actor");
+      },
+      [](atom::seq) { return seq_t{0}; },
+      [](atom::subscribe, hub_actor&) { return seq_t{0}; },
       [self](atom::invalidate, invalidation& inv) {
         self->state.seen->push_back(std::move(inv));
       },
-      [](atom::subscribe, query_actor&) { return seq_t{0}; },
-      [](atom::sync, seq_t s) { return s; },
-      [](atom::status) { return seq_t{0}; },
-      [](atom::retry) {},
+      [](atom::heartbeat) {},
   };
 }
 
 struct fixture : deterministic_system {
   fixture() {
-    hub = sys.spawn(hub_probe, published);
+    publisher = sys.spawn(publisher_probe, published);
     start();
   }
 
   ~fixture() override {
     caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(hub, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(publisher, caf::exit_reason::user_shutdown);
     run();
   }
 
@@ -54,7 +57,7 @@ struct fixture : deterministic_system {
     command_actor_config cfg;
     cfg.database = db.settings;
     cfg.counters = &counters;
-    writer = sys.spawn(command_actor_impl, cfg, hub);
+    writer = sys.spawn(command_actor_impl, cfg, publisher);
     run();
   }
 
@@ -82,7 +85,7 @@ struct fixture : deterministic_system {
   node_counters counters;
   std::shared_ptr<std::vector<invalidation>> published =
       std::make_shared<std::vector<invalidation>>();
-  hub_actor hub;
+  command_node_actor publisher;
   command_actor writer;
 };
 

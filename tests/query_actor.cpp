@@ -39,6 +39,8 @@ struct fixture : deterministic_system {
     hub_cfg.sync_timeout = std::chrono::milliseconds{500};
     hub = sys.spawn(invalidation_hub_impl, hub_cfg,
                     caf::actor_cast<reader_actor>(reader));
+    // Linked to a command node at seq 0: query actors may cache.
+    caf::anon_send(hub, atom::connected_v, seq_t{0});
     query_actor_config cfg;
     cfg.counters = &counters;
     cfg.min_seq_timeout = std::chrono::milliseconds{200};

@@ -31,6 +31,8 @@ struct fixture : deterministic_system {
     hub_cfg.counters = &counters;
     hub = sys.spawn(invalidation_hub_impl, hub_cfg,
                     caf::actor_cast<reader_actor>(reader));
+    // Linked to a command node at seq 0: query actors may cache.
+    caf::anon_send(hub, atom::connected_v, seq_t{0});
     query_supervisor_config cfg;
     cfg.actors = 2;
     cfg.actor.counters = &counters;
