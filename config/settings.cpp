@@ -83,6 +83,8 @@ public:
                              return parse_query(key, value, out.query);
                            if (name == "command")
                              return parse_command(key, value, out.command);
+                           if (name == "cluster")
+                             return parse_cluster(key, value, out.cluster);
                            if (name == "log")
                              return parse_log(key, value, out.log);
                            return unknown(key);
@@ -119,7 +121,7 @@ private:
         [&](const std::string& name, const std::string& key,
             const YAML::Node& value) {
           if (name == "listen")
-            return read_listen(key, value, out);
+            return read_address(key, value, 0, out.listen, out.host, out.port);
           if (name == "threads")
             return read_uint(key, value, 1, 1024, out.threads);
           if (name == "max_body_bytes")
@@ -142,6 +144,8 @@ private:
             return read_string(key, value, out.sqlite_path, false);
           if (name == "postgresql")
             return read_string(key, value, out.postgresql, false);
+          if (name == "read_postgresql")
+            return read_string(key, value, out.read_postgresql, false);
           if (name == "read_connections")
             return read_uint(key, value, 1, 256, out.read_connections);
           if (name == "busy_timeout_ms")
@@ -188,6 +192,30 @@ private:
         });
   }
 
+  bool parse_cluster(const std::string& prefix, const YAML::Node& section,
+                     cluster_settings& out) {
+    return each_entry(
+        section, prefix,
+        [&](const std::string& name, const std::string& key,
+            const YAML::Node& value) {
+          if (name == "listen")
+            return read_address(key, value, 1, out.listen, out.listen_host,
+                                out.listen_port);
+          if (name == "command_node")
+            return read_address(key, value, 1, out.command_node,
+                                out.command_host, out.command_port);
+          if (name == "heartbeat_interval_ms")
+            return read_uint(key, value, 50, 60000, out.heartbeat_interval_ms);
+          if (name == "missed_heartbeats")
+            return read_uint(key, value, 1, 100, out.missed_heartbeats);
+          if (name == "reconnect_initial_ms")
+            return read_uint(key, value, 10, 60000, out.reconnect_initial_ms);
+          if (name == "reconnect_max_ms")
+            return read_uint(key, value, 10, 600000, out.reconnect_max_ms);
+          return unknown(key);
+        });
+  }
+
   bool parse_log(const std::string& prefix, const YAML::Node& section,
                  log_settings& out) {
     return each_entry(section, prefix,
@@ -210,6 +238,20 @@ private:
       return fail("database.postgresql",
                   "expected a non-empty libpq connection string when "
                   "database.backend is postgresql, got ''");
+    // A node of any role may use either backend; SQLite only works for a
+    // cluster whose nodes share one machine, which cannot be checked here.
+    if (db.backend != database_backend::postgresql &&
+        !db.read_postgresql.empty())
+      return fail("database.read_postgresql",
+                  "read replicas need database.backend: postgresql, got "
+                  "backend " +
+                      std::string{to_string(db.backend)});
+    const auto& cl = s.cluster;
+    if (cl.reconnect_max_ms < cl.reconnect_initial_ms)
+      return fail("cluster.reconnect_max_ms",
+                  "expected an integer >= cluster.reconnect_initial_ms (" +
+                      std::to_string(cl.reconnect_initial_ms) + "), got " +
+                      quote(std::to_string(cl.reconnect_max_ms)));
     return true;
   }
 
@@ -401,11 +443,14 @@ private:
     return fail(key, "expected " + expected + ", got " + quote(text));
   }
 
-  /// Reads "host:port" or "[ipv6]:port" into `listen`, `host` and `port`.
-  bool read_listen(const std::string& key, const YAML::Node& node,
-                   http_settings& out) {
-    const std::string expected = "\"host:port\" or \"[ipv6]:port\" with a "
-                                 "port in 0..65535";
+  /// Reads "host:port" or "[ipv6]:port" into `address`, `host` and `port`;
+  /// the port must be in `min_port`..65535.
+  bool read_address(const std::string& key, const YAML::Node& node,
+                    uint32_t min_port, std::string& address, std::string& host,
+                    uint16_t& port) {
+    const std::string expected =
+        "\"host:port\" or \"[ipv6]:port\" with a port in " +
+        std::to_string(min_port) + "..65535";
     std::string text;
     if (!scalar_text(key, node, expected, false, text))
       return false;
@@ -415,33 +460,33 @@ private:
     auto colon = text.rfind(':');
     if (colon == std::string::npos)
       return bad();
-    auto host = text.substr(0, colon);
+    auto host_text = text.substr(0, colon);
     auto port_text = text.substr(colon + 1);
-    if (!host.empty() && host.front() == '[') {
-      if (host.size() < 3 || host.back() != ']')
+    if (!host_text.empty() && host_text.front() == '[') {
+      if (host_text.size() < 3 || host_text.back() != ']')
         return bad();
-      host = host.substr(1, host.size() - 2);
-    } else if (host.find(':') != std::string::npos) {
+      host_text = host_text.substr(1, host_text.size() - 2);
+    } else if (host_text.find(':') != std::string::npos) {
       return bad(); // A bare IPv6 address needs brackets.
     }
-    if (host.empty())
+    if (host_text.empty())
       return bad();
-    for (auto c : host)
+    for (auto c : host_text)
       if (c == ' ' || c == '\t' || c == '[' || c == ']' || c == '/')
         return bad();
     if (port_text.empty() || port_text.size() > 5)
       return bad();
-    uint32_t port = 0;
+    uint32_t port_value = 0;
     for (auto c : port_text) {
       if (c < '0' || c > '9')
         return bad();
-      port = port * 10 + static_cast<uint32_t>(c - '0');
+      port_value = port_value * 10 + static_cast<uint32_t>(c - '0');
     }
-    if (port > 65535)
+    if (port_value < min_port || port_value > 65535)
       return bad();
-    out.listen = text;
-    out.host = host;
-    out.port = static_cast<uint16_t>(port);
+    address = text;
+    host = std::move(host_text);
+    port = static_cast<uint16_t>(port_value);
     return true;
   }
 

@@ -43,6 +43,9 @@ struct database_settings {
   std::string sqlite_path = "data/cqrsd.db";
   /// libpq conninfo when `backend == postgresql`.
   std::string postgresql;
+  /// Optional libpq conninfo of a streaming replica that query fills and
+  /// commit_log reads use instead of `postgresql` (PostgreSQL only).
+  std::string read_postgresql;
   /// Size of the DB reader pool (read-only connections).
   uint32_t read_connections = 4;
   /// SQLite busy timeout in milliseconds.
@@ -70,6 +73,26 @@ struct command_settings {
   uint32_t timeout_ms = 10000;
 };
 
+struct cluster_settings {
+  /// Role `command`: where the command actor is published, "host:port".
+  std::string listen = "127.0.0.1:7070";
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 7070;
+  /// Role `query`: the command node to connect to, "host:port".
+  std::string command_node = "127.0.0.1:7070";
+  std::string command_host = "127.0.0.1";
+  uint16_t command_port = 7070;
+  /// How often the command node sends a heartbeat with its latest seq; also
+  /// CAF's middleman heartbeat.
+  uint32_t heartbeat_interval_ms = 500;
+  /// Heartbeats a query node may miss before it considers the command node
+  /// lost, flushes its caches and serves reads from the database.
+  uint32_t missed_heartbeats = 3;
+  /// Reconnect backoff: first delay, doubled up to the maximum.
+  uint32_t reconnect_initial_ms = 100;
+  uint32_t reconnect_max_ms = 5000;
+};
+
 struct log_settings {
   log_level level = log_level::info;
 };
@@ -82,6 +105,7 @@ struct settings {
   database_settings database;
   query_settings query;
   command_settings command;
+  cluster_settings cluster;
   log_settings log;
 };
 

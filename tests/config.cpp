@@ -4,8 +4,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <regex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <unistd.h>
@@ -28,8 +30,14 @@ struct fixture {
   }
 
   ~fixture() {
-    for (const auto& name : variables)
-      ::unsetenv(name.c_str());
+    // Restore in reverse order so that a variable set twice ends up as it
+    // was before the test.
+    for (auto i = variables.rbegin(); i != variables.rend(); ++i) {
+      if (i->second)
+        ::setenv(i->first.c_str(), i->second->c_str(), 1);
+      else
+        ::unsetenv(i->first.c_str());
+    }
     for (const auto& path : files)
       std::remove(path.c_str());
     ::rmdir(dir.c_str());
@@ -77,14 +85,27 @@ struct fixture {
     return path;
   }
 
+  /// Sets an environment variable until teardown, which restores its
+  /// previous value (or unsets it).
   void set_variable(const std::string& name, const std::string& value) {
+    const char* old = std::getenv(name.c_str());
+    variables.emplace_back(
+        name, old != nullptr ? std::optional<std::string>{old} : std::nullopt);
     ::setenv(name.c_str(), value.c_str(), 1);
-    variables.push_back(name);
+  }
+
+  /// Loads a shipped file of config/ and requires success.
+  settings load_shipped(const std::string& name) {
+    config_error err;
+    auto path = std::string{CQRSD_SOURCE_DIR} + "/config/" + name;
+    auto result = load_settings(path, err);
+    BOOST_REQUIRE_MESSAGE(result.has_value(), name << ": " << to_string(err));
+    return *result;
   }
 
   std::string dir;
   std::vector<std::string> files;
-  std::vector<std::string> variables;
+  std::vector<std::pair<std::string, std::optional<std::string>>> variables;
 };
 
 /// Checks every field of `x` against `y`.
@@ -100,6 +121,7 @@ void check_equal(const settings& x, const settings& y) {
   BOOST_TEST(to_string(x.database.backend) == to_string(y.database.backend));
   BOOST_TEST(x.database.sqlite_path == y.database.sqlite_path);
   BOOST_TEST(x.database.postgresql == y.database.postgresql);
+  BOOST_TEST(x.database.read_postgresql == y.database.read_postgresql);
   BOOST_TEST(x.database.read_connections == y.database.read_connections);
   BOOST_TEST(x.database.busy_timeout_ms == y.database.busy_timeout_ms);
   BOOST_TEST(x.query.actors == y.query.actors);
@@ -111,6 +133,17 @@ void check_equal(const settings& x, const settings& y) {
   BOOST_TEST(x.query.restart_window_ms == y.query.restart_window_ms);
   BOOST_TEST(x.command.max_batch == y.command.max_batch);
   BOOST_TEST(x.command.timeout_ms == y.command.timeout_ms);
+  BOOST_TEST(x.cluster.listen == y.cluster.listen);
+  BOOST_TEST(x.cluster.listen_host == y.cluster.listen_host);
+  BOOST_TEST(x.cluster.listen_port == y.cluster.listen_port);
+  BOOST_TEST(x.cluster.command_node == y.cluster.command_node);
+  BOOST_TEST(x.cluster.command_host == y.cluster.command_host);
+  BOOST_TEST(x.cluster.command_port == y.cluster.command_port);
+  BOOST_TEST(x.cluster.heartbeat_interval_ms ==
+             y.cluster.heartbeat_interval_ms);
+  BOOST_TEST(x.cluster.missed_heartbeats == y.cluster.missed_heartbeats);
+  BOOST_TEST(x.cluster.reconnect_initial_ms == y.cluster.reconnect_initial_ms);
+  BOOST_TEST(x.cluster.reconnect_max_ms == y.cluster.reconnect_max_ms);
   BOOST_TEST(to_string(x.log.level) == to_string(y.log.level));
 }
 
@@ -164,6 +197,24 @@ BOOST_AUTO_TEST_CASE(built_in_defaults_serve_on_localhost_with_sqlite) {
   BOOST_TEST(to_string(s.node.role) == "standalone");
 }
 
+BOOST_AUTO_TEST_CASE(built_in_cluster_defaults) {
+  settings s;
+  BOOST_TEST(s.database.read_postgresql == "");
+  BOOST_TEST(s.cluster.listen == "127.0.0.1:7070");
+  BOOST_TEST(s.cluster.listen_host == "127.0.0.1");
+  BOOST_TEST(s.cluster.listen_port == 7070u);
+  BOOST_TEST(s.cluster.command_node == "127.0.0.1:7070");
+  BOOST_TEST(s.cluster.command_host == "127.0.0.1");
+  BOOST_TEST(s.cluster.command_port == 7070u);
+  BOOST_TEST(s.cluster.heartbeat_interval_ms == 500u);
+  BOOST_TEST(s.cluster.missed_heartbeats == 3u);
+  BOOST_TEST(s.cluster.reconnect_initial_ms == 100u);
+  BOOST_TEST(s.cluster.reconnect_max_ms == 5000u);
+  BOOST_TEST_MESSAGE("an empty cluster section keeps them");
+  check_equal(parse_ok("cluster:\n"), s);
+  check_equal(parse_ok("cluster: {}\n"), s);
+}
+
 BOOST_AUTO_TEST_CASE(shipped_default_yaml_equals_built_in_defaults) {
   config_error err;
   auto path = std::string{CQRSD_SOURCE_DIR} + "/config/default.yaml";
@@ -188,6 +239,7 @@ BOOST_AUTO_TEST_CASE(shipped_default_yaml_lists_every_key) {
       "backend",
       "sqlite_path",
       "postgresql",
+      "read_postgresql",
       "read_connections",
       "busy_timeout_ms",
       "actors",
@@ -199,6 +251,11 @@ BOOST_AUTO_TEST_CASE(shipped_default_yaml_lists_every_key) {
       "restart_window_ms",
       "max_batch",
       "timeout_ms",
+      "command_node",
+      "heartbeat_interval_ms",
+      "missed_heartbeats",
+      "reconnect_initial_ms",
+      "reconnect_max_ms",
       "level",
   };
   for (auto key : keys) {
@@ -206,6 +263,9 @@ BOOST_AUTO_TEST_CASE(shipped_default_yaml_lists_every_key) {
     BOOST_TEST(std::regex_search(text, commented),
                "default.yaml lacks a commented '" << key << ":'");
   }
+  std::regex cluster_listen{"\ncluster:\n(  [^\n]*\n)*  #[^\n]*\n  listen:"};
+  BOOST_TEST(std::regex_search(text, cluster_listen),
+             "default.yaml lacks a commented 'listen:' under 'cluster:'");
 }
 
 BOOST_AUTO_TEST_CASE(every_key_can_be_set) {
@@ -222,6 +282,7 @@ database:
   backend: postgresql
   sqlite_path: other.db
   postgresql: "host=db dbname=cqrs"
+  read_postgresql: "host=replica dbname=cqrs"
   read_connections: 256
   busy_timeout_ms: 0
 query:
@@ -235,6 +296,13 @@ query:
 command:
   max_batch: 1
   timeout_ms: 600000
+cluster:
+  listen: "0.0.0.0:65535"
+  command_node: "cmd.example:1"
+  heartbeat_interval_ms: 60000
+  missed_heartbeats: 100
+  reconnect_initial_ms: 60000
+  reconnect_max_ms: 600000
 log:
   level: debug
 )");
@@ -249,6 +317,7 @@ log:
   BOOST_TEST(to_string(s.database.backend) == "postgresql");
   BOOST_TEST(s.database.sqlite_path == "other.db");
   BOOST_TEST(s.database.postgresql == "host=db dbname=cqrs");
+  BOOST_TEST(s.database.read_postgresql == "host=replica dbname=cqrs");
   BOOST_TEST(s.database.read_connections == 256u);
   BOOST_TEST(s.database.busy_timeout_ms == 0u);
   BOOST_TEST(s.query.actors == 100000u);
@@ -260,6 +329,16 @@ log:
   BOOST_TEST(s.query.restart_window_ms == 3600000u);
   BOOST_TEST(s.command.max_batch == 1u);
   BOOST_TEST(s.command.timeout_ms == 600000u);
+  BOOST_TEST(s.cluster.listen == "0.0.0.0:65535");
+  BOOST_TEST(s.cluster.listen_host == "0.0.0.0");
+  BOOST_TEST(s.cluster.listen_port == 65535u);
+  BOOST_TEST(s.cluster.command_node == "cmd.example:1");
+  BOOST_TEST(s.cluster.command_host == "cmd.example");
+  BOOST_TEST(s.cluster.command_port == 1u);
+  BOOST_TEST(s.cluster.heartbeat_interval_ms == 60000u);
+  BOOST_TEST(s.cluster.missed_heartbeats == 100u);
+  BOOST_TEST(s.cluster.reconnect_initial_ms == 60000u);
+  BOOST_TEST(s.cluster.reconnect_max_ms == 600000u);
   BOOST_TEST(to_string(s.log.level) == "debug");
 }
 
@@ -415,6 +494,223 @@ BOOST_AUTO_TEST_CASE(database_connection_must_match_backend) {
   auto s = parse_ok("database: {backend: postgresql, postgresql: "
                     "\"dbname=x\", sqlite_path: \"\"}");
   BOOST_TEST(s.database.postgresql == "dbname=x");
+}
+
+// -- database.read_postgresql -------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(read_postgresql_needs_the_postgresql_backend) {
+  check_error("database: {read_postgresql: \"host=replica\"}",
+              "database.read_postgresql",
+              "read replicas need database.backend: postgresql");
+  check_error("database: {backend: sqlite, read_postgresql: \"dbname=x\"}",
+              "database.read_postgresql", "sqlite");
+  check_error("database: {read_postgresql: [a]}", "database.read_postgresql",
+              "a sequence");
+  BOOST_TEST_MESSAGE("empty or null is fine with sqlite");
+  BOOST_TEST(
+      parse_ok("database: {read_postgresql: \"\"}").database.read_postgresql ==
+      "");
+  BOOST_TEST(
+      parse_ok("database: {read_postgresql: }").database.read_postgresql == "");
+  BOOST_TEST_MESSAGE("and set with postgresql");
+  auto s = parse_ok("database: {backend: postgresql, postgresql: \"dbname=x\", "
+                    "read_postgresql: \"port=5433 dbname=x\"}");
+  BOOST_TEST(s.database.read_postgresql == "port=5433 dbname=x");
+  BOOST_TEST(s.database.postgresql == "dbname=x");
+}
+
+// -- cluster ------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(cluster_addresses_are_parsed) {
+  auto s = parse_ok(R"(
+cluster:
+  listen: "[::1]:7171"
+  command_node: "command-1.internal:7272"
+)");
+  BOOST_TEST(s.cluster.listen == "[::1]:7171");
+  BOOST_TEST(s.cluster.listen_host == "::1");
+  BOOST_TEST(s.cluster.listen_port == 7171u);
+  BOOST_TEST(s.cluster.command_node == "command-1.internal:7272");
+  BOOST_TEST(s.cluster.command_host == "command-1.internal");
+  BOOST_TEST(s.cluster.command_port == 7272u);
+  BOOST_TEST_MESSAGE("setting one address leaves the other at its default");
+  auto only = parse_ok("cluster: {listen: \"0.0.0.0:9000\"}");
+  BOOST_TEST(only.cluster.command_node == "127.0.0.1:7070");
+  BOOST_TEST(only.cluster.command_port == 7070u);
+  BOOST_TEST(only.http.port == 8080u);
+}
+
+BOOST_AUTO_TEST_CASE(bad_cluster_addresses_are_rejected) {
+  const char* bad[] = {"nohost",           "127.0.0.1:99999", ":7070",
+                       "127.0.0.1:",       "::1:7070",        "[::1]",
+                       "[]:7070",          "127.0.0.1:7o70",  "127.0.0.1:-1",
+                       "127.0.0.1:123456", "127.0.0.1:65536"};
+  for (auto address : bad) {
+    for (auto key : {"listen", "command_node"}) {
+      check_error("cluster: {" + std::string{key} + ": \"" + address + "\"}",
+                  "cluster." + std::string{key},
+                  "'" + std::string{address} + "'");
+    }
+  }
+  BOOST_TEST_MESSAGE("port 0 is not allowed in the cluster");
+  check_error("cluster: {listen: \"127.0.0.1:0\"}", "cluster.listen",
+              "with a port in 1..65535, got '127.0.0.1:0'");
+  check_error("cluster: {command_node: \"127.0.0.1:0\"}",
+              "cluster.command_node", "port in 1..65535");
+  check_error("cluster: {listen: 7070}", "cluster.listen", "'7070'");
+  check_error("cluster: {command_node: [a]}", "cluster.command_node",
+              "a sequence");
+  BOOST_TEST_MESSAGE("http.listen still allows port 0");
+  BOOST_TEST(parse_ok("http: {listen: \"127.0.0.1:0\"}").http.port == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(cluster_ranges_are_checked) {
+  check_error("cluster: {heartbeat_interval_ms: 49}",
+              "cluster.heartbeat_interval_ms",
+              "expected an integer in 50..60000, got '49'");
+  check_error("cluster: {heartbeat_interval_ms: 60001}",
+              "cluster.heartbeat_interval_ms", "'60001'");
+  check_error("cluster: {missed_heartbeats: 0}", "cluster.missed_heartbeats",
+              "expected an integer in 1..100, got '0'");
+  check_error("cluster: {missed_heartbeats: 101}", "cluster.missed_heartbeats",
+              "'101'");
+  check_error("cluster: {reconnect_initial_ms: 9}",
+              "cluster.reconnect_initial_ms",
+              "expected an integer in 10..60000, got '9'");
+  check_error("cluster: {reconnect_initial_ms: 60001}",
+              "cluster.reconnect_initial_ms", "'60001'");
+  check_error("cluster: {reconnect_max_ms: 9}", "cluster.reconnect_max_ms",
+              "expected an integer in 10..600000, got '9'");
+  check_error("cluster: {reconnect_max_ms: 600001, reconnect_initial_ms: 10}",
+              "cluster.reconnect_max_ms", "'600001'");
+  check_error("cluster: {missed_heartbeats: three}",
+              "cluster.missed_heartbeats", "'three'");
+  check_error("cluster: {heartbeat_interval_ms: -500}",
+              "cluster.heartbeat_interval_ms", "'-500'");
+  BOOST_TEST_MESSAGE("the lower bounds themselves are accepted");
+  auto s = parse_ok("cluster: {heartbeat_interval_ms: 50, missed_heartbeats: "
+                    "1, reconnect_initial_ms: 10, reconnect_max_ms: 10}");
+  BOOST_TEST(s.cluster.heartbeat_interval_ms == 50u);
+  BOOST_TEST(s.cluster.missed_heartbeats == 1u);
+  BOOST_TEST(s.cluster.reconnect_initial_ms == 10u);
+  BOOST_TEST(s.cluster.reconnect_max_ms == 10u);
+}
+
+BOOST_AUTO_TEST_CASE(reconnect_max_must_not_be_below_initial) {
+  check_error("cluster: {reconnect_initial_ms: 2000, reconnect_max_ms: 1999}",
+              "cluster.reconnect_max_ms",
+              "expected an integer >= cluster.reconnect_initial_ms (2000), "
+              "got '1999'");
+  BOOST_TEST_MESSAGE("against the default of the other key, in either order");
+  check_error("cluster: {reconnect_max_ms: 99}", "cluster.reconnect_max_ms",
+              "(100)");
+  check_error("cluster: {reconnect_initial_ms: 5001}",
+              "cluster.reconnect_max_ms", "got '5000'");
+  check_error("cluster: {reconnect_max_ms: 50, reconnect_initial_ms: 60}",
+              "cluster.reconnect_max_ms", "got '50'");
+  auto s = parse_ok("cluster: {reconnect_initial_ms: 700, reconnect_max_ms: "
+                    "700}");
+  BOOST_TEST(s.cluster.reconnect_max_ms == 700u);
+}
+
+BOOST_AUTO_TEST_CASE(cluster_unknown_keys_and_shapes) {
+  check_error("cluster: {port: 7070}", "cluster.port",
+              "unknown key 'cluster.port'");
+  check_error("cluster:\n  heartbeat_ms: 500\n", "cluster.heartbeat_ms",
+              "unknown key 'cluster.heartbeat_ms'");
+  check_error("cluster: 7070", "cluster", "'7070'");
+  check_error("cluster: [a]", "cluster", "a sequence");
+  check_error("cluster:\n  listen: \"127.0.0.1:1\"\n  listen: "
+              "\"127.0.0.1:2\"\n",
+              "cluster.listen", "duplicate key 'cluster.listen'");
+}
+
+BOOST_AUTO_TEST_CASE(cluster_roles_work_with_either_backend) {
+  for (auto role : {"command", "query", "standalone"}) {
+    auto sqlite = parse_ok("node: {role: " + std::string{role} + "}");
+    BOOST_TEST(to_string(sqlite.node.role) == std::string{role});
+    auto pg = parse_ok("node: {role: " + std::string{role} +
+                       "}\ndatabase: {backend: postgresql, postgresql: "
+                       "\"dbname=x\"}");
+    BOOST_TEST(to_string(pg.database.backend) == "postgresql");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(cluster_values_expand_environment_variables) {
+  set_variable("CQRSD_TEST_COMMAND_PORT", "7444");
+  set_variable("CQRSD_TEST_HEARTBEAT", "250");
+  auto s = parse_ok(R"(
+cluster:
+  command_node: "10.0.0.5:${CQRSD_TEST_COMMAND_PORT}"
+  heartbeat_interval_ms: "${CQRSD_TEST_HEARTBEAT}"
+)");
+  BOOST_TEST(s.cluster.command_host == "10.0.0.5");
+  BOOST_TEST(s.cluster.command_port == 7444u);
+  BOOST_TEST(s.cluster.heartbeat_interval_ms == 250u);
+  set_variable("CQRSD_TEST_COMMAND_PORT", "0");
+  check_error("cluster: {command_node: \"h:${CQRSD_TEST_COMMAND_PORT}\"}",
+              "cluster.command_node", "'h:0'");
+}
+
+// -- shipped example files ----------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(shipped_postgresql_yaml_is_a_standalone_postgresql_node) {
+  const std::string conninfo =
+      "host=127.0.0.1 port=5432 user=cqrsd dbname=cqrsd";
+  set_variable("CQRSD_POSTGRESQL", conninfo);
+  auto s = load_shipped("postgresql.yaml");
+  BOOST_TEST(to_string(s.node.role) == "standalone");
+  BOOST_TEST(to_string(s.database.backend) == "postgresql");
+  BOOST_TEST(s.database.postgresql == conninfo);
+  BOOST_TEST(s.database.read_postgresql == "");
+  BOOST_TEST(s.http.listen == "127.0.0.1:8080");
+  BOOST_TEST_MESSAGE("without CQRSD_POSTGRESQL it names the variable");
+  ::unsetenv("CQRSD_POSTGRESQL");
+  config_error err;
+  BOOST_TEST(
+      !load_settings(std::string{CQRSD_SOURCE_DIR} + "/config/postgresql.yaml",
+                     err)
+           .has_value());
+  BOOST_TEST(err.key == "database.postgresql");
+  BOOST_TEST(err.message.find("'CQRSD_POSTGRESQL'") != std::string::npos,
+             err.message);
+}
+
+BOOST_AUTO_TEST_CASE(shipped_cluster_command_yaml_is_a_command_node) {
+  const std::string conninfo = "host=127.0.0.1 port=55432 user=cqrsd";
+  set_variable("CQRSD_POSTGRESQL", conninfo);
+  auto s = load_shipped("cluster-command.yaml");
+  BOOST_TEST(s.node.name == "command-1");
+  BOOST_TEST(to_string(s.node.role) == "command");
+  BOOST_TEST(s.http.host == "127.0.0.1");
+  BOOST_TEST(s.http.port == 8080u);
+  BOOST_TEST(s.cluster.listen == "127.0.0.1:7070");
+  BOOST_TEST(s.cluster.listen_host == "127.0.0.1");
+  BOOST_TEST(s.cluster.listen_port == 7070u);
+  BOOST_TEST(to_string(s.database.backend) == "postgresql");
+  BOOST_TEST(s.database.postgresql == conninfo);
+  BOOST_TEST(s.database.read_postgresql == "");
+}
+
+BOOST_AUTO_TEST_CASE(shipped_cluster_query_yaml_is_a_query_node) {
+  const std::string conninfo = "host=127.0.0.1 port=55432 user=cqrsd";
+  set_variable("CQRSD_POSTGRESQL", conninfo);
+  auto s = load_shipped("cluster-query.yaml");
+  BOOST_TEST(s.node.name == "query-1");
+  BOOST_TEST(to_string(s.node.role) == "query");
+  BOOST_TEST(s.http.host == "127.0.0.1");
+  BOOST_TEST(s.http.port == 8081u);
+  BOOST_TEST(s.cluster.command_node == "127.0.0.1:7070");
+  BOOST_TEST(s.cluster.command_host == "127.0.0.1");
+  BOOST_TEST(s.cluster.command_port == 7070u);
+  BOOST_TEST(to_string(s.database.backend) == "postgresql");
+  BOOST_TEST(s.database.postgresql == conninfo);
+  BOOST_TEST(s.database.read_postgresql == "");
+  BOOST_TEST_MESSAGE("its heartbeat settings match the command node's");
+  auto command = load_shipped("cluster-command.yaml");
+  BOOST_TEST(s.cluster.heartbeat_interval_ms ==
+             command.cluster.heartbeat_interval_ms);
+  BOOST_TEST(s.cluster.command_node == command.cluster.listen);
 }
 
 // -- environment variables ----------------------------------------------------
