@@ -191,6 +191,14 @@ hub_actor::behavior_type invalidation_hub_impl(invalidation_hub_ptr self,
   });
   return {
       [self](atom::invalidate, invalidation& inv) {
+        auto& st = self->state;
+        if (st.cfg.drop_batches > 0) {
+          --st.cfg.drop_batches;
+          CQRS_LOG(warning, "invalidation_hub",
+                   "fault injection: dropped the batch of seqs "
+                       << inv.from_seq << ".." << inv.to_seq);
+          return;
+        }
         process(self, std::move(inv));
       },
       [self](atom::subscribe, query_actor& sub) {

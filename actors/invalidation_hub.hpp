@@ -26,6 +26,10 @@ struct invalidation_hub_config {
   /// How long the hub keeps caches without a heartbeat from the command node
   /// (0: forever, for tests without heartbeats).
   caf::timespan heartbeat_timeout{0};
+  /// Fault injection for tests: how many batches from the command node to
+  /// discard, as if the network lost them. Only the testing build of cqrsd
+  /// can set it (see app/main.cpp); always 0 in the release.
+  uint32_t drop_batches = 0;
   node_counters* counters = nullptr;
 };
 

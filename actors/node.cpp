@@ -60,7 +60,8 @@ caf::expected<seq_t> prepare_database(const settings& cfg) {
 
 caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys,
                                                  const settings& cfg,
-                                                 give_up_handler on_fatal) {
+                                                 give_up_handler on_fatal,
+                                                 fault_injection faults) {
   // Opening the store up front fails the start with a clear message instead
   // of a supervisor's restart loop.
   auto last_seq = prepare_database(cfg);
@@ -80,6 +81,7 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys,
       std::max<uint32_t>(cfg.query.min_seq_timeout_ms, 1000)};
   hub_cfg.heartbeat_timeout = heartbeat * cfg.cluster.missed_heartbeats;
   hub_cfg.counters = counters;
+  hub_cfg.drop_batches = faults.drop_batches;
   n->hub_ = sys.spawn(invalidation_hub_impl, hub_cfg, n->readers_);
   supervision_config supervision;
   supervision.max_restarts = cfg.query.max_restarts;

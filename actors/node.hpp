@@ -16,6 +16,13 @@
 
 namespace cqrs {
 
+/// Faults a test can inject; all off by default and in the release.
+struct fault_injection {
+  /// Batches from the command node the hub discards (see
+  /// `invalidation_hub_config::drop_batches`).
+  uint32_t drop_batches = 0;
+};
+
 /// Registers cqrsd's message types and error category with `cfg`.
 void add_cqrs_types(caf::actor_system_config& cfg);
 
@@ -32,7 +39,8 @@ public:
   /// cannot be published. Roles other than `standalone` need the CAF
   /// middleman loaded into `sys`.
   static caf::expected<std::unique_ptr<node>>
-  start(caf::actor_system& sys, const settings& cfg, give_up_handler on_fatal);
+  start(caf::actor_system& sys, const settings& cfg, give_up_handler on_fatal,
+        fault_injection faults = {});
 
   ~node();
 

@@ -86,7 +86,18 @@ int serve(const std::string& path) {
     exit_code = exit_failure;
     kill(getpid(), SIGTERM);
   };
-  auto n = cqrs::node::start(sys, *cfg, on_fatal);
+  cqrs::fault_injection faults;
+#ifdef CQRSD_FAULT_INJECTION
+  // Only the testing build (cqrsd-testing) reads fault switches.
+  if (auto drop = std::getenv("CQRSD_FAULT_DROP_BATCHES")) {
+    faults.drop_batches =
+        static_cast<uint32_t>(std::strtoul(drop, nullptr, 10));
+    CQRS_LOG(warning, "main",
+             "fault injection: the hub drops the next " << faults.drop_batches
+                                                        << " batches");
+  }
+#endif
+  auto n = cqrs::node::start(sys, *cfg, on_fatal, faults);
   if (!n) {
     CQRS_LOG(error, "main", "cannot start: " << cqrs::error_message(n.error()));
     return exit_failure;
