@@ -174,9 +174,19 @@ void start_fill(query_actor_ptr self, const std::string& key, query q) {
             // Fills run in order of start, so the first waiter starts a newer
             // fill and the others join it.
             read_request retry{q, key, 0};
-            for (auto& w : again)
+            auto now = self->clock().now();
+            for (auto& w : again) {
+              if (now >= w.deadline) {
+                w.promise.deliver(
+                    make_cqrs_error(ec::min_seq_timeout,
+                                    "the database did not show seq " +
+                                        std::to_string(w.min_seq) +
+                                        " within query.min_seq_timeout_ms"));
+                continue;
+              }
               if (auto fill_key = self->state.enqueue(retry, std::move(w)))
                 start_fill(self, *fill_key, q);
+            }
           },
           [self, key](caf::error& err) {
             CQRS_LOG(warning, "query_actor",
@@ -195,7 +205,8 @@ void serve(query_actor_ptr self, const read_request& req,
     return;
   }
   node_counters::add(st.cfg.counters->cache_misses);
-  if (auto fill_key = st.enqueue(req, {std::move(rp), req.min_seq}))
+  auto deadline = self->clock().now() + st.cfg.min_seq_timeout;
+  if (auto fill_key = st.enqueue(req, {std::move(rp), req.min_seq, deadline}))
     start_fill(self, *fill_key, req.q);
 }
 

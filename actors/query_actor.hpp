@@ -42,6 +42,9 @@ struct query_actor_state {
   struct waiter {
     promise_type promise;
     seq_t min_seq = 0;
+    /// When a read with `X-Min-Seq` gives up on snapshots that are too old
+    /// (a lagging read replica) and answers 504.
+    caf::actor_clock::time_point deadline;
   };
 
   /// A fill on the DB reader pool and the reads waiting for it.
