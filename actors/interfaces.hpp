@@ -29,6 +29,9 @@ using query_actor = caf::typed_actor<
     // true: drop the cache and read from the database until told false (the
     // node cannot keep caches fresh); false: cache again.
     caf::reacts_to<atom::bypass, bool>,
+    // Re-runs the fill for a cache key whose last snapshot was older than a
+    // waiting read's X-Min-Seq (the actor sends this to itself after a pause).
+    caf::reacts_to<atom::retry, std::string>,
     // Answers cache size and applied seq.
     caf::replies_to<atom::status>::with<query_actor_status>>;
 

@@ -23,6 +23,9 @@ query_actor_state::~query_actor_state() {
       w.promise.deliver(gone);
   for (auto& [ticket, p] : parked)
     p.second.deliver(gone);
+  for (auto& [key, retry] : retries)
+    for (auto& w : retry.second)
+      w.promise.deliver(gone);
 }
 
 // -- reads --------------------------------------------------------------------
@@ -161,6 +164,9 @@ void query_actor_state::bypass(bool on) {
 
 namespace {
 
+/// Pause before reading again for a read whose snapshot was too old.
+constexpr auto refill_pause = std::chrono::milliseconds{5};
+
 // Runs a fill for `key` and completes it; waiters that need a newer snapshot
 // get a fresh fill, until their `X-Min-Seq` deadline.
 void start_fill(query_actor_ptr self, const std::string& key, query q) {
@@ -171,22 +177,26 @@ void start_fill(query_actor_ptr self, const std::string& key, query q) {
             auto again = self->state.complete_fill(key, r);
             if (again.empty())
               return;
-            // Fills run in order of start, so the first waiter starts a newer
-            // fill and the others join it.
-            read_request retry{q, key, 0};
+            // The snapshot is older than these reads need: read again after
+            // a pause, until their deadline.
+            auto& pending = self->state.retries[key];
+            bool scheduled = !pending.second.empty();
+            pending.first = q;
             auto now = self->clock().now();
             for (auto& w : again) {
-              if (now >= w.deadline) {
+              if (now >= w.deadline)
                 w.promise.deliver(
                     make_cqrs_error(ec::min_seq_timeout,
                                     "the database did not show seq " +
                                         std::to_string(w.min_seq) +
                                         " within query.min_seq_timeout_ms"));
-                continue;
-              }
-              if (auto fill_key = self->state.enqueue(retry, std::move(w)))
-                start_fill(self, *fill_key, q);
+              else
+                pending.second.push_back(std::move(w));
             }
+            if (pending.second.empty())
+              self->state.retries.erase(key);
+            else if (!scheduled)
+              self->delayed_send(self, refill_pause, atom::retry_v, key);
           },
           [self, key](caf::error& err) {
             CQRS_LOG(warning, "query_actor",
@@ -270,6 +280,19 @@ query_actor::behavior_type query_actor_impl(query_actor_ptr self,
         self->state.apply(inv);
       },
       [self](atom::bypass, bool on) { self->state.bypass(on); },
+      [self](atom::retry, const std::string& key) {
+        auto& st = self->state;
+        auto i = st.retries.find(key);
+        if (i == st.retries.end())
+          return;
+        auto [q, waiters] = std::move(i->second);
+        st.retries.erase(i);
+        // Fills of a disabled cache carry a unique suffix after '#'.
+        read_request req{q, key.substr(0, key.find('#')), 0};
+        for (auto& w : waiters)
+          if (auto fill_key = st.enqueue(req, std::move(w)))
+            start_fill(self, *fill_key, q);
+      },
       [self](atom::status) {
         auto& st = self->state;
         return query_actor_status{st.cfg.index, st.cache.size(),

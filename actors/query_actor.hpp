@@ -79,6 +79,10 @@ struct query_actor_state {
   uint64_t next_log_pos = 0;
   /// Makes the keys of fills unique when the cache is off.
   uint64_t next_uncached_fill = 0;
+  /// Reads whose fill came back older than their `X-Min-Seq` (a lagging
+  /// read replica), waiting for a retry, by fill key.
+  std::unordered_map<std::string, std::pair<query, std::vector<waiter>>>
+      retries;
   /// Reads waiting for the hub to reach their `X-Min-Seq`, by ticket.
   std::unordered_map<uint64_t, std::pair<read_request, promise_type>> parked;
   uint64_t next_ticket = 0;

@@ -291,14 +291,37 @@ BOOST_AUTO_TEST_CASE(min_seq_waits_for_a_fill_that_is_new_enough) {
   complete(make_fill("at0", 0, deps_of_object(1, 7)));
   run();
   BOOST_TEST(plain->body() == "at0");
-  BOOST_TEST_MESSAGE("the strict read is not answered from seq 0");
+  BOOST_TEST_MESSAGE("the strict read is not answered from seq 0; it reads "
+                     "again after a short pause");
   BOOST_TEST(!strict->done());
+  BOOST_TEST(db->fills.empty());
+  sched.advance_time(std::chrono::milliseconds{10});
+  run();
   BOOST_TEST_REQUIRE(db->fills.size() == 1u);
   complete(make_fill("at1", 1, deps_of_object(1, 7)));
   run();
   BOOST_TEST_REQUIRE(strict->done());
   BOOST_TEST(strict->body() == "at1");
   BOOST_TEST(strict->answer->seq >= 1u);
+}
+
+BOOST_AUTO_TEST_CASE(min_seq_read_gives_up_on_a_lagging_replica) {
+  BOOST_TEST_MESSAGE("commit 1 is applied, but every fill reads seq 0");
+  commit(1, {row_key(table::category, 8)});
+  run();
+  auto strict = read_object(1, 1);
+  run();
+  for (int i = 0; i < 100 && !strict->done(); ++i) {
+    if (!db->fills.empty())
+      complete(make_fill("at0", 0, deps_of_object(1, 7)));
+    run();
+    sched.advance_time(std::chrono::milliseconds{10});
+    run();
+  }
+  BOOST_TEST_REQUIRE(strict->done());
+  BOOST_TEST_REQUIRE(strict->error.has_value());
+  BOOST_TEST(error_code(*strict->error) == ec::min_seq_timeout);
+  BOOST_TEST(status().cache_entries == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(min_seq_beyond_commit_log_times_out) {
