@@ -33,7 +33,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Scratch space for this run (logs, and later the PostgreSQL data folder).
+# Scratch space for this run: the ctest log and the PostgreSQL server.
 scratch_dir="$(mktemp -d "${TMPDIR:-/tmp}/cqrsd-test.XXXXXX")"
 on_exit "rm -rf '$scratch_dir'"
 
@@ -42,22 +42,132 @@ on_exit "rm -rf '$scratch_dir'"
 bash scripts/deps.sh
 bash scripts/build.sh
 
-# -- throw-away PostgreSQL server (reserved for the PostgreSQL issue) ---------
+# -- throw-away PostgreSQL server --------------------------------------------
 #
-# Not implemented yet: the PostgreSQL backend comes with a later issue. That
-# issue fills in this section, roughly:
-#
-#   pg_dir="$scratch_dir/pg"                 # data + socket folder
-#   pg_port=<a free loopback port>
-#   initdb -D "$pg_dir/data" -U cqrsd --auth=trust   # as a non-root user:
-#                                            # initdb and postgres refuse root
-#   pg_ctl -D "$pg_dir/data" -w -o "-h 127.0.0.1 -p $pg_port -k $pg_dir" start
-#   on_exit "pg_ctl -D '$pg_dir/data' -m immediate -w stop"
-#   export CQRSD_TEST_POSTGRESQL="host=127.0.0.1 port=$pg_port user=cqrsd dbname=postgres"
-#
-# The server binaries live in /usr/lib/postgresql/<major>/bin on Debian; the
-# `postgresql` package is already installed by scripts/deps.sh. The EXIT trap
-# above stops the server and removes its folder on every exit path.
+# Every run gets its own server: initdb into "$scratch_dir/pg/data", socket in
+# "$scratch_dir/pg", TCP on a free loopback port. The suites reach it through
+# CQRSD_TEST_POSTGRESQL (see tests/fixtures/temp_db.hpp); ctest entries named
+# <suite>_postgresql run against it. If it cannot be started, this script fails:
+# the PostgreSQL suites are never skipped.
+
+pg_dir="$scratch_dir/pg"
+pg_bin=""
+pg_major=0
+pg_port=""
+
+# Prints what went wrong with PostgreSQL and the logs that tell why (initdb's
+# only while the server never ran), and exits.
+pg_fail() {
+  local log_file logs=("$pg_dir/pg_ctl.log" "$pg_dir/server.log")
+  echo "test.sh: FAILED: cannot start the throw-away PostgreSQL server: $*" >&2
+  [[ -e "$pg_dir/server.log" ]] || logs=("$pg_dir/initdb.log" "${logs[@]}")
+  for log_file in "${logs[@]}"; do
+    if [[ -s "$log_file" ]]; then
+      echo "---- $log_file ----" >&2
+      cat "$log_file" >&2 || true
+    fi
+  done
+  echo "tests: 0 passed, 0 failed"
+  exit 1
+}
+
+# Runs a PostgreSQL tool from "$pg_dir". initdb and postgres refuse to run as
+# root, so as root (CI) they run as the `postgres` system user of Debian's
+# postgresql package.
+pg_run() {
+  if ((EUID == 0)); then
+    (cd "$pg_dir" && runuser -u postgres -- "$@")
+  else
+    (cd "$pg_dir" && "$@")
+  fi
+}
+
+# Stops the server if it runs (registered with on_exit): immediate shutdown,
+# and SIGKILL to the postmaster if even that does not end it.
+# shellcheck disable=SC2317  # invoked through on_exit
+pg_stop() {
+  local pid_file="$pg_dir/data/postmaster.pid" pid
+  [[ -f "$pid_file" ]] || return 0
+  pid="$(head -n 1 "$pid_file" 2>/dev/null || true)"
+  if ! pg_run "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate -w -t 30 stop \
+    >>"$pg_dir/pg_ctl.log" 2>&1; then
+    if [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
+      echo "test.sh: pg_ctl stop failed; killing postmaster $pid" >&2
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  echo "test.sh: PostgreSQL server stopped"
+}
+
+# Whether nothing accepts connections on 127.0.0.1:$1.
+pg_port_is_free() {
+  ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+for candidate in /usr/lib/postgresql/*/bin; do
+  major="${candidate#/usr/lib/postgresql/}"
+  major="${major%/bin}"
+  [[ "$major" =~ ^[0-9]+$ ]] || continue
+  [[ -x "$candidate/initdb" && -x "$candidate/pg_ctl" && -x "$candidate/postgres" ]] || continue
+  if ((major > pg_major)); then
+    pg_major=$major
+    pg_bin=$candidate
+  fi
+done
+[[ -n "$pg_bin" ]] \
+  || pg_fail "no server binaries (initdb, pg_ctl, postgres) in /usr/lib/postgresql/<major>/bin; install Debian's postgresql package (scripts/deps.sh does)"
+
+mkdir -p "$pg_dir"
+if ((EUID == 0)); then
+  id -u postgres >/dev/null 2>&1 \
+    || pg_fail "running as root and there is no 'postgres' system user to run the server as (Debian's postgresql package creates it)"
+  # mktemp -d made the scratch folder private; the server user must reach pg/.
+  chmod 755 "$scratch_dir"
+  chown postgres: "$pg_dir"
+  pg_run test -w "$pg_dir" \
+    || pg_fail "user postgres cannot write to $pg_dir (is a parent folder of TMPDIR=${TMPDIR:-/tmp} closed to other users?)"
+fi
+
+pg_run "$pg_bin/initdb" -D "$pg_dir/data" --auth=trust -U cqrsd -E UTF8 \
+  --locale=C --no-sync >"$pg_dir/initdb.log" 2>&1 \
+  || pg_fail "initdb failed ($pg_bin/initdb)"
+on_exit pg_stop
+
+# A port that refuses connections now may be taken before the server binds
+# it, so a failed start is retried on another port.
+for ((attempt = 1; attempt <= 5; attempt++)); do
+  pg_port=""
+  for ((probe = 0; probe < 100; probe++)); do
+    candidate=$((20000 + RANDOM % 20001))
+    if pg_port_is_free "$candidate"; then
+      pg_port=$candidate
+      break
+    fi
+  done
+  [[ -n "$pg_port" ]] || pg_fail "found no free loopback port in 20000..40000"
+  log_lines=0
+  if [[ -f "$pg_dir/server.log" ]]; then
+    log_lines="$(wc -l <"$pg_dir/server.log")"
+  fi
+  if pg_run "$pg_bin/pg_ctl" -D "$pg_dir/data" -w -t 60 -l "$pg_dir/server.log" \
+    -o "-h 127.0.0.1 -p $pg_port -k '$pg_dir' -c fsync=off -c full_page_writes=off -c max_connections=200" \
+    start >>"$pg_dir/pg_ctl.log" 2>&1; then
+    break
+  fi
+  if ((attempt == 5)) \
+    || ! tail -n "+$((log_lines + 1))" "$pg_dir/server.log" 2>/dev/null | grep -q 'could not bind'; then
+    pg_fail "pg_ctl start failed (port $pg_port)"
+  fi
+  echo "test.sh: port $pg_port was taken meanwhile; trying another" >&2
+  pg_stop >/dev/null 2>&1 || true
+done
+if pg_port_is_free "$pg_port"; then
+  pg_fail "pg_ctl reported a running server, but nothing accepts connections on 127.0.0.1:$pg_port"
+fi
+
+export CQRSD_TEST_POSTGRESQL="host=127.0.0.1 port=$pg_port user=cqrsd dbname=postgres"
+echo "test.sh: PostgreSQL $pg_major running on 127.0.0.1:$pg_port (socket and data in $pg_dir, log $pg_dir/server.log)"
+echo "test.sh: CQRSD_TEST_POSTGRESQL=\"$CQRSD_TEST_POSTGRESQL\""
 
 # -- tests --------------------------------------------------------------------
 

@@ -1,5 +1,8 @@
 // Tests of the db module: schema, write store, read store and sessions, with
-// the stored rows read back through a separate SOCI connection.
+// the stored rows read back through a separate SOCI connection. Every case
+// runs on the backend CQRSD_TEST_BACKEND names (SQLite by default; ctest runs
+// the suite once per backend). Cases about one backend's own mechanics say so
+// in a message and return early on the other.
 #include <algorithm>
 #include <filesystem>
 #include <limits>
@@ -10,7 +13,6 @@
 #include <boost/test/unit_test.hpp>
 #include <caf/sec.hpp>
 #include <soci/soci.h>
-#include <soci/sqlite3/soci-sqlite3.h>
 
 #include "db/error.hpp"
 #include "db/read_store.hpp"
@@ -110,7 +112,20 @@ bool contains(const std::string& text, const std::string& part) {
 struct fixture : test::temp_db {
   std::unique_ptr<write_store> store;
 
-  fixture() { reopen(); }
+  fixture() {
+    BOOST_TEST_MESSAGE("backend: " << test::backend_name(backend));
+    reopen();
+  }
+
+  // True, with a message saying why, when the running test case does not
+  // apply to `other`: the caller then returns.
+  bool skip_on(database_backend other, const char* why) const {
+    if (backend != other)
+      return false;
+    BOOST_TEST_MESSAGE("skipped on " << test::backend_name(other) << ": "
+                                     << why);
+    return true;
+  }
 
   // Closes the write store (if open) and opens it again, like a restart.
   void reopen() {
@@ -135,10 +150,8 @@ struct fixture : test::temp_db {
     return *result;
   }
 
-  // A separate connection to the database file, as an outside observer.
-  std::unique_ptr<soci::session> raw() const {
-    return std::make_unique<soci::session>(soci::sqlite3, "db=" + path);
-  }
+  // A separate connection to the database, as an outside observer.
+  std::unique_ptr<soci::session> raw() const { return connect(); }
 
   long long scalar(const std::string& query) const {
     auto sql = raw();
@@ -164,6 +177,44 @@ struct fixture : test::temp_db {
     return text("SELECT changed FROM commit_log WHERE seq = " +
                 std::to_string(seq));
   }
+
+  // Makes every insert of commit_log row `seq` fail, from the outside.
+  void inject_commit_log_failure(seq_t seq) const {
+    auto n = std::to_string(seq);
+    if (is_sqlite()) {
+      *raw() << "CREATE TRIGGER refuse_seq BEFORE INSERT ON commit_log"
+                " WHEN NEW.seq = " +
+                    n +
+                    " BEGIN"
+                    " SELECT RAISE(ABORT, 'injected commit_log failure'); END";
+      return;
+    }
+    auto sql = raw();
+    *sql << "CREATE FUNCTION refuse_seq() RETURNS trigger LANGUAGE plpgsql"
+            " AS $$ BEGIN IF NEW.seq = " +
+                n +
+                " THEN RAISE EXCEPTION 'injected commit_log failure';"
+                " END IF; RETURN NEW; END $$";
+    *sql << "CREATE TRIGGER refuse_seq BEFORE INSERT ON commit_log"
+            " FOR EACH ROW EXECUTE FUNCTION refuse_seq()";
+  }
+
+  void remove_injected_failure() const {
+    if (is_sqlite()) {
+      *raw() << "DROP TRIGGER refuse_seq";
+      return;
+    }
+    auto sql = raw();
+    *sql << "DROP TRIGGER refuse_seq ON commit_log";
+    *sql << "DROP FUNCTION refuse_seq()";
+  }
+
+  // A session setting (SHOW) on a PostgreSQL session.
+  static std::string show(soci::session& sql, const std::string& name) {
+    std::string result;
+    sql << "SHOW " + name, soci::into(result);
+    return result;
+  }
 };
 
 } // namespace
@@ -173,15 +224,37 @@ BOOST_FIXTURE_TEST_SUITE(store, fixture)
 // -- schema and sessions ------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(schema_is_created_on_first_open) {
-  BOOST_TEST(std::filesystem::exists(path));
-  BOOST_TEST(scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-                    " AND name IN ('category', 'related_object',"
-                    " 'top_level_object', 'child_object', 'commit_log',"
-                    " 'schema_version')") == 6);
-  BOOST_TEST(scalar("SELECT count(*) FROM sqlite_master WHERE type = 'index'"
-                    " AND name IN ('child_object_related_object_id',"
-                    " 'child_object_category_id')") == 2);
-  BOOST_TEST(text("PRAGMA journal_mode") == "wal");
+  const std::string tables = "('category', 'related_object',"
+                             " 'top_level_object', 'child_object',"
+                             " 'commit_log', 'schema_version')";
+  const std::string indexes = "('child_object_related_object_id',"
+                              " 'child_object_category_id')";
+  if (is_sqlite()) {
+    BOOST_TEST(std::filesystem::exists(path));
+    BOOST_TEST(scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+                      " AND name IN " +
+                      tables) == 6);
+    BOOST_TEST(scalar("SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+                      " AND name IN " +
+                      indexes) == 2);
+    BOOST_TEST(text("PRAGMA journal_mode") == "wal");
+  } else {
+    BOOST_TEST(scalar("SELECT count(*) FROM information_schema.tables"
+                      " WHERE table_schema = current_schema()"
+                      " AND table_name IN " +
+                      tables) == 6);
+    BOOST_TEST(scalar("SELECT count(*) FROM pg_indexes"
+                      " WHERE schemaname = current_schema()"
+                      " AND indexname IN " +
+                      indexes) == 2);
+    BOOST_TEST_MESSAGE("ids, references and seqs are 64-bit");
+    BOOST_TEST(scalar("SELECT count(*) FROM information_schema.columns"
+                      " WHERE table_schema = current_schema()"
+                      " AND (column_name IN ('id', 'top_level_object_id',"
+                      " 'related_object_id', 'category_id')"
+                      " OR (table_name = 'commit_log' AND column_name = 'seq'))"
+                      " AND data_type = 'bigint'") == 8);
+  }
   BOOST_TEST(rows("schema_version") == 1);
   BOOST_TEST(scalar("SELECT version FROM schema_version") == schema_version);
   BOOST_TEST(store->last_seq() == 0u);
@@ -199,7 +272,7 @@ BOOST_AUTO_TEST_CASE(migrate_is_idempotent) {
   BOOST_TEST(rows("commit_log") == 1);
   auto sql = open_session(settings, session_mode::write);
   BOOST_REQUIRE(sql);
-  BOOST_TEST(!migrate(**sql, database_backend::sqlite));
+  BOOST_TEST(!migrate(**sql, backend));
   BOOST_TEST(rows("schema_version") == 1);
 }
 
@@ -214,6 +287,8 @@ BOOST_AUTO_TEST_CASE(migrate_refuses_a_newer_schema) {
 }
 
 BOOST_AUTO_TEST_CASE(write_session_is_durable_wal_with_foreign_keys) {
+  if (skip_on(database_backend::postgresql, "SQLite pragmas"))
+    return;
   auto sql = open_session(settings, session_mode::write);
   BOOST_REQUIRE(sql);
   std::string journal_mode;
@@ -230,7 +305,32 @@ BOOST_AUTO_TEST_CASE(write_session_is_durable_wal_with_foreign_keys) {
   BOOST_TEST(busy_timeout == static_cast<int>(settings.busy_timeout_ms));
 }
 
+BOOST_AUTO_TEST_CASE(write_session_is_read_write_durable_with_foreign_keys) {
+  if (skip_on(database_backend::sqlite, "PostgreSQL session settings"))
+    return;
+  auto sql = open_session(settings, session_mode::write);
+  BOOST_REQUIRE_MESSAGE(sql, message_of(sql));
+  BOOST_TEST(show(**sql, "transaction_read_only") == "off");
+  BOOST_TEST(show(**sql, "default_transaction_read_only") == "off");
+  BOOST_TEST_MESSAGE("a commit is acknowledged once it is durable");
+  BOOST_TEST(show(**sql, "synchronous_commit") == "on");
+  BOOST_TEST_MESSAGE("the schema enforces references");
+  auto rel = ok(create_related("r", "t")).id;
+  try {
+    **sql << "INSERT INTO top_level_object (id, name) VALUES (100, 'x')";
+    **sql << "INSERT INTO child_object (access_code, top_level_object_id,"
+             " related_object_id, category_id) VALUES ('x', 100, " +
+                 std::to_string(rel) + ", 4242)";
+    BOOST_ERROR("a child_object with an unknown category was stored");
+  } catch (const soci::soci_error& e) {
+    BOOST_TEST(contains(e.what(), "foreign key"), e.what());
+  }
+  BOOST_TEST(rows("child_object") == 0);
+}
+
 BOOST_AUTO_TEST_CASE(missing_parent_directories_are_created) {
+  if (skip_on(database_backend::postgresql, "no database file"))
+    return;
   store.reset();
   settings.sqlite_path = dir + "/nested/with space/cqrsd.db";
   reopen();
@@ -246,23 +346,117 @@ BOOST_AUTO_TEST_CASE(read_session_cannot_write) {
   long long count = 0;
   **sql << "SELECT count(*) FROM category", soci::into(count);
   BOOST_TEST(count == 1);
+  // SQLite: "attempt to write a readonly database"; PostgreSQL: "cannot
+  // execute INSERT in a read-only transaction".
+  auto refusal = is_sqlite() ? "readonly" : "read-only transaction";
   try {
     **sql << "INSERT INTO category (description) VALUES ('sneaky')";
     BOOST_ERROR("an INSERT through a read session succeeded");
   } catch (const soci::soci_error& e) {
-    BOOST_TEST(contains(e.what(), "readonly"), e.what());
+    BOOST_TEST(contains(e.what(), refusal), e.what());
   }
   BOOST_CHECK_THROW(**sql << "CREATE TABLE t (x INTEGER)", soci::soci_error);
+  BOOST_TEST_MESSAGE("nor inside a transaction, as the read store runs them");
+  **sql << "BEGIN";
+  try {
+    **sql << "UPDATE category SET description = 'sneaky'";
+    BOOST_ERROR("an UPDATE through a read session succeeded");
+  } catch (const soci::soci_error& e) {
+    BOOST_TEST(contains(e.what(), refusal), e.what());
+  }
+  **sql << "ROLLBACK";
   BOOST_TEST(rows("category") == 1);
+  BOOST_TEST(text("SELECT description FROM category") == "before");
+}
+
+BOOST_AUTO_TEST_CASE(read_session_runs_read_only_repeatable_read) {
+  if (skip_on(database_backend::sqlite, "PostgreSQL session settings"))
+    return;
+  auto sql = open_session(settings, session_mode::read);
+  BOOST_REQUIRE_MESSAGE(sql, message_of(sql));
+  BOOST_TEST(show(**sql, "default_transaction_read_only") == "on");
+  BOOST_TEST(show(**sql, "default_transaction_isolation") == "repeatable read");
+  BOOST_TEST_MESSAGE("inside a transaction, as the read store runs them");
+  **sql << "BEGIN";
+  BOOST_TEST(show(**sql, "transaction_read_only") == "on");
+  BOOST_TEST(show(**sql, "transaction_isolation") == "repeatable read");
+  **sql << "COMMIT";
+  BOOST_TEST_MESSAGE("the read store opens the same kind of session");
+  auto reader = open_reader();
+  auto seq = reader->current_seq();
+  BOOST_REQUIRE_MESSAGE(seq, message_of(seq));
+  BOOST_TEST(*seq == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(read_transaction_sees_one_snapshot) {
+  ok(create_category("first"));
+  auto sql = open_session(settings, session_mode::read);
+  BOOST_REQUIRE_MESSAGE(sql, message_of(sql));
+  auto count = [&] {
+    long long n = 0;
+    **sql << "SELECT count(*) FROM category", soci::into(n);
+    return n;
+  };
+  auto last_seq = [&] {
+    long long n = 0;
+    **sql << "SELECT coalesce(max(seq), 0) FROM commit_log", soci::into(n);
+    return n;
+  };
+  **sql << "BEGIN";
+  BOOST_TEST(count() == 1);
+  BOOST_TEST_MESSAGE("a commit while the read transaction is open");
+  BOOST_TEST(ok(create_category("second")).seq == 2u);
+  BOOST_TEST(rows("category") == 2);
+  BOOST_TEST_MESSAGE("stays invisible to it, the commit log included");
+  BOOST_TEST(count() == 1);
+  BOOST_TEST(last_seq() == 1);
+  **sql << "COMMIT";
+  BOOST_TEST(count() == 2);
+  BOOST_TEST(last_seq() == 2);
 }
 
 BOOST_AUTO_TEST_CASE(read_session_needs_an_existing_database) {
-  settings.sqlite_path = dir + "/absent.db";
+  if (is_sqlite()) {
+    settings.sqlite_path = dir + "/absent.db";
+    auto opened = read_store::open(settings);
+    BOOST_REQUIRE(!opened);
+    BOOST_TEST(code_of(opened) == "database_unavailable");
+    BOOST_TEST(contains(message_of(opened), "absent.db"), message_of(opened));
+    BOOST_TEST(!std::filesystem::exists(settings.sqlite_path));
+    return;
+  }
+  auto absent = database + "_absent";
+  settings.postgresql =
+      test::with_dbname(test::postgresql_server_conninfo(), absent);
   auto opened = read_store::open(settings);
   BOOST_REQUIRE(!opened);
   BOOST_TEST(code_of(opened) == "database_unavailable");
-  BOOST_TEST(contains(message_of(opened), "absent.db"), message_of(opened));
-  BOOST_TEST(!std::filesystem::exists(settings.sqlite_path));
+  BOOST_TEST(contains(message_of(opened), "\"" + absent + "\" does not exist"),
+             message_of(opened));
+  BOOST_TEST_MESSAGE("PostgreSQL databases are never created on the fly");
+  store.reset();
+  auto writer = write_store::open(settings);
+  BOOST_REQUIRE(!writer);
+  BOOST_TEST(code_of(writer) == "database_unavailable");
+}
+
+struct no_database {};
+
+BOOST_FIXTURE_TEST_CASE(test_conninfo_gets_its_dbname_replaced, no_database) {
+  BOOST_TEST(test::with_dbname("host=127.0.0.1 port=5432 user=cqrsd"
+                               " dbname=postgres",
+                               "cqrsd_t_1_2") ==
+             "host='127.0.0.1' port='5432' user='cqrsd' dbname='cqrsd_t_1_2'");
+  BOOST_TEST(test::with_dbname("  dbname = x  password='a b' host=h ", "y") ==
+             "password='a b' host='h' dbname='y'");
+  BOOST_TEST(test::with_dbname("password='a \\'b\\\\' user=u", "d") ==
+             "password='a \\'b\\\\' user='u' dbname='d'");
+  BOOST_TEST(test::with_dbname("", "d") == "dbname='d'");
+  BOOST_CHECK_THROW(test::with_dbname("postgresql://h/db", "d"),
+                    std::runtime_error);
+  BOOST_CHECK_THROW(test::with_dbname("host", "d"), std::runtime_error);
+  BOOST_CHECK_THROW(test::with_dbname("password='open", "d"),
+                    std::runtime_error);
 }
 
 BOOST_AUTO_TEST_CASE(error_helpers) {
@@ -404,9 +598,7 @@ BOOST_AUTO_TEST_CASE(batch_numbers_successes_and_isolates_failures) {
 BOOST_AUTO_TEST_CASE(commit_log_row_and_data_commit_together) {
   ok(create_category("before"));
   BOOST_TEST_MESSAGE("make the commit_log insert of seq 3 fail");
-  *raw() << "CREATE TRIGGER refuse_seq_3 BEFORE INSERT ON commit_log"
-            " WHEN NEW.seq = 3 BEGIN"
-            " SELECT RAISE(ABORT, 'injected commit_log failure'); END";
+  inject_commit_log_failure(3);
   auto results = store->apply(
       std::vector<command>{create_category("a"), create_category("b")});
   BOOST_REQUIRE(results.size() == 2u);
@@ -420,7 +612,7 @@ BOOST_AUTO_TEST_CASE(commit_log_row_and_data_commit_together) {
   BOOST_TEST(rows("commit_log") == 1);
   BOOST_TEST(store->last_seq() == 1u);
 
-  *raw() << "DROP TRIGGER refuse_seq_3";
+  remove_injected_failure();
   auto retried = store->apply(
       std::vector<command>{create_category("a"), create_category("b")});
   BOOST_REQUIRE(retried[0] && retried[1]);
@@ -431,6 +623,10 @@ BOOST_AUTO_TEST_CASE(commit_log_row_and_data_commit_together) {
 }
 
 BOOST_AUTO_TEST_CASE(locked_database_fails_the_batch_without_using_seqs) {
+  if (skip_on(database_backend::postgresql,
+              "SQLite busy timeout; see lost_connection_fails_the_batch_"
+              "without_using_seqs"))
+    return;
   settings.busy_timeout_ms = 100;
   reopen();
   ok(create_category("before"));
@@ -447,6 +643,68 @@ BOOST_AUTO_TEST_CASE(locked_database_fails_the_batch_without_using_seqs) {
   *other << "ROLLBACK";
   BOOST_TEST(ok(create_category("after")).seq == 2u);
   BOOST_TEST(rows("category") == 2);
+}
+
+BOOST_AUTO_TEST_CASE(lost_connection_fails_the_batch_without_using_seqs) {
+  if (skip_on(database_backend::sqlite, "a file has no connection to lose"))
+    return;
+  ok(create_category("before"));
+  BOOST_TEST_MESSAGE("the server ends the write store's connection");
+  BOOST_TEST(scalar("SELECT count(pg_terminate_backend(pid))"
+                    " FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND backend_type = 'client backend'"
+                    " AND pid <> pg_backend_pid()") == 1);
+  auto results = store->apply(
+      std::vector<command>{create_category("a"), create_category("b")});
+  BOOST_REQUIRE(results.size() == 2u);
+  for (auto& result : results)
+    BOOST_TEST(code_of(result) == "database_unavailable", message_of(result));
+  BOOST_TEST(store->last_seq() == 1u);
+  BOOST_TEST(rows("category") == 1);
+  BOOST_TEST(rows("commit_log") == 1);
+  BOOST_TEST_MESSAGE("the write store reconnects for the next batch");
+  BOOST_TEST(ok(create_category("after")).seq == 2u);
+  BOOST_TEST(rows("category") == 2);
+  BOOST_TEST_MESSAGE("a restarted write store goes on from the log");
+  reopen();
+  BOOST_TEST(store->last_seq() == 2u);
+  BOOST_TEST(ok(create_category("restarted")).seq == 3u);
+  BOOST_TEST(rows("category") == 3);
+}
+
+BOOST_AUTO_TEST_CASE(read_store_survives_a_lost_connection) {
+  if (skip_on(database_backend::sqlite, "a file has no connection to lose"))
+    return;
+  auto cat = ok(create_category("kept")).id;
+  auto reader = open_reader();
+  auto before = reader->category_by_id(cat);
+  BOOST_REQUIRE_MESSAGE(before, message_of(before));
+  BOOST_TEST_MESSAGE("the server ends every connection of cqrsd");
+  BOOST_TEST(scalar("SELECT count(pg_terminate_backend(pid))"
+                    " FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND backend_type = 'client backend'"
+                    " AND pid <> pg_backend_pid()") == 2);
+  auto lost = reader->category_by_id(cat);
+  BOOST_TEST(code_of(lost) == "database_unavailable", message_of(lost));
+  BOOST_TEST_MESSAGE("it reconnected right away, read-only repeatable read");
+  BOOST_TEST(scalar("SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database()"
+                    " AND pid <> pg_backend_pid() AND state = 'idle'"
+                    " AND query = 'SET SESSION CHARACTERISTICS AS TRANSACTION"
+                    " READ ONLY, ISOLATION LEVEL REPEATABLE READ'") == 1);
+  BOOST_TEST_MESSAGE("the next read reconnects");
+  auto after = reader->category_by_id(cat);
+  BOOST_REQUIRE_MESSAGE(after, message_of(after));
+  BOOST_REQUIRE(after->value.has_value());
+  BOOST_TEST(after->value->description == "kept");
+  BOOST_TEST(after->read_seq == 1u);
+  BOOST_TEST_MESSAGE("and so does the write store, for the next batch");
+  store->apply(create_category("lost")); // may fail: its connection is gone
+  auto written = ok(create_category("new"));
+  auto seen = reader->category_by_id(written.id);
+  BOOST_REQUIRE_MESSAGE(seen, message_of(seen));
+  BOOST_TEST(seen->value.has_value());
+  BOOST_TEST(seen->read_seq == written.seq);
 }
 
 BOOST_AUTO_TEST_CASE(foreign_key_failure_gives_clear_error_and_no_seq) {
