@@ -19,18 +19,6 @@ using namespace cqrs::test;
 
 namespace {
 
-/// What a read got back.
-struct outcome {
-  std::optional<read_answer> answer;
-  std::optional<caf::error> error;
-
-  bool done() const { return answer || error; }
-
-  std::string body() const {
-    return answer && answer->body ? *answer->body : std::string{};
-  }
-};
-
 struct fixture : deterministic_system {
   fixture() {
     reader = spawn_scripted_reader(sys, db);
@@ -57,19 +45,12 @@ struct fixture : deterministic_system {
   }
 
   /// Sends a read of object `id` through a client actor; `run()` delivers it.
-  std::shared_ptr<outcome> read_object(row_id id, seq_t min_seq = 0) {
+  std::shared_ptr<read_outcome> read_object(row_id id, seq_t min_seq = 0) {
     query q;
     q.kind = query_kind::object;
     q.id = id;
-    auto slot = std::make_shared<outcome>();
+    auto slot = send_read(sys, actor, {q, cache_key(q), min_seq});
     outcomes.push_back(slot);
-    auto target = actor;
-    read_request req{q, cache_key(q), min_seq};
-    sys.spawn([target, req, slot](caf::event_based_actor* client) {
-      client->request(target, caf::infinite, atom::read_v, req)
-          .then([slot](read_answer& a) { slot->answer = std::move(a); },
-                [slot](caf::error& e) { slot->error = std::move(e); });
-    });
     return slot;
   }
 
@@ -107,7 +88,7 @@ struct fixture : deterministic_system {
   scripted_reader_actor reader;
   hub_actor hub;
   query_actor actor;
-  std::vector<std::shared_ptr<outcome>> outcomes;
+  std::vector<std::shared_ptr<read_outcome>> outcomes;
 };
 
 } // namespace

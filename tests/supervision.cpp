@@ -19,11 +19,6 @@ using namespace cqrs::test;
 
 namespace {
 
-struct outcome {
-  std::optional<read_answer> answer;
-  std::optional<caf::error> error;
-};
-
 struct fixture : deterministic_system {
   fixture() {
     reader = spawn_scripted_reader(sys, db);
@@ -55,20 +50,14 @@ struct fixture : deterministic_system {
 
   /// Reads object `id` through the actor the routing table picks, as the
   /// gateway does.
-  std::shared_ptr<outcome> read_object(row_id id) {
+  std::shared_ptr<read_outcome> read_object(row_id id) {
     query q;
     q.kind = query_kind::object;
     q.id = id;
     read_request req{q, cache_key(q), 0};
     auto target = routes->pick(req.key);
     BOOST_REQUIRE(target);
-    auto slot = std::make_shared<outcome>();
-    sys.spawn([target, req, slot](caf::event_based_actor* client) {
-      client->request(target, caf::infinite, atom::read_v, req)
-          .then([slot](read_answer& a) { slot->answer = std::move(a); },
-                [slot](caf::error& e) { slot->error = std::move(e); });
-    });
-    return slot;
+    return send_read(sys, target, req);
   }
 
   /// Answers every pending fill with a found view.
