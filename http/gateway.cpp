@@ -195,14 +195,15 @@ void gateway::stop() {
 }
 
 void gateway::handle(const httplib::Request& req, httplib::Response& res) {
+  auto m = match(req.path);
   try {
-    dispatch(req, res);
+    dispatch(m, req, res);
   } catch (const std::exception& e) {
     CQRS_LOG(error, "http",
              req.method << ' ' << req.path << " failed: " << e.what());
     reply_error(res, {500, to_string(ec::internal), "internal error"});
   }
-  requests_.count(match(req.path).r, res.status);
+  requests_.count(m.r, res.status);
 }
 
 namespace {
@@ -397,8 +398,8 @@ void status(exchange& x) {
 
 } // namespace
 
-void gateway::dispatch(const httplib::Request& req, httplib::Response& res) {
-  auto m = match(req.path);
+void gateway::dispatch(const route_match& m, const httplib::Request& req,
+                       httplib::Response& res) {
   if (m.r == route::unknown) {
     reply_error(res, 404, "no route for '" + req.path + "'");
     return;

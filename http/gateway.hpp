@@ -49,7 +49,8 @@ public:
 private:
   void handle(const httplib::Request& req, httplib::Response& res);
 
-  void dispatch(const httplib::Request& req, httplib::Response& res);
+  void dispatch(const route_match& m, const httplib::Request& req,
+                httplib::Response& res);
 
   caf::actor_system& sys_;
   node& node_;
