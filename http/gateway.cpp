@@ -153,13 +153,29 @@ gateway::gateway(caf::actor_system& sys, node& n, const settings& cfg)
                                httplib::Response& res) {
     if (!res.body.empty())
       return;
-    std::string message = res.status == 413
-                              ? "request body exceeds http.max_body_bytes (" +
-                                    std::to_string(cfg_.http.max_body_bytes) +
-                                    " bytes)"
-                              : "the request could not be processed";
-    reply_error(res, res.status, std::move(message));
-    requests_.count(match(req.path).r, res.status);
+    auto m = match(req.path);
+    if (res.status == 400 && m.r != route::unknown &&
+        !allows(m.r, req.method)) {
+      // cpp-httplib refuses a body-less POST, PUT or PATCH before routing;
+      // on a route that does not take the method, 405 says more.
+      res.set_header("Allow", std::string{allowed_methods(m.r)});
+      reply_error(res, 405,
+                  req.method + " is not allowed on " +
+                      std::string{pattern(m.r)});
+    } else if (res.status == 400 && !req.has_header("Content-Length") &&
+               !req.has_header("Transfer-Encoding")) {
+      reply_error(res, 400,
+                  "a " + req.method +
+                      " request needs a body with Content-Length or chunked "
+                      "transfer encoding");
+    } else if (res.status == 413) {
+      reply_error(res, 413,
+                  "request body exceeds http.max_body_bytes (" +
+                      std::to_string(cfg_.http.max_body_bytes) + " bytes)");
+    } else {
+      reply_error(res, res.status, "the request could not be processed");
+    }
+    requests_.count(m.r, res.status);
   });
   svr.set_exception_handler(
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
