@@ -73,10 +73,14 @@ void process(invalidation_hub_ptr self, invalidation inv);
 
 void catch_up(invalidation_hub_ptr self, seq_t up_to);
 
-// The seq the hub must reach: what syncs wait for and, while linked, what
-// the command node reported.
+// The seq the hub must reach: what syncs wait for, what the command node
+// reported while linked, and what the first queued batch continues from.
 seq_t target_seq(const invalidation_hub_state& st) {
-  return std::max(st.wanted_seq(), st.linked ? st.command_seq : seq_t{0});
+  auto result = std::max(st.wanted_seq(),
+                         st.linked ? st.command_seq : seq_t{0});
+  if (!st.queued.empty())
+    result = std::max(result, st.queued.front().from_seq - 1);
+  return result;
 }
 
 void schedule_retry(invalidation_hub_ptr self) {
@@ -121,9 +125,15 @@ void catch_up(invalidation_hub_ptr self, seq_t up_to) {
           [self](std::vector<commit_entry>& entries) {
             auto& st = self->state;
             auto inv = st.merge(entries);
+            st.catching_up = false;
+            if (inv.to_seq == 0 && !st.queued.empty()) {
+              // The gap is not readable yet (e.g. a lagging replica): keep
+              // the batches queued and read again after a pause.
+              schedule_retry(self);
+              return;
+            }
             if (inv.to_seq != 0)
               st.fan_out(self, inv);
-            st.catching_up = false;
             auto queued = std::move(st.queued);
             st.queued.clear();
             for (auto& batch : queued)
@@ -151,7 +161,8 @@ void catch_up(invalidation_hub_ptr self, seq_t up_to) {
 // Applies a batch from the command actor, or queues it behind a catch-up.
 void process(invalidation_hub_ptr self, invalidation inv) {
   auto& st = self->state;
-  if (st.catching_up) {
+  // Behind a catch-up or a gap waiting for its retry: keep the order.
+  if (st.catching_up || !st.queued.empty()) {
     st.queued.push_back(std::move(inv));
     return;
   }
