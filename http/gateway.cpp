@@ -149,34 +149,47 @@ gateway::gateway(caf::actor_system& sys, node& n, const settings& cfg)
   }
   // Errors that cpp-httplib answers itself (413, 414, bad request lines)
   // get a JSON body too.
-  svr.set_error_handler([this](const httplib::Request& req,
-                               httplib::Response& res) {
-    if (!res.body.empty())
-      return;
+  // A POST, PUT or PATCH without Content-Length or Transfer-Encoding has no
+  // body (RFC 9112), but cpp-httplib would wait for one until the client
+  // closes: answer such requests before any body is read.
+  svr.set_pre_routing_handler([this](const httplib::Request& req,
+                                     httplib::Response& res) {
+    using handled = httplib::Server::HandlerResponse;
+    bool takes_body =
+        req.method == "POST" || req.method == "PUT" || req.method == "PATCH";
+    if (!takes_body || req.has_header("Content-Length") ||
+        req.has_header("Transfer-Encoding"))
+      return handled::Unhandled;
     auto m = match(req.path);
-    if (res.status == 400 && m.r != route::unknown &&
-        !allows(m.r, req.method)) {
-      // cpp-httplib refuses a body-less POST, PUT or PATCH before routing;
-      // on a route that does not take the method, 405 says more.
+    if (m.r == route::unknown) {
+      reply_error(res, 404, "no route for '" + req.path + "'");
+    } else if (!allows(m.r, req.method)) {
       res.set_header("Allow", std::string{allowed_methods(m.r)});
       reply_error(res, 405,
                   req.method + " is not allowed on " +
                       std::string{pattern(m.r)});
-    } else if (res.status == 400 && !req.has_header("Content-Length") &&
-               !req.has_header("Transfer-Encoding")) {
+    } else {
       reply_error(res, 400,
                   "a " + req.method +
                       " request needs a body with Content-Length or chunked "
                       "transfer encoding");
-    } else if (res.status == 413) {
-      reply_error(res, 413,
-                  "request body exceeds http.max_body_bytes (" +
-                      std::to_string(cfg_.http.max_body_bytes) + " bytes)");
-    } else {
-      reply_error(res, res.status, "the request could not be processed");
     }
     requests_.count(m.r, res.status);
+    return handled::Handled;
   });
+  svr.set_error_handler(
+      [this](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty())
+          return;
+        auto m = match(req.path);
+        if (res.status == 413)
+          reply_error(res, 413,
+                      "request body exceeds http.max_body_bytes (" +
+                          std::to_string(cfg_.http.max_body_bytes) + " bytes)");
+        else
+          reply_error(res, res.status, "the request could not be processed");
+        requests_.count(m.r, res.status);
+      });
   svr.set_exception_handler(
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
         reply_error(res, {500, to_string(ec::internal), "internal error"});
