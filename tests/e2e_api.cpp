@@ -1,14 +1,17 @@
 // End-to-end tests against a real cqrsd process: the HTTP API, every error
-// of the contract, the command line, and shutdown and restart.
+// of the contract, the command line, and shutdown and restart. The processes
+// run on the backend named by CQRSD_TEST_BACKEND, SQLite by default.
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -18,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fixtures/cqrsd_process.hpp"
+#include "fixtures/temp_db.hpp"
 
 using namespace cqrs::test;
 using json = nlohmann::json;
@@ -129,6 +133,34 @@ int raw_status(const std::string& answer) {
   return std::stoi(answer.substr(9, 3));
 }
 
+/// The value of header `name` (matched case-insensitively) of a raw HTTP
+/// answer, or nullopt when it is absent.
+std::optional<std::string> raw_header(const std::string& answer,
+                                      const std::string& name) {
+  auto lower = [](std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    return text;
+  };
+  auto head = answer.substr(0, answer.find("\r\n\r\n"));
+  std::istringstream in{head};
+  std::string line;
+  std::getline(in, line); // the status line
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r')
+      line.pop_back();
+    auto colon = line.find(':');
+    if (colon == std::string::npos ||
+        lower(line.substr(0, colon)) != lower(name))
+      continue;
+    auto value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(' '));
+    value.erase(value.find_last_not_of(' ') + 1);
+    return value;
+  }
+  return std::nullopt;
+}
+
 /// Body of a raw HTTP answer.
 std::string raw_body(const std::string& answer) {
   auto pos = answer.find("\r\n\r\n");
@@ -163,15 +195,49 @@ struct scratch_dir {
 
 // -- fixture ------------------------------------------------------------------
 
+/// The database of one test's cqrsd process, on the backend named by
+/// CQRSD_TEST_BACKEND (see temp_db.hpp). PostgreSQL: a fresh database on the
+/// test server, dropped at the end. SQLite: nothing here; the process uses
+/// the SQLite file in its own directory.
+struct test_database {
+  test_database() : backend(backend_from_environment()) {
+    if (backend == cqrs::database_backend::postgresql)
+      postgresql.emplace(backend);
+  }
+
+  bool is_sqlite() const { return backend == cqrs::database_backend::sqlite; }
+
+  /// `settings` plus the database settings of the backend.
+  cqrsd_process::overrides with(cqrsd_process::overrides settings) const {
+    if (postgresql) {
+      settings["database.backend"] = "postgresql";
+      settings["database.postgresql"] =
+          quote_yaml(postgresql->settings.postgresql);
+    }
+    return settings;
+  }
+
+  /// The oracle on the database of `proc`.
+  oracle open_oracle(const cqrsd_process& proc) const {
+    if (postgresql)
+      return oracle{postgresql->connect(), backend};
+    return oracle{proc.sqlite_path()};
+  }
+
+  cqrs::database_backend backend;
+  std::optional<temp_db> postgresql;
+};
+
 /// A cqrsd process with a small body limit, the oracle on its database, and
 /// the seq of the last acknowledged write.
 struct fixture {
   static constexpr size_t max_body = 8192;
 
   fixture()
-      : proc{{{"http.max_body_bytes", std::to_string(max_body)}}},
-        db{proc.sqlite_path()} {
-    // nop
+      : proc(
+            database.with({{"http.max_body_bytes", std::to_string(max_body)}})),
+        db(database.open_oracle(proc)) {
+    BOOST_TEST_MESSAGE("backend " << backend_name(database.backend));
   }
 
   /// Sends a write and requires `status` with the body {"id","seq"}, where
@@ -233,6 +299,8 @@ struct fixture {
     }
   }
 
+  // Declared first: the database outlives the process and the oracle.
+  test_database database;
   cqrsd_process proc;
   oracle db;
   int64_t last_seq = 0;
@@ -304,6 +372,12 @@ BOOST_AUTO_TEST_SUITE(e2e_api)
 // -- commands and queries -----------------------------------------------------
 
 BOOST_FIXTURE_TEST_CASE(crud_of_every_resource, fixture) {
+  if (database.is_sqlite())
+    BOOST_TEST(std::filesystem::exists(proc.sqlite_path()),
+               "no database file at " << proc.sqlite_path());
+  else
+    BOOST_TEST_MESSAGE("skipped on postgresql: the database file exists at "
+                       "database.sqlite_path");
   BOOST_TEST_MESSAGE("categories: create, read, update");
   auto books = create("/categories", category_body("Books"));
   BOOST_TEST(last_seq == 1, "a fresh database starts at seq 1");
@@ -796,8 +870,50 @@ BOOST_FIXTURE_TEST_CASE(bad_input_changes_nothing, fixture) {
   create("/categories", category_body("after the batch"));
 }
 
+BOOST_FIXTURE_TEST_CASE(bodyless_post_without_content_length, fixture) {
+  auto cat = create("/categories", category_body("Books"));
+  auto before = db.dump();
+
+  BOOST_TEST_MESSAGE("POST /objects/1 without a body: 405 with Allow");
+  auto raw = proc.raw_request("POST /objects/1 HTTP/1.1\r\n"
+                              "Host: 127.0.0.1\r\n"
+                              "Connection: close\r\n\r\n");
+  BOOST_TEST(raw_status(raw) == 405, raw);
+  auto allow = raw_header(raw, "Allow");
+  BOOST_TEST(allow.has_value(), "no Allow header: " << raw);
+  if (allow)
+    BOOST_TEST(*allow == "GET, HEAD, PUT, DELETE");
+  auto body = json::parse(raw_body(raw), nullptr, false);
+  BOOST_TEST(is_error_body(body), "not {\"error\":{...}}: " << raw);
+  if (is_error_body(body))
+    BOOST_TEST(body["error"]["code"].get<std::string>() ==
+               "method_not_allowed");
+
+  BOOST_TEST_MESSAGE("POST /categories without a body: 400 naming "
+                     "Content-Length");
+  raw = proc.raw_request("POST /categories HTTP/1.1\r\n"
+                         "Host: 127.0.0.1\r\n"
+                         "Connection: close\r\n\r\n");
+  BOOST_TEST(raw_status(raw) == 400, raw);
+  body = json::parse(raw_body(raw), nullptr, false);
+  BOOST_TEST(is_error_body(body), "not {\"error\":{...}}: " << raw);
+  if (is_error_body(body)) {
+    BOOST_TEST(body["error"]["code"].get<std::string>() == "bad_request");
+    BOOST_TEST(body["error"]["message"].get<std::string>().find(
+                   "Content-Length") != std::string::npos,
+               "message: " << body["error"]["message"]);
+  }
+
+  BOOST_TEST_MESSAGE("nothing changed and the process is healthy");
+  BOOST_TEST(db.dump() == before);
+  BOOST_TEST(proc.get("/healthz").status == 200);
+  check_json(read(path("/categories", cat)),
+             {{"id", cat}, {"description", "Books"}});
+}
+
 BOOST_AUTO_TEST_CASE(min_seq_timeout_answers_504) {
-  cqrsd_process proc{{{"query.min_seq_timeout_ms", "200"}}};
+  test_database database;
+  cqrsd_process proc{database.with({{"query.min_seq_timeout_ms", "200"}})};
   auto a = proc.post("/categories", category_body("Books"));
   BOOST_TEST_REQUIRE(a.status == 201, a.describe());
   auto id = a.json_body()["id"].get<int64_t>();
@@ -822,9 +938,11 @@ BOOST_AUTO_TEST_CASE(min_seq_timeout_answers_504) {
 
 BOOST_AUTO_TEST_CASE(write_token_guards_writes) {
   const std::string token = "s3cret-Token";
-  cqrsd_process proc{{{"http.write_token", "\"${E2E_WRITE_TOKEN}\""}},
-                     {{"E2E_WRITE_TOKEN", token}}};
-  oracle db{proc.sqlite_path()};
+  test_database database;
+  cqrsd_process proc{
+      database.with({{"http.write_token", "\"${E2E_WRITE_TOKEN}\""}}),
+      {{"E2E_WRITE_TOKEN", token}}};
+  oracle db = database.open_oracle(proc);
   httplib::Headers good{{"Authorization", "Bearer " + token}};
 
   BOOST_TEST_MESSAGE("the right token writes");
@@ -976,6 +1094,16 @@ BOOST_AUTO_TEST_CASE(shipped_configs_pass_check_config) {
       {"--check-config", std::string{CQRSD_SOURCE_DIR} + "/config/docker.yaml"},
       {{"CQRSD_WRITE_TOKEN", "secret"}});
   BOOST_TEST(r.exit_code == 0, r.out << r.err);
+  for (auto name :
+       {"postgresql.yaml", "cluster-command.yaml", "cluster-query.yaml"}) {
+    BOOST_TEST_CONTEXT("config/" << name) {
+      r = run_cqrsd(
+          {"--check-config", std::string{CQRSD_SOURCE_DIR} + "/config/" + name},
+          {{"CQRSD_POSTGRESQL",
+            "host=127.0.0.1 port=5432 user=cqrsd dbname=cqrsd"}});
+      BOOST_TEST(r.exit_code == 0, r.out << r.err);
+    }
+  }
 }
 
 // -- shutdown and restart -----------------------------------------------------

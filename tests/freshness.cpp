@@ -1,6 +1,7 @@
 // Differential freshness test: thousands of random writes interleaved with
 // reads through every query actor, each read checked against the oracle (the
-// 4-table join run directly on the database file).
+// 4-table join run directly on the database). It runs on the backend named by
+// CQRSD_TEST_BACKEND, SQLite by default.
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
@@ -21,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fixtures/cqrsd_process.hpp"
+#include "fixtures/temp_db.hpp"
 
 using namespace cqrs::test;
 using json = nlohmann::json;
@@ -751,16 +753,49 @@ private:
 
 // -- fixture ------------------------------------------------------------------
 
+/// The database of one test's cqrsd process, on the backend named by
+/// CQRSD_TEST_BACKEND (see temp_db.hpp). PostgreSQL: a fresh database on the
+/// test server, dropped at the end. SQLite: nothing here; the process uses
+/// the SQLite file in its own directory.
+struct test_database {
+  test_database() : backend(backend_from_environment()) {
+    if (backend == cqrs::database_backend::postgresql)
+      postgresql.emplace(backend);
+  }
+
+  /// `settings` plus the database settings of the backend.
+  cqrsd_process::overrides with(cqrsd_process::overrides settings) const {
+    if (postgresql) {
+      settings["database.backend"] = "postgresql";
+      settings["database.postgresql"] =
+          quote_yaml(postgresql->settings.postgresql);
+    }
+    return settings;
+  }
+
+  /// The oracle on the database of `proc`.
+  oracle open_oracle(const cqrsd_process& proc) const {
+    if (postgresql)
+      return oracle{postgresql->connect(), backend};
+    return oracle{proc.sqlite_path()};
+  }
+
+  cqrs::database_backend backend;
+  std::optional<temp_db> postgresql;
+};
+
 /// A node with 4 query actors that reads go to round robin, and the oracle.
 struct fixture {
   fixture()
-      : proc{{{"query.routing", "round_robin"},
-              {"query.actors", std::to_string(query_actors)},
-              {"query.min_seq_timeout_ms", "5000"}}},
-        db{proc.sqlite_path()} {
-    // nop
+      : proc(database.with({{"query.routing", "round_robin"},
+                            {"query.actors", std::to_string(query_actors)},
+                            {"query.min_seq_timeout_ms", "5000"}})),
+        db(database.open_oracle(proc)) {
+    BOOST_TEST_MESSAGE("backend " << backend_name(database.backend));
   }
 
+  // Declared first: the database outlives the process and the oracle.
+  test_database database;
   cqrsd_process proc;
   oracle db;
 };
