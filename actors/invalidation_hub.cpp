@@ -76,8 +76,8 @@ void catch_up(invalidation_hub_ptr self, seq_t up_to);
 // The seq the hub must reach: what syncs wait for, what the command node
 // reported while linked, and what the first queued batch continues from.
 seq_t target_seq(const invalidation_hub_state& st) {
-  auto result = std::max(st.wanted_seq(),
-                         st.linked ? st.command_seq : seq_t{0});
+  auto result =
+      std::max(st.wanted_seq(), st.linked ? st.command_seq : seq_t{0});
   if (!st.queued.empty())
     result = std::max(result, st.queued.front().from_seq - 1);
   return result;

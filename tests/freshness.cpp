@@ -753,37 +753,6 @@ private:
 
 // -- fixture ------------------------------------------------------------------
 
-/// The database of one test's cqrsd process, on the backend named by
-/// CQRSD_TEST_BACKEND (see temp_db.hpp). PostgreSQL: a fresh database on the
-/// test server, dropped at the end. SQLite: nothing here; the process uses
-/// the SQLite file in its own directory.
-struct test_database {
-  test_database() : backend(backend_from_environment()) {
-    if (backend == cqrs::database_backend::postgresql)
-      postgresql.emplace(backend);
-  }
-
-  /// `settings` plus the database settings of the backend.
-  cqrsd_process::overrides with(cqrsd_process::overrides settings) const {
-    if (postgresql) {
-      settings["database.backend"] = "postgresql";
-      settings["database.postgresql"] =
-          quote_yaml(postgresql->settings.postgresql);
-    }
-    return settings;
-  }
-
-  /// The oracle on the database of `proc`.
-  oracle open_oracle(const cqrsd_process& proc) const {
-    if (postgresql)
-      return oracle{postgresql->connect(), backend};
-    return oracle{proc.sqlite_path()};
-  }
-
-  cqrs::database_backend backend;
-  std::optional<temp_db> postgresql;
-};
-
 /// A node with 4 query actors that reads go to round robin, and the oracle.
 struct fixture {
   fixture()
