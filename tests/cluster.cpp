@@ -20,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fixtures/api_model.hpp"
 #include "fixtures/cluster.hpp"
 #include "fixtures/cqrsd_process.hpp"
 
@@ -173,73 +174,6 @@ bool is_unavailable(const http_answer& a) {
 
 // -- reads --------------------------------------------------------------------
 
-/// One read of the API.
-struct read_target {
-  enum kind_t { object, category, related_object, list } kind = object;
-  int64_t id = 0;
-  /// For lists: 0 means no filter, no `after` and the default limit.
-  int64_t category_id = 0;
-  int64_t after = 0;
-  int limit = 0;
-
-  static read_target of(kind_t kind, int64_t id) {
-    read_target t;
-    t.kind = kind;
-    t.id = id;
-    return t;
-  }
-
-  static read_target page(int64_t category_id, int64_t after, int limit) {
-    read_target t;
-    t.kind = list;
-    t.category_id = category_id;
-    t.after = after;
-    t.limit = limit;
-    return t;
-  }
-
-  std::string url() const {
-    switch (kind) {
-    case object:
-      return path("/objects", id);
-    case category:
-      return path("/categories", id);
-    case related_object:
-      return path("/related-objects", id);
-    case list:
-      break;
-    }
-    std::string query;
-    auto add = [&](const std::string& param) {
-      query += (query.empty() ? "?" : "&") + param;
-    };
-    if (category_id != 0)
-      add("category_id=" + std::to_string(category_id));
-    if (after != 0)
-      add("after=" + std::to_string(after));
-    if (limit != 0)
-      add("limit=" + std::to_string(limit));
-    return "/objects" + query;
-  }
-
-  int effective_limit() const { return limit == 0 ? 50 : limit; }
-};
-
-/// What the oracle says `t` must answer now: a body, or null for a 404.
-json expected_now(oracle& db, const read_target& t) {
-  switch (t.kind) {
-  case read_target::object:
-    return db.object_view(t.id);
-  case read_target::category:
-    return db.category(t.id);
-  case read_target::related_object:
-    return db.related_object(t.id);
-  case read_target::list:
-    break;
-  }
-  return db.object_page(t.category_id, t.after, t.effective_limit());
-}
-
 /// Reads `t` through `client` (with X-Min-Seq `min_seq` unless it is 0) and
 /// compares the answer with the database now: the same body (or a 404
 /// not_found for a missing row) and an X-Seq between `min_seq` and the
@@ -291,66 +225,7 @@ std::optional<std::string> check_read(cqrsd_process& node, const read_target& t,
 
 // -- the model of the database for the random run -----------------------------
 
-struct object_row {
-  std::string name;
-  std::string access_code;
-  int64_t related_object_id = 0;
-  int64_t category_id = 0;
-};
-
-/// What the database must hold after the acknowledged writes.
-struct model {
-  std::map<int64_t, json> categories;
-  std::map<int64_t, json> related_objects;
-  std::map<int64_t, object_row> objects;
-  int64_t max_category = 0;
-  int64_t max_related_object = 0;
-  int64_t max_object = 0;
-
-  json view(int64_t id, const object_row& row) const {
-    const auto& r = related_objects.at(row.related_object_id);
-    const auto& c = categories.at(row.category_id);
-    return json{{"id", id},
-                {"name", row.name},
-                {"access_code", row.access_code},
-                {"content_description", r["content_description"]},
-                {"content_type", r["content_type"]},
-                {"category_description", c["description"]}};
-  }
-
-  bool category_referenced(int64_t id) const {
-    return std::any_of(objects.begin(), objects.end(), [&](const auto& o) {
-      return o.second.category_id == id;
-    });
-  }
-
-  bool related_referenced(int64_t id) const {
-    return std::any_of(objects.begin(), objects.end(), [&](const auto& o) {
-      return o.second.related_object_id == id;
-    });
-  }
-
-  /// The first differences from the database, or "".
-  std::string diff(const oracle_state& s) const {
-    std::ostringstream out;
-    if (s.categories != categories)
-      out << "categories differ; ";
-    if (s.related_objects != related_objects)
-      out << "related objects differ; ";
-    if (s.objects.size() != objects.size())
-      out << "the database has " << s.objects.size()
-          << " object views, the model " << objects.size() << "; ";
-    for (const auto& [id, row] : objects) {
-      auto i = s.objects.find(id);
-      if (i == s.objects.end())
-        out << "object " << id << " is missing; ";
-      else if (i->second != view(id, row))
-        out << "object " << id << ": database " << i->second.dump()
-            << ", model " << view(id, row).dump() << "; ";
-    }
-    return out.str();
-  }
-};
+using model = write_model;
 
 /// Random writes through alternating nodes, each status predicted from the
 /// model and each acknowledged seq the previous one plus one.

@@ -21,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fixtures/api_model.hpp"
 #include "fixtures/cqrsd_process.hpp"
 #include "fixtures/temp_db.hpp"
 
@@ -88,42 +89,6 @@ template <class Rng> std::string random_text(Rng& rng, const std::string& tag) {
 }
 
 // -- reads --------------------------------------------------------------------
-
-/// One read of the API.
-struct read_target {
-  enum kind_t { object, category, related_object, list } kind = object;
-  int64_t id = 0;
-  /// For lists: 0 means no filter, no `after` and the default limit.
-  int64_t category_id = 0;
-  int64_t after = 0;
-  int limit = 0;
-
-  std::string url() const {
-    switch (kind) {
-    case object:
-      return "/objects/" + std::to_string(id);
-    case category:
-      return "/categories/" + std::to_string(id);
-    case related_object:
-      return "/related-objects/" + std::to_string(id);
-    case list:
-      break;
-    }
-    std::string query;
-    auto add = [&](const std::string& param) {
-      query += (query.empty() ? "?" : "&") + param;
-    };
-    if (category_id != 0)
-      add("category_id=" + std::to_string(category_id));
-    if (after != 0)
-      add("after=" + std::to_string(after));
-    if (limit != 0)
-      add("limit=" + std::to_string(limit));
-    return "/objects" + query;
-  }
-
-  int effective_limit() const { return limit == 0 ? 50 : limit; }
-};
 
 /// A random read among ids up to `max_id` (+3, so some never existed).
 template <class Rng>
@@ -228,91 +193,14 @@ verify(const http_answer& a, const read_target& t, int64_t min_seq,
   return std::nullopt;
 }
 
-/// What the oracle says `t` must answer now: a body, or null for a 404.
-json expected_now(oracle& db, const read_target& t) {
-  switch (t.kind) {
-  case read_target::object:
-    return db.object_view(t.id);
-  case read_target::category:
-    return db.category(t.id);
-  case read_target::related_object:
-    return db.related_object(t.id);
-  case read_target::list:
-    break;
-  }
-  return db.object_page(t.category_id, t.after, t.effective_limit());
-}
-
 // -- the model of the database ------------------------------------------------
 
-/// An object with its child as the writer last wrote it.
-struct object_row {
-  std::string name;
-  std::string access_code;
-  int64_t related_object_id = 0;
-  int64_t category_id = 0;
-};
-
-/// What the database must hold after every acknowledged write, computed
-/// from the writes alone; compared with the oracle after each write.
-struct model {
-  std::map<int64_t, json> categories;
-  std::map<int64_t, json> related_objects;
-  std::map<int64_t, object_row> objects;
+/// The model of the write phase, plus the ids that once existed and were
+/// deleted (for reads that must answer 404).
+struct model : write_model {
   std::vector<int64_t> gone_categories;
   std::vector<int64_t> gone_related_objects;
   std::vector<int64_t> gone_objects;
-  int64_t max_category = 0;
-  int64_t max_related_object = 0;
-  int64_t max_object = 0;
-
-  json view(int64_t id, const object_row& row) const {
-    const auto& r = related_objects.at(row.related_object_id);
-    const auto& c = categories.at(row.category_id);
-    return json{{"id", id},
-                {"name", row.name},
-                {"access_code", row.access_code},
-                {"content_description", r["content_description"]},
-                {"content_type", r["content_type"]},
-                {"category_description", c["description"]}};
-  }
-
-  bool category_referenced(int64_t id) const {
-    return std::any_of(objects.begin(), objects.end(), [&](const auto& o) {
-      return o.second.category_id == id;
-    });
-  }
-
-  bool related_referenced(int64_t id) const {
-    return std::any_of(objects.begin(), objects.end(), [&](const auto& o) {
-      return o.second.related_object_id == id;
-    });
-  }
-
-  /// Compares with the oracle; returns the first difference or "".
-  std::string diff(const oracle_state& s) const {
-    std::ostringstream out;
-    if (s.categories != categories)
-      out << "categories differ; ";
-    if (s.related_objects != related_objects)
-      out << "related objects differ; ";
-    if (s.objects.size() != objects.size())
-      out << "the database has " << s.objects.size()
-          << " object views, the model " << objects.size() << "; ";
-    for (const auto& [id, row] : objects) {
-      auto i = s.objects.find(id);
-      auto expected = view(id, row);
-      if (i == s.objects.end()) {
-        out << "object " << id << " is missing; ";
-      } else if (i->second != expected) {
-        out << "object " << id << ": database " << i->second.dump()
-            << ", model " << expected.dump() << "; ";
-      } else if (s.object_category.at(id) != row.category_id) {
-        out << "object " << id << " has the wrong category id; ";
-      }
-    }
-    return out.str();
-  }
 };
 
 // -- the history of every view, per seq ---------------------------------------
