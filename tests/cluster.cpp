@@ -90,27 +90,6 @@ double metric(cqrsd_process& node, const std::string& name) {
   return *value;
 }
 
-// -- request bodies -----------------------------------------------------------
-
-json category_body(const std::string& description) {
-  return {{"description", description}};
-}
-
-json related_body(const std::string& content_description,
-                  const std::string& content_type) {
-  return {{"content_description", content_description},
-          {"content_type", content_type}};
-}
-
-json object_body(const std::string& name, const std::string& access_code,
-                 int64_t related_object_id, int64_t category_id) {
-  return {{"name", name},
-          {"child",
-           {{"access_code", access_code},
-            {"related_object_id", related_object_id},
-            {"category_id", category_id}}}};
-}
-
 std::string path(const std::string& collection, int64_t id) {
   return collection + "/" + std::to_string(id);
 }

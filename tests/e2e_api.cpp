@@ -20,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fixtures/api_model.hpp"
 #include "fixtures/cqrsd_process.hpp"
 #include "fixtures/temp_db.hpp"
 
@@ -30,27 +31,6 @@ using namespace std::chrono_literals;
 namespace {
 
 using clock_type = std::chrono::steady_clock;
-
-// -- request bodies -----------------------------------------------------------
-
-json category_body(const std::string& description) {
-  return {{"description", description}};
-}
-
-json related_body(const std::string& content_description,
-                  const std::string& content_type) {
-  return {{"content_description", content_description},
-          {"content_type", content_type}};
-}
-
-json object_body(const std::string& name, const std::string& access_code,
-                 int64_t related_object_id, int64_t category_id) {
-  return {{"name", name},
-          {"child",
-           {{"access_code", access_code},
-            {"related_object_id", related_object_id},
-            {"category_id", category_id}}}};
-}
 
 json object_view(int64_t id, const std::string& name,
                  const std::string& access_code,
