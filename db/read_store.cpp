@@ -31,31 +31,6 @@ constexpr const char* object_view_select =
 
 // -- transactions -------------------------------------------------------------
 
-// After a failed read: when the PostgreSQL server ended the connection
-// (restart, fail-over, pg_terminate_backend, an idle timeout), the session
-// would fail every later statement. Reconnects and restores what
-// open_session(session_mode::read) set up, so the next read can succeed; if
-// that fails too, the session is closed (it must never run read-write) and
-// the next failed read tries again.
-void recover_lost_connection(soci::session& sql) noexcept {
-  // SQLite sessions always count as connected; a PostgreSQL session does
-  // not once libpq saw the connection break, or after close().
-  if (sql.is_connected())
-    return;
-  try {
-    sql.reconnect();
-    // Keep in sync with open_postgresql in schema.cpp.
-    sql << "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY, "
-           "ISOLATION LEVEL REPEATABLE READ";
-  } catch (...) {
-    try {
-      sql.close();
-    } catch (...) {
-      // Nothing more to undo.
-    }
-  }
-}
-
 // Runs `body` inside BEGIN ... COMMIT. On SQLite in WAL mode, the deferred
 // transaction reads one snapshot from its first SELECT on; on PostgreSQL, the
 // session runs REPEATABLE READ. Every failure becomes an error.
@@ -69,11 +44,11 @@ caf::expected<T> read_transaction(soci::session& sql, const char* what,
     return result;
   } catch (const std::exception& e) {
     detail::execute_quietly(sql, "ROLLBACK");
-    recover_lost_connection(sql);
+    recover_lost_connection(sql, session_mode::read);
     return detail::database_error(what, e);
   } catch (...) {
     detail::execute_quietly(sql, "ROLLBACK");
-    recover_lost_connection(sql);
+    recover_lost_connection(sql, session_mode::read);
     return make_cqrs_error(ec::internal,
                            std::string{what} + ": unknown exception");
   }

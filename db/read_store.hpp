@@ -19,8 +19,7 @@ class session;
 namespace cqrs {
 
 /// A view read in one read transaction together with `max(commit_log.seq)`.
-template <class T>
-struct snapshot {
+template <class T> struct snapshot {
   /// The view, or nothing when the addressed row does not exist.
   std::optional<T> value;
   /// The last commit the read reflects.
@@ -57,8 +56,8 @@ public:
   caf::expected<snapshot<related_object>> related_object_by_id(row_id id);
 
   /// Commits with `after < seq <= up_to`, in seq order, at most `limit`.
-  caf::expected<std::vector<commit_entry>>
-  commits(seq_t after, seq_t up_to, size_t limit);
+  caf::expected<std::vector<commit_entry>> commits(seq_t after, seq_t up_to,
+                                                   size_t limit);
 
   /// `max(commit_log.seq)`, 0 when empty.
   caf::expected<seq_t> current_seq();

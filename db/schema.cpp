@@ -91,6 +91,15 @@ open_sqlite(const database_settings& cfg, session_mode mode) {
 
 // -- PostgreSQL ---------------------------------------------------------------
 
+namespace {
+
+/// What a PostgreSQL read session runs after connecting.
+constexpr const char* read_session_setup =
+    "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY, "
+    "ISOLATION LEVEL REPEATABLE READ";
+
+} // namespace
+
 caf::expected<std::unique_ptr<soci::session>>
 open_postgresql(const database_settings& cfg, session_mode mode) {
   std::unique_ptr<soci::session> sql;
@@ -102,8 +111,7 @@ open_postgresql(const database_settings& cfg, session_mode mode) {
   }
   try {
     if (mode == session_mode::read)
-      *sql << "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY, "
-              "ISOLATION LEVEL REPEATABLE READ";
+      *sql << read_session_setup;
   } catch (const std::exception& e) {
     return detail::database_error("cannot configure PostgreSQL session", e);
   }
@@ -153,6 +161,26 @@ std::vector<std::string> migration(int version, database_backend backend) {
 }
 
 } // namespace
+
+void recover_lost_connection(soci::session& sql, session_mode mode) noexcept {
+  // SQLite sessions always count as connected; a PostgreSQL session does
+  // not once libpq saw the connection break, or after close().
+  if (sql.is_connected())
+    return;
+  try {
+    sql.reconnect();
+    if (mode == session_mode::read)
+      sql << read_session_setup;
+  } catch (...) {
+    if (mode != session_mode::read)
+      return; // The next batch fails and tries again.
+    try {
+      sql.close();
+    } catch (...) {
+      // Nothing more to undo.
+    }
+  }
+}
 
 caf::expected<std::unique_ptr<soci::session>>
 open_session(const database_settings& cfg, session_mode mode) {

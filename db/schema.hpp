@@ -28,6 +28,14 @@ enum class session_mode : uint8_t {
 caf::expected<std::unique_ptr<soci::session>>
 open_session(const database_settings& cfg, session_mode mode);
 
+/// After a failed statement: when the PostgreSQL server ended the
+/// connection (restart, fail-over, pg_terminate_backend, an idle timeout),
+/// reconnects `sql` and restores what `open_session` set up for `mode`, so
+/// the next statement can succeed. A read session that cannot be made
+/// read-only again is closed, never left read-write. SQLite sessions and
+/// live connections are left alone; failures are left for the next attempt.
+void recover_lost_connection(soci::session& sql, session_mode mode) noexcept;
+
 /// Creates or upgrades the schema (tables, indexes, commit_log) inside one
 /// transaction. Idempotent.
 caf::error migrate(soci::session& sql, database_backend backend);

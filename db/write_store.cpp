@@ -110,22 +110,6 @@ row_id insert_row(soci::session& sql, database_backend backend,
   return id;
 }
 
-// After a failed transaction: when the PostgreSQL server ended the
-// connection (restart, fail-over, pg_terminate_backend, an idle timeout), the
-// session would fail every later statement. Reconnects so the next batch can
-// succeed; if the server is still away, the next failed batch tries again.
-void recover_lost_connection(soci::session& sql) noexcept {
-  // SQLite sessions always count as connected; a PostgreSQL session does
-  // not once libpq saw the connection break, or after close().
-  if (sql.is_connected())
-    return;
-  try {
-    sql.reconnect();
-  } catch (...) {
-    // The next batch fails and tries again.
-  }
-}
-
 } // namespace
 
 // -- construction -------------------------------------------------------------
@@ -194,7 +178,7 @@ write_store::apply(const std::vector<command>& cmds) {
     return results;
   } catch (const std::exception& e) {
     detail::execute_quietly(sql, "ROLLBACK");
-    recover_lost_connection(sql);
+    recover_lost_connection(sql, session_mode::write);
     resync_seq_ = true;
     caf::expected<write_result> failed{
         detail::database_error("write transaction failed", e)};
@@ -202,7 +186,7 @@ write_store::apply(const std::vector<command>& cmds) {
     return results;
   } catch (...) {
     detail::execute_quietly(sql, "ROLLBACK");
-    recover_lost_connection(sql);
+    recover_lost_connection(sql, session_mode::write);
     resync_seq_ = true;
     caf::expected<write_result> failed{make_cqrs_error(
         ec::internal, "unknown exception in a write transaction")};
