@@ -206,18 +206,33 @@ void start_fill(query_actor_ptr self, const std::string& key, query q) {
 }
 
 // Serves `req` into `rp` once the actor has applied `req.min_seq`.
-void serve(query_actor_ptr self, const read_request& req,
-           query_actor_state::promise_type rp) {
+// Returns the cached answer to `req`, counting the hit, if there is one.
+std::optional<read_answer> cached(query_actor_ptr self,
+                                  const read_request& req) {
   auto& st = self->state;
-  if (auto e = st.lookup(req.key)) {
-    node_counters::add(st.cfg.counters->cache_hits);
-    rp.deliver(st.answer(*e));
-    return;
-  }
+  auto e = st.lookup(req.key);
+  if (!e)
+    return std::nullopt;
+  node_counters::add(st.cfg.counters->cache_hits);
+  return st.answer(*e);
+}
+
+// Answers a read that missed the cache into `rp` through a fill.
+void fill_for(query_actor_ptr self, const read_request& req,
+              query_actor_state::promise_type rp) {
+  auto& st = self->state;
   node_counters::add(st.cfg.counters->cache_misses);
   auto deadline = self->clock().now() + st.cfg.min_seq_timeout;
   if (auto fill_key = st.enqueue(req, {std::move(rp), req.min_seq, deadline}))
     start_fill(self, *fill_key, req.q);
+}
+
+void serve(query_actor_ptr self, const read_request& req,
+           query_actor_state::promise_type rp) {
+  if (auto answer = cached(self, req))
+    rp.deliver(std::move(*answer));
+  else
+    fill_for(self, req, std::move(rp));
 }
 
 } // namespace
@@ -241,12 +256,10 @@ query_actor::behavior_type query_actor_impl(query_actor_ptr self,
         auto& st = self->state;
         if (req.min_seq <= st.applied_seq) {
           // Fast path: a hit answers without a promise.
-          if (auto e = st.lookup(req.key)) {
-            node_counters::add(st.cfg.counters->cache_hits);
-            return st.answer(*e);
-          }
+          if (auto answer = cached(self, req))
+            return std::move(*answer);
           auto rp = self->make_response_promise<read_answer>();
-          serve(self, req, rp);
+          fill_for(self, req, rp);
           return rp;
         }
         // Lagging behind X-Min-Seq: ask the hub to bring us up to date. The
