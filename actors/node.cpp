@@ -105,6 +105,9 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys,
     n->command_ = sys.spawn(command_supervisor_impl, cmd_cfg, supervision,
                             *last_seq, caf::timespan{heartbeat});
     link_cfg.local = n->command_;
+    // The command node runs in this process: writes may go to it at once,
+    // before the link has subscribed the hub.
+    n->command_route_->set(n->command_);
     if (cfg.node.role == node_role::command) {
       auto port =
           sys.middleman().publish(n->command_, cfg.cluster.listen_port,
