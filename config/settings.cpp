@@ -128,6 +128,8 @@ private:
             return read_uint(key, value, 1, 1073741824, out.max_body_bytes);
           if (name == "write_token")
             return read_string(key, value, out.write_token, false);
+          if (name == "read_token")
+            return read_string(key, value, out.read_token, false);
           return unknown(key);
         });
   }

@@ -35,6 +35,9 @@ struct http_settings {
   uint64_t max_body_bytes = 65536;
   /// When non-empty, writes need `Authorization: Bearer <write_token>`.
   std::string write_token;
+  /// When non-empty, reads (and /status) need `Authorization: Bearer` with
+  /// this token or `write_token`; /healthz, /readyz and /metrics stay open.
+  std::string read_token;
 };
 
 struct database_settings {

@@ -60,6 +60,29 @@ bool constant_time_equal(std::string_view x, std::string_view y) {
   return diff == 0;
 }
 
+// Whether `req` carries `Authorization: Bearer <t>` for one of `tokens`
+// (empty tokens never match). Every token is compared, so the time taken
+// does not tell which one, or where, the presented secret differs.
+bool bearer_matches(const httplib::Request& req,
+                    std::initializer_list<const std::string*> tokens) {
+  auto auth = req.get_header_value("Authorization");
+  constexpr std::string_view scheme = "Bearer ";
+  if (auth.size() < scheme.size() ||
+      auth.compare(0, scheme.size(), scheme) != 0)
+    return false;
+  auto presented = std::string_view{auth}.substr(scheme.size());
+  bool match = false;
+  for (auto token : tokens)
+    match |= !token->empty() && constant_time_equal(presented, *token);
+  return match;
+}
+
+// Answers 401 with the challenge that tells clients which scheme to use.
+void reply_unauthorized(httplib::Response& res, std::string message) {
+  res.set_header("WWW-Authenticate", "Bearer");
+  reply_error(res, 401, std::move(message));
+}
+
 // Accepts "application/json" and "+json" types, with parameters.
 bool is_json_media_type(std::string value) {
   value = value.substr(0, value.find(';'));
@@ -301,17 +324,9 @@ void read(exchange& x, const query& q) {
 // Sends a command to the command actor and answers its acknowledgement.
 void write(exchange& x, operation op, entity target, row_id id) {
   const auto& token = x.cfg.http.write_token;
-  if (!token.empty()) {
-    auto auth = x.req.get_header_value("Authorization");
-    constexpr std::string_view scheme = "Bearer ";
-    if (auth.size() < scheme.size() ||
-        auth.compare(0, scheme.size(), scheme) != 0 ||
-        !constant_time_equal(std::string_view{auth}.substr(scheme.size()),
-                             token)) {
-      x.res.set_header("WWW-Authenticate", "Bearer");
-      reply_error(x.res, 401, "writes need 'Authorization: Bearer <token>'");
-      return;
-    }
+  if (!token.empty() && !bearer_matches(x.req, {&token})) {
+    reply_unauthorized(x.res, "writes need 'Authorization: Bearer <token>'");
+    return;
   }
   if (op != operation::remove && x.req.has_header("Content-Type") &&
       !is_json_media_type(x.req.get_header_value("Content-Type"))) {
@@ -439,13 +454,22 @@ void gateway::dispatch(const route_match& m, const httplib::Request& req,
                 req.method + " is not allowed on " + std::string{pattern(m.r)});
     return;
   }
+  bool is_get = req.method == "GET" || req.method == "HEAD";
+  // With a read token, data and /status need a token too; the probes and
+  // /metrics stay open. The write token also reads.
+  const auto& read_token = cfg_.http.read_token;
+  if (is_get && !read_token.empty() && m.r != route::healthz &&
+      m.r != route::readyz && m.r != route::metrics &&
+      !bearer_matches(req, {&read_token, &cfg_.http.write_token})) {
+    reply_unauthorized(res, "reads need 'Authorization: Bearer <token>'");
+    return;
+  }
   if (m.bad_id) {
     reply_error(res, 400,
                 "'" + req.path.substr(req.path.rfind('/') + 1) +
                     "' is not a valid id");
     return;
   }
-  bool is_get = req.method == "GET" || req.method == "HEAD";
   // Writes check their parameters after the media type: cpp-httplib turns a
   // form-encoded body into parameters, and that deserves a 415.
   if (is_get && m.r != route::objects && !check_params(req, res, {}))

@@ -118,6 +118,7 @@ void check_equal(const settings& x, const settings& y) {
   BOOST_TEST(x.http.threads == y.http.threads);
   BOOST_TEST(x.http.max_body_bytes == y.http.max_body_bytes);
   BOOST_TEST(x.http.write_token == y.http.write_token);
+  BOOST_TEST(x.http.read_token == y.http.read_token);
   BOOST_TEST(to_string(x.database.backend) == to_string(y.database.backend));
   BOOST_TEST(x.database.sqlite_path == y.database.sqlite_path);
   BOOST_TEST(x.database.postgresql == y.database.postgresql);
@@ -236,6 +237,7 @@ BOOST_AUTO_TEST_CASE(shipped_default_yaml_lists_every_key) {
       "threads",
       "max_body_bytes",
       "write_token",
+      "read_token",
       "backend",
       "sqlite_path",
       "postgresql",
@@ -278,6 +280,7 @@ http:
   threads: 1024
   max_body_bytes: 1073741824
   write_token: s3cret
+  read_token: r3ader
 database:
   backend: postgresql
   sqlite_path: other.db
@@ -314,6 +317,7 @@ log:
   BOOST_TEST(s.http.threads == 1024u);
   BOOST_TEST(s.http.max_body_bytes == 1073741824u);
   BOOST_TEST(s.http.write_token == "s3cret");
+  BOOST_TEST(s.http.read_token == "r3ader");
   BOOST_TEST(to_string(s.database.backend) == "postgresql");
   BOOST_TEST(s.database.sqlite_path == "other.db");
   BOOST_TEST(s.database.postgresql == "host=db dbname=cqrs");
@@ -440,6 +444,7 @@ BOOST_AUTO_TEST_CASE(strings_must_be_scalars) {
   check_error("node: {name: [a, b]}", "node.name",
               "expected a string, got a sequence");
   check_error("http: {write_token: {a: b}}", "http.write_token", "a mapping");
+  check_error("http: {read_token: [t]}", "http.read_token", "a sequence");
   check_error("node: {name: \"\"}", "node.name", "non-empty");
 }
 

@@ -937,6 +937,79 @@ BOOST_AUTO_TEST_CASE(write_token_guards_writes) {
   BOOST_TEST(db.category(id).is_null());
 }
 
+BOOST_AUTO_TEST_CASE(read_token_guards_reads) {
+  const std::string read_token = "r3ad-Token";
+  const std::string write_token = "wr1te-Token";
+  test_database database;
+  cqrsd_process proc{database.with({{"http.read_token", "\"${E2E_READ}\""},
+                                    {"http.write_token", "\"${E2E_WRITE}\""}}),
+                     {{"E2E_READ", read_token}, {"E2E_WRITE", write_token}}};
+  oracle db = database.open_oracle(proc);
+  httplib::Headers reader{{"Authorization", "Bearer " + read_token}};
+  httplib::Headers writer{{"Authorization", "Bearer " + write_token}};
+  auto a = proc.post("/categories", category_body("Books"), writer);
+  BOOST_TEST_REQUIRE(a.status == 201, a.describe());
+  auto id = a.json_body()["id"].get<int64_t>();
+  a = proc.post("/related-objects", related_body("text", "plain"), writer);
+  BOOST_TEST_REQUIRE(a.status == 201, a.describe());
+  auto related = a.json_body()["id"].get<int64_t>();
+  a = proc.post("/objects", object_body("n", "a", related, id), writer);
+  BOOST_TEST_REQUIRE(a.status == 201, a.describe());
+  auto object = a.json_body()["id"].get<int64_t>();
+  const std::vector<std::string> reads{
+      path("/categories", id), path("/objects", object), "/objects",
+      "/objects?category_id=" + std::to_string(id), "/status"};
+
+  BOOST_TEST_MESSAGE("reads without the right token get 401 and no data");
+  std::vector<httplib::Headers> bad{
+      {},
+      {{"Authorization", "Bearer wrong"}},
+      {{"Authorization", "Bearer " + read_token + "x"}},
+      {{"Authorization", "Basic " + read_token}},
+      {{"Authorization", read_token}},
+      {{"Authorization", "Bearer "}},
+  };
+  for (const auto& target : reads) {
+    for (const auto& headers : bad) {
+      auto shown =
+          headers.empty() ? std::string{"(none)"} : headers.begin()->second;
+      BOOST_TEST_CONTEXT(target << " with Authorization: " << shown) {
+        a = proc.get(target, headers);
+        check_error(a, 401, "unauthorized");
+        BOOST_TEST(a.header("WWW-Authenticate") == "Bearer");
+        BOOST_TEST(a.body.find("Books") == std::string::npos, a.body);
+      }
+    }
+  }
+  BOOST_TEST_MESSAGE("an unauthorized read does not even learn whether an id "
+                     "exists");
+  check_error(proc.get(path("/objects", object + 1000)), 401, "unauthorized");
+
+  BOOST_TEST_MESSAGE("the read token and the write token both read");
+  for (const auto& target : reads) {
+    for (const auto& headers : {reader, writer}) {
+      BOOST_TEST_CONTEXT(target << " as " << headers.begin()->second) {
+        a = proc.get(target, headers);
+        BOOST_TEST(a.status == 200, a.describe());
+      }
+    }
+  }
+  BOOST_TEST(
+      proc.get(path("/categories", id), reader).json_body()["description"] ==
+      "Books");
+
+  BOOST_TEST_MESSAGE("probes and /metrics stay open");
+  for (const auto& probe : {"/healthz", "/readyz", "/metrics"})
+    BOOST_TEST(proc.get(probe).status == 200, probe);
+
+  BOOST_TEST_MESSAGE("the read token does not write");
+  auto before = db.dump();
+  check_error(proc.post("/categories", category_body("x"), reader), 401,
+              "unauthorized");
+  check_error(proc.del(path("/categories", id), reader), 401, "unauthorized");
+  BOOST_TEST(db.dump() == before);
+}
+
 // -- operations ---------------------------------------------------------------
 
 BOOST_FIXTURE_TEST_CASE(operations_endpoints, fixture) {
