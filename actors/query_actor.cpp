@@ -11,11 +11,13 @@
 
 namespace cqrs {
 
-query_actor_state::query_actor_state() : cache(1) {
+query_actor_state::query_actor_state() {
   // nop
 }
 
 query_actor_state::~query_actor_state() {
+  if (cache)
+    cache->close();
   auto gone = make_cqrs_error(ec::actor_unavailable,
                               "the query actor serving the read stopped");
   for (auto& [key, fill] : fills)
@@ -29,18 +31,6 @@ query_actor_state::~query_actor_state() {
 }
 
 // -- reads --------------------------------------------------------------------
-
-const query_cache::entry* query_actor_state::lookup(const std::string& key) {
-  if (!cfg.cache_enabled || !caching)
-    return nullptr;
-  return cache.find(key);
-}
-
-read_answer query_actor_state::answer(const query_cache::entry& e) const {
-  // The entry survived every invalidation up to applied_seq, so it is
-  // consistent with the database at that seq.
-  return read_answer{e.found, e.body, std::max(applied_seq, e.read_seq)};
-}
 
 std::optional<std::string> query_actor_state::enqueue(const read_request& req,
                                                       waiter w) {
@@ -93,7 +83,7 @@ query_actor_state::complete_fill(const std::string& key, fill_result& r) {
   fills.erase(i);
   if (cfg.cache_enabled && caching) {
     if (cacheable(fill, r)) {
-      auto evicted = cache.insert(
+      auto evicted = cache->insert(
           key, query_cache::entry{r.found, r.body, r.read_seq, r.dependencies});
       node_counters::add(cfg.counters->capacity_evictions, evicted);
     } else {
@@ -132,10 +122,8 @@ void query_actor_state::fail_fill(const std::string& key,
 // -- invalidations ------------------------------------------------------------
 
 void query_actor_state::apply(const invalidation& inv) {
-  if (cfg.cache_enabled) {
-    auto evicted = cache.invalidate(inv.keys);
-    node_counters::add(cfg.counters->invalidation_evictions, evicted);
-  }
+  auto evicted = cache->invalidate(inv.keys, inv.to_seq);
+  node_counters::add(cfg.counters->invalidation_evictions, evicted);
   if (!fills.empty())
     recent.push_back(
         applied_invalidation{next_log_pos++, inv.to_seq, inv.keys});
@@ -156,8 +144,7 @@ void query_actor_state::prune_recent() {
 
 void query_actor_state::bypass(bool on) {
   caching = !on;
-  if (on)
-    cache.clear();
+  cache->set_caching(cfg.cache_enabled && caching);
 }
 
 // -- behaviour ----------------------------------------------------------------
@@ -210,11 +197,10 @@ void start_fill(query_actor_ptr self, const std::string& key, query q) {
 std::optional<read_answer> cached(query_actor_ptr self,
                                   const read_request& req) {
   auto& st = self->state;
-  auto e = st.lookup(req.key);
-  if (!e)
-    return std::nullopt;
-  node_counters::add(st.cfg.counters->cache_hits);
-  return st.answer(*e);
+  auto answer = st.cache->hit(req.key, req.min_seq);
+  if (answer)
+    node_counters::add(st.cfg.counters->cache_hits);
+  return answer;
 }
 
 // Answers a read that missed the cache into `rp` through a fill.
@@ -244,12 +230,15 @@ query_actor::behavior_type query_actor_impl(query_actor_ptr self,
   auto& st = self->state;
   st.cfg = cfg;
   st.reader = std::move(reader);
-  st.cache = query_cache{cfg.cache_max_entries};
+  st.cache = cfg.cache
+                 ? cfg.cache
+                 : std::make_shared<shared_query_cache>(cfg.cache_max_entries);
   self->request(hub, caf::infinite, atom::subscribe_v,
                 caf::actor_cast<query_actor>(self))
       .then([self](seq_t applied) {
         auto& st = self->state;
         st.applied_seq = std::max(st.applied_seq, applied);
+        st.cache->advance(applied);
       });
   return {
       [self, hub](atom::read, read_request& req) -> caf::result<read_answer> {
@@ -308,7 +297,7 @@ query_actor::behavior_type query_actor_impl(query_actor_ptr self,
       },
       [self](atom::status) {
         auto& st = self->state;
-        return query_actor_status{st.cfg.index, st.cache.size(),
+        return query_actor_status{st.cfg.index, st.cache->size(),
                                   st.applied_seq};
       },
   };

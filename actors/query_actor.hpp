@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -31,6 +32,9 @@ struct query_actor_config {
   caf::timespan fill_timeout = std::chrono::seconds{30};
   /// Shared counters; never null.
   node_counters* counters = nullptr;
+  /// The cache, shared with the HTTP threads that answer hits from it; the
+  /// actor creates its own when null. A respawned actor gets a new one.
+  std::shared_ptr<shared_query_cache> cache;
 };
 
 struct query_actor_state {
@@ -68,7 +72,7 @@ struct query_actor_state {
 
   query_actor_config cfg;
   reader_actor reader;
-  query_cache cache;
+  std::shared_ptr<shared_query_cache> cache;
   /// The last commit whose invalidation this actor applied.
   seq_t applied_seq = 0;
   /// Whether the hub lets this actor cache: it is subscribed and the node
@@ -89,16 +93,12 @@ struct query_actor_state {
 
   query_actor_state();
 
-  /// Fails every read still waiting, so no requester hangs on a dead actor.
+  /// Closes the cache and fails every read still waiting, so no requester
+  /// hangs on a dead actor and no HTTP thread hits a cache that no longer
+  /// sees invalidations.
   ~query_actor_state();
 
   // -- reads ------------------------------------------------------------------
-
-  /// Answers from the cache if possible; returns null on a miss.
-  const query_cache::entry* lookup(const std::string& key);
-
-  /// Turns a cache entry into an answer.
-  read_answer answer(const query_cache::entry& e) const;
 
   /// Adds `w` to the fill for `req.key`, joining one in flight when the
   /// cache is on (single-flight). Returns the key of a new fill that the

@@ -82,6 +82,66 @@ void query_cache::evict_dependents(const std::string& row_key,
   }
 }
 
+// -- shared_query_cache -------------------------------------------------------
+
+shared_query_cache::shared_query_cache(size_t max_entries)
+    : cache_(max_entries) {
+  // nop
+}
+
+std::optional<read_answer> shared_query_cache::hit(const std::string& key,
+                                                   seq_t min_seq) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (!serving_ || min_seq > applied_seq_)
+    return std::nullopt;
+  auto e = cache_.find(key);
+  if (!e)
+    return std::nullopt;
+  // The entry survived every invalidation up to applied_seq, so it is
+  // consistent with the database at that seq.
+  return read_answer{e->found, e->body, std::max(applied_seq_, e->read_seq)};
+}
+
+size_t shared_query_cache::insert(const std::string& key,
+                                  query_cache::entry value) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return serving_ ? cache_.insert(key, std::move(value)) : 0;
+}
+
+size_t shared_query_cache::invalidate(const std::vector<std::string>& row_keys,
+                                      seq_t to_seq) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto evicted = cache_.invalidate(row_keys);
+  applied_seq_ = std::max(applied_seq_, to_seq);
+  return evicted;
+}
+
+void shared_query_cache::advance(seq_t seq) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  applied_seq_ = std::max(applied_seq_, seq);
+}
+
+void shared_query_cache::set_caching(bool on) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  serving_ = on && !closed_;
+  if (!serving_)
+    cache_.clear();
+}
+
+void shared_query_cache::close() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  closed_ = true;
+  serving_ = false;
+  cache_.clear();
+}
+
+size_t shared_query_cache::size() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return cache_.size();
+}
+
+// -- free functions -----------------------------------------------------------
+
 bool touches(const std::vector<std::string>& changed,
              const std::vector<std::string>& dependencies) {
   for (const auto& key : changed) {

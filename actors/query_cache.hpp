@@ -4,6 +4,8 @@
 
 #include <cstddef>
 #include <list>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -63,6 +65,54 @@ private:
   std::unordered_map<std::string, slot> entries_;
   /// Row key -> cache keys of the entries that depend on it.
   std::unordered_map<std::string, std::unordered_set<std::string>> dependents_;
+};
+
+/// A query actor's cache, shared with the HTTP threads so that they answer
+/// hits without a message round trip to the actor.
+///
+/// Only the owning actor changes what is cached: it inserts fills, applies
+/// invalidations, switches caching on and off and closes the cache when it
+/// stops. HTTP threads only look up (which reorders the LRU list). One mutex
+/// guards it all; each critical section is a hash lookup, an LRU splice or
+/// one invalidation, so contention stays low. `applied_seq` is kept here in
+/// the same critical section as the evictions it stands for, so a hit is
+/// consistent with the seq it reports.
+class shared_query_cache {
+public:
+  /// Creates a closed cache that does not serve until `set_caching(true)`.
+  explicit shared_query_cache(size_t max_entries);
+
+  /// Answers `key` from the cache when the cache serves and has applied
+  /// `min_seq`; otherwise returns nothing and the read goes to the actor.
+  std::optional<read_answer> hit(const std::string& key, seq_t min_seq = 0);
+
+  /// Caches an entry; returns how many entries it evicted for room. Ignored
+  /// unless the cache serves.
+  size_t insert(const std::string& key, query_cache::entry value);
+
+  /// Evicts every entry touched by `row_keys` and advances `applied_seq` to
+  /// `to_seq`. Returns how many entries were evicted.
+  size_t invalidate(const std::vector<std::string>& row_keys, seq_t to_seq);
+
+  /// Advances `applied_seq` to `seq` (when the actor subscribed).
+  void advance(seq_t seq);
+
+  /// Starts serving again (`on`), or stops and drops every entry.
+  void set_caching(bool on);
+
+  /// Stops serving for good: the owning actor stopped and no longer sees
+  /// invalidations.
+  void close();
+
+  /// The number of cached entries.
+  size_t size() const;
+
+private:
+  mutable std::mutex mtx_;
+  query_cache cache_;
+  seq_t applied_seq_ = 0;
+  bool serving_ = false;
+  bool closed_ = false;
 };
 
 /// Returns whether any of `changed` (row keys) hits any of `dependencies`,

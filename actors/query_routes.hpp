@@ -7,36 +7,49 @@
 #include <vector>
 
 #include "actors/interfaces.hpp"
+#include "actors/query_cache.hpp"
 #include "config/settings.hpp"
 
 namespace cqrs {
 
-/// A copy-on-write table of query actors, read lock-free by HTTP threads and
-/// written by the query supervisor when it spawns or respawns an actor.
+/// A copy-on-write table of query actors and their caches, read by HTTP
+/// threads and written by the query supervisor when it spawns or respawns an
+/// actor.
 class query_routes {
 public:
-  using table = std::vector<query_actor>;
+  /// Where a read goes: the query actor, and its cache, from which the HTTP
+  /// thread answers hits itself.
+  struct route {
+    query_actor actor;
+    std::shared_ptr<shared_query_cache> cache;
+
+    explicit operator bool() const noexcept { return static_cast<bool>(actor); }
+  };
+
+  using table = std::vector<route>;
 
   explicit query_routes(routing_policy policy) : policy_(policy) {
     std::atomic_store(&table_, std::make_shared<const table>());
   }
 
-  /// Replaces the actor at `index`, growing the table as needed.
-  void set(size_t index, query_actor actor) {
+  /// Replaces the actor at `index` and its cache, growing the table as
+  /// needed.
+  void set(size_t index, query_actor actor,
+           std::shared_ptr<shared_query_cache> cache) {
     auto next = std::make_shared<table>(*snapshot());
     if (next->size() <= index)
       next->resize(index + 1);
-    (*next)[index] = std::move(actor);
+    (*next)[index] = route{std::move(actor), std::move(cache)};
     std::atomic_store(&table_, std::shared_ptr<const table>{std::move(next)});
   }
 
   /// Empties the table (at shutdown).
   void clear() { std::atomic_store(&table_, std::make_shared<const table>()); }
 
-  /// Returns the actor that serves `key`: the same actor for the same key
-  /// under key_affinity, the next one under round_robin. Returns an invalid
-  /// handle when the table is empty.
-  query_actor pick(const std::string& key) {
+  /// Returns the route that serves `key`: the same actor for the same key
+  /// under key_affinity, the next one under round_robin. Returns an empty
+  /// route when the table is empty.
+  route pick(const std::string& key) {
     auto t = snapshot();
     if (t->empty())
       return {};

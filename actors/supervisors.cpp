@@ -60,10 +60,15 @@ query_supervisor_impl(query_supervisor_ptr self, query_supervisor_config cfg,
     auto& st = self->state;
     auto actor_cfg = st.cfg.actor;
     actor_cfg.index = index;
+    // A fresh, empty cache for each incarnation: the routes must never pair
+    // a new actor with a cache its predecessor left behind.
+    actor_cfg.cache =
+        std::make_shared<shared_query_cache>(actor_cfg.cache_max_entries);
+    auto cache = actor_cfg.cache;
     auto actor = self->spawn<caf::monitored>(query_actor_impl, actor_cfg,
                                              st.reader, st.hub);
     st.actors[index] = actor;
-    st.routes->set(index, actor);
+    st.routes->set(index, actor, std::move(cache));
   };
   st.actors.resize(st.cfg.actors);
   for (uint32_t i = 0; i < st.cfg.actors; ++i)

@@ -1,9 +1,12 @@
 // Unit tests of the query actors' cache: LRU bound, reverse index,
-// table-wide dependencies, negative entries and `touches()`.
+// table-wide dependencies, negative entries, `touches()`, and the shared
+// cache that HTTP threads answer hits from.
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "actors/query_cache.hpp"
@@ -481,6 +484,133 @@ BOOST_AUTO_TEST_CASE(repeated_replacement_does_not_grow) {
     evicted += cache.invalidate({"category:" + std::to_string(round)});
   BOOST_TEST(evicted == 5u);
   BOOST_TEST(cache.size() == 0u);
+}
+
+// -- shared with the HTTP threads ---------------------------------------------
+
+BOOST_AUTO_TEST_CASE(shared_cache_serves_only_while_caching) {
+  shared_query_cache cache{10};
+  BOOST_TEST_MESSAGE("a new cache does not serve, nor cache");
+  BOOST_TEST(cache.insert("object:1", found("one", {"category:1"})) == 0u);
+  BOOST_TEST(cache.size() == 0u);
+  BOOST_TEST(!cache.hit("object:1"));
+  cache.set_caching(true);
+  cache.insert("object:1", found("one", {"category:1"}, 3));
+  auto a = cache.hit("object:1");
+  BOOST_TEST_REQUIRE(a.has_value());
+  BOOST_TEST(a->found);
+  BOOST_TEST(*a->body == "one");
+  BOOST_TEST(a->seq == 3u);
+  BOOST_TEST_MESSAGE("switching caching off drops every entry");
+  cache.set_caching(false);
+  BOOST_TEST(!cache.hit("object:1"));
+  BOOST_TEST(cache.size() == 0u);
+  cache.set_caching(true);
+  BOOST_TEST(!cache.hit("object:1"));
+}
+
+BOOST_AUTO_TEST_CASE(shared_cache_hits_report_the_applied_seq) {
+  shared_query_cache cache{10};
+  cache.set_caching(true);
+  cache.advance(5);
+  cache.insert("object:1", found("one", {"top_level_object:1"}, 2));
+  cache.insert("object:2", missing({"top_level_object:2"}, 2));
+  BOOST_TEST(cache.hit("object:1")->seq == 5u);
+  BOOST_TEST_MESSAGE("an unrelated invalidation advances the seq of hits");
+  BOOST_TEST(cache.invalidate({"category:9"}, 8) == 0u);
+  BOOST_TEST(cache.hit("object:1")->seq == 8u);
+  BOOST_TEST(!cache.hit("object:2")->found);
+  BOOST_TEST_MESSAGE("a related one evicts, in the same step");
+  BOOST_TEST(cache.invalidate({"top_level_object:2"}, 9) == 1u);
+  BOOST_TEST(!cache.hit("object:2"));
+  BOOST_TEST(cache.hit("object:1")->seq == 9u);
+  BOOST_TEST_MESSAGE("the seq never goes back");
+  cache.advance(4);
+  cache.invalidate({}, 7);
+  BOOST_TEST(cache.hit("object:1")->seq == 9u);
+}
+
+BOOST_AUTO_TEST_CASE(shared_cache_misses_reads_ahead_of_it) {
+  shared_query_cache cache{10};
+  cache.set_caching(true);
+  cache.advance(4);
+  cache.insert("object:1", found("one", {"top_level_object:1"}, 4));
+  BOOST_TEST(cache.hit("object:1", 4).has_value());
+  BOOST_TEST(!cache.hit("object:1", 5));
+  cache.invalidate({"category:1"}, 5);
+  BOOST_TEST(cache.hit("object:1", 5).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(closed_shared_cache_never_serves_again) {
+  shared_query_cache cache{10};
+  cache.set_caching(true);
+  cache.insert("object:1", found("one", {"top_level_object:1"}));
+  cache.close();
+  BOOST_TEST(!cache.hit("object:1"));
+  BOOST_TEST(cache.size() == 0u);
+  cache.set_caching(true);
+  BOOST_TEST(cache.insert("object:1", found("one", {"top_level_object:1"})) ==
+             0u);
+  BOOST_TEST(!cache.hit("object:1"));
+}
+
+BOOST_AUTO_TEST_CASE(shared_cache_keeps_its_bound) {
+  shared_query_cache cache{3};
+  cache.set_caching(true);
+  size_t evicted = 0;
+  for (int i = 1; i <= 30; ++i)
+    evicted +=
+        cache.insert("object:" + std::to_string(i),
+                     found("x", {"top_level_object:" + std::to_string(i)}));
+  BOOST_TEST(cache.size() == 3u);
+  BOOST_TEST(evicted == 27u);
+  BOOST_TEST(cache.hit("object:30").has_value());
+  BOOST_TEST(!cache.hit("object:1"));
+}
+
+BOOST_AUTO_TEST_CASE(
+    shared_cache_never_serves_an_evicted_entry_across_threads) {
+  // HTTP threads hit while the owner invalidates and refills: a hit must
+  // never show a body older than the seq it reports.
+  shared_query_cache cache{16};
+  cache.set_caching(true);
+  // Bounded in rounds; it stops early once the readers have checked enough
+  // hits.
+  constexpr seq_t max_seq = 4000000;
+  constexpr uint64_t enough_hits = 200000;
+  std::atomic<bool> done{false};
+  std::atomic<uint64_t> hits{0};
+  std::atomic<uint64_t> wrong{0};
+  auto reader = [&] {
+    while (!done.load()) {
+      auto a = cache.hit("object:1");
+      if (!a)
+        continue;
+      ++hits;
+      // The body names the seq it was written at; the hit reports a seq
+      // at least that new and no invalidation of object 1 since.
+      auto written = static_cast<seq_t>(std::stoull(*a->body));
+      if (written > a->seq || a->seq >= written + 2)
+        ++wrong;
+    }
+  };
+  std::vector<std::thread> readers;
+  for (int i = 0; i < 3; ++i)
+    readers.emplace_back(reader);
+  for (seq_t seq = 1; seq <= max_seq && hits.load() < enough_hits; seq += 2) {
+    // Commit `seq` changes object 1; commit `seq + 1` changes something
+    // else. The refill of object 1 reads at `seq`.
+    cache.invalidate({"top_level_object:1"}, seq);
+    cache.insert("object:1",
+                 found(std::to_string(seq), {"top_level_object:1"}, seq));
+    cache.invalidate({"category:1"}, seq + 1);
+  }
+  done = true;
+  for (auto& t : readers)
+    t.join();
+  BOOST_TEST(wrong.load() == 0u);
+  BOOST_TEST(hits.load() > 0u);
+  BOOST_TEST_MESSAGE(hits.load() << " concurrent hits checked");
 }
 
 // -- touches ------------------------------------------------------------------

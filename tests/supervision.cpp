@@ -57,7 +57,7 @@ struct fixture : deterministic_system {
     read_request req{q, cache_key(q), 0};
     auto target = routes->pick(req.key);
     BOOST_REQUIRE(target);
-    return send_read(sys, target, req);
+    return send_read(sys, target.actor, req);
   }
 
   /// Answers every pending fill with a found view.
@@ -74,7 +74,7 @@ struct fixture : deterministic_system {
   query_actor actor_at(size_t index) {
     auto table = routes->snapshot();
     BOOST_REQUIRE(index < table->size());
-    return (*table)[index];
+    return (*table)[index].actor;
   }
 
   std::shared_ptr<scripted_db> db = std::make_shared<scripted_db>();
