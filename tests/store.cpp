@@ -254,8 +254,9 @@ BOOST_AUTO_TEST_CASE(schema_is_created_on_first_open) {
                       " WHERE table_schema = current_schema()"
                       " AND (column_name IN ('id', 'top_level_object_id',"
                       " 'related_object_id', 'category_id')"
-                      " OR (table_name = 'commit_log' AND column_name = 'seq'))"
-                      " AND data_type = 'bigint'") == 8);
+                      " OR (table_name IN ('commit_log', 'idempotency_key')"
+                      " AND column_name = 'seq'))"
+                      " AND data_type = 'bigint'") == 10);
   }
   BOOST_TEST(rows("schema_version") == 1);
   BOOST_TEST(scalar("SELECT version FROM schema_version") == schema_version);
