@@ -23,6 +23,7 @@
 #include "db/error.hpp"
 #include "db/schema.hpp"
 #include "fixtures/api_model.hpp"
+#include "fixtures/cluster.hpp"
 #include "fixtures/cqrsd_process.hpp"
 #include "fixtures/temp_db.hpp"
 #include "http/errors.hpp"
@@ -507,6 +508,39 @@ BOOST_FIXTURE_TEST_CASE(a_version_1_database_is_migrated_on_start, fixture) {
                first);
   BOOST_TEST(rows("category") == 2);
   BOOST_TEST(rows("idempotency_key") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(query_nodes_forward_the_key_to_the_command_node) {
+  if (backend_from_environment() != database_backend::postgresql) {
+    BOOST_TEST_MESSAGE("skipped on sqlite: a cluster runs on PostgreSQL");
+    return;
+  }
+  test_cluster c;
+  auto& cmd = c.start_command();
+  auto& q1 = c.start_query("q1");
+  auto& q2 = c.start_query("q2");
+  for (auto* node : {&q1, &q2}) {
+    auto state = wait_link_state(*node, "linked", "in_use", 20s);
+    BOOST_TEST_REQUIRE(state.is("linked", "in_use"), state.raw);
+  }
+  auto db = c.make_oracle();
+  auto body = category_body("Books").dump();
+  auto send = [&](cqrsd_process& node, const std::string& text) {
+    return node.request("POST", "/categories", text, "application/json",
+                        with_key("via-cluster"));
+  };
+  auto first = send(q1, body);
+  BOOST_TEST_REQUIRE(first.status == 201, first.describe());
+  BOOST_TEST(!first.has_header("Idempotent-Replayed"));
+  BOOST_TEST_MESSAGE("retries through the other query node and the command "
+                     "node replay");
+  check_replay(send(q2, body), first);
+  check_replay(send(cmd, body), first);
+  auto reused = send(q2, category_body("Music").dump());
+  BOOST_TEST(reused.status == 422, reused.describe());
+  BOOST_TEST(error_code_of(reused) == "idempotency_key_reused");
+  BOOST_TEST(db->row_counts()["category"] == 1);
+  BOOST_TEST(db->max_seq() == *first.x_seq());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
