@@ -14,19 +14,46 @@ command_actor_state::~command_actor_state() {
                                "the command actor stopped before the commit"));
 }
 
+void command_actor_state::prune_idempotency_keys(bool force) {
+  auto now = std::chrono::steady_clock::now();
+  if (!force && now < next_prune)
+    return;
+  next_prune = now + prune_interval;
+  auto pruned = store->prune_idempotency_keys();
+  if (!pruned)
+    CQRS_LOG(warning, "command_actor",
+             "cannot prune expired idempotency keys: "
+                 << error_message(pruned.error()));
+  else if (*pruned > 0)
+    CQRS_LOG(info, "command_actor",
+             "pruned " << *pruned << " idempotency keys older than "
+                       << store->idempotency_ttl().count() << " s");
+}
+
 void command_actor_state::flush() {
   if (batch.empty())
     return;
+  prune_idempotency_keys(false);
   auto results = store->apply(batch);
   invalidation inv;
+  size_t replays = 0;
   for (auto& r : results) {
     if (!r)
       continue;
+    // A replay changed nothing: its seq is the first commit's.
+    if (r->replayed) {
+      ++replays;
+      continue;
+    }
     if (inv.from_seq == 0)
       inv.from_seq = r->seq;
     inv.to_seq = r->seq;
     inv.keys.insert(inv.keys.end(), r->changed.begin(), r->changed.end());
   }
+  if (replays > 0)
+    CQRS_LOG(debug, "command_actor",
+             replays << " of " << results.size()
+                     << " writes answered from their Idempotency-Key");
   if (inv.to_seq != 0) {
     node_counters::add(cfg.counters->commits, inv.to_seq - inv.from_seq + 1);
     node_counters::set(cfg.counters->current_seq, inv.to_seq);
@@ -50,7 +77,7 @@ command_actor::behavior_type command_actor_impl(command_actor_ptr self,
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.publisher = std::move(publisher);
-  auto store = write_store::open(st.cfg.database);
+  auto store = write_store::open(st.cfg.database, st.cfg.idempotency_ttl);
   if (!store) {
     CQRS_LOG(error, "command_actor",
              "cannot open write store: " << error_message(store.error()));
@@ -61,6 +88,7 @@ command_actor::behavior_type command_actor_impl(command_actor_ptr self,
   node_counters::set(st.cfg.counters->current_seq, st.store->last_seq());
   CQRS_LOG(info, "command_actor",
            "write store open, last seq " << st.store->last_seq());
+  st.prune_idempotency_keys(true);
   return {
       [self](atom::apply, command& cmd) {
         auto& st = self->state;

@@ -2,6 +2,7 @@
 // transaction, numbers commits and publishes invalidations after each commit.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -21,6 +22,8 @@ struct command_actor_config {
   database_settings database;
   /// Most commands in one transaction.
   uint32_t max_batch = 256;
+  /// How long idempotency keys are kept and honoured.
+  std::chrono::seconds idempotency_ttl = write_store::default_idempotency_ttl;
   node_counters* counters = nullptr;
 };
 
@@ -38,8 +41,18 @@ struct command_actor_state {
   std::vector<command> batch;
   std::vector<promise_type> promises;
 
+  /// When expired idempotency keys are pruned next.
+  std::chrono::steady_clock::time_point next_prune;
+
   /// Commits the batch, publishes its invalidation, then answers.
   void flush();
+
+  /// Deletes expired idempotency keys, at most once per `prune_interval`
+  /// unless `force`d. A failure is logged and left for the next time.
+  void prune_idempotency_keys(bool force);
+
+  /// How often expired idempotency keys are pruned while writes arrive.
+  static inline constexpr std::chrono::minutes prune_interval{1};
 
   /// Fails the requests of a batch that never committed.
   ~command_actor_state();

@@ -88,12 +88,14 @@ typename Inspector::result_type inspect(Inspector& f, top_level_object& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, command& x) {
   return f(caf::meta::type_name("command"), x.op, x.target, x.id,
-           x.category_fields, x.related_fields, x.object_fields);
+           x.category_fields, x.related_fields, x.object_fields,
+           x.idempotency_key, x.request_hash);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, write_result& x) {
-  return f(caf::meta::type_name("write_result"), x.id, x.seq, x.changed);
+  return f(caf::meta::type_name("write_result"), x.id, x.seq, x.changed,
+           x.replayed);
 }
 
 template <class Inspector>

@@ -100,6 +100,8 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys,
     command_actor_config cmd_cfg;
     cmd_cfg.database = cfg.database;
     cmd_cfg.max_batch = cfg.command.max_batch;
+    cmd_cfg.idempotency_ttl =
+        std::chrono::seconds{cfg.command.idempotency_ttl_s};
     cmd_cfg.counters = counters;
     node_counters::set(counters->current_seq, *last_seq);
     n->command_ = sys.spawn(command_supervisor_impl, cmd_cfg, supervision,

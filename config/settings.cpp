@@ -190,6 +190,8 @@ private:
             return read_uint(key, value, 1, 100000, out.max_batch);
           if (name == "timeout_ms")
             return read_uint(key, value, 1, 600000, out.timeout_ms);
+          if (name == "idempotency_ttl_s")
+            return read_uint(key, value, 1, 31536000, out.idempotency_ttl_s);
           return unknown(key);
         });
   }

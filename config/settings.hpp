@@ -74,6 +74,9 @@ struct command_settings {
   uint32_t max_batch = 256;
   /// How long a write may take before the gateway gives up, in milliseconds.
   uint32_t timeout_ms = 10000;
+  /// How long a successful write's `Idempotency-Key` is kept and honoured,
+  /// in seconds.
+  uint32_t idempotency_ttl_s = 86400;
 };
 
 struct cluster_settings {

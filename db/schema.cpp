@@ -155,6 +155,20 @@ std::vector<std::string> migration(int version, database_backend backend) {
         "CREATE TABLE IF NOT EXISTS commit_log (seq " + ref +
             " PRIMARY KEY, committed_at TEXT NOT NULL, changed TEXT NOT NULL)",
     };
+  case 2:
+    // Idempotency-Key: one row per key whose write succeeded, inserted in
+    // the write's own transaction. `request_hash` ties the key to the
+    // request it was first used for; `id` and `seq` are that write's answer
+    // (the method, and so the status, is part of the hash). `created_at`
+    // (as in commit_log) bounds how long the key is kept.
+    return {
+        "CREATE TABLE IF NOT EXISTS idempotency_key (key TEXT PRIMARY KEY"
+        ", request_hash TEXT NOT NULL, id " +
+            ref + " NOT NULL, seq " + ref +
+            " NOT NULL, created_at TEXT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS idempotency_key_created_at"
+        " ON idempotency_key(created_at)",
+    };
   default:
     return {};
   }

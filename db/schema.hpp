@@ -41,6 +41,7 @@ void recover_lost_connection(soci::session& sql, session_mode mode) noexcept;
 caf::error migrate(soci::session& sql, database_backend backend);
 
 /// The schema version `migrate` brings a database to.
-inline constexpr int schema_version = 1;
+/// Version 1: the write model and commit_log; 2: idempotency_key.
+inline constexpr int schema_version = 2;
 
 } // namespace cqrs

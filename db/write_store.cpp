@@ -2,6 +2,7 @@
 // commit_log row in the same transaction.
 #include "db/write_store.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -21,10 +22,10 @@ namespace {
 
 // -- small queries ------------------------------------------------------------
 
-// The current time as an ISO 8601 UTC string with milliseconds.
-std::string utc_now() {
+// `now` as an ISO 8601 UTC string with milliseconds; such strings sort in
+// time order.
+std::string utc_text(std::chrono::system_clock::time_point now) {
   using namespace std::chrono;
-  auto now = system_clock::now();
   auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
   auto secs = system_clock::to_time_t(now);
   std::tm tm{};
@@ -33,6 +34,11 @@ std::string utc_now() {
   auto n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
   std::snprintf(buf + n, sizeof(buf) - n, ".%03dZ", static_cast<int>(ms));
   return buf;
+}
+
+// The current time as an ISO 8601 UTC string with milliseconds.
+std::string utc_now() {
+  return utc_text(std::chrono::system_clock::now());
 }
 
 std::string join(const std::vector<std::string>& keys) {
@@ -115,22 +121,25 @@ row_id insert_row(soci::session& sql, database_backend backend,
 // -- construction -------------------------------------------------------------
 
 write_store::write_store(std::unique_ptr<soci::session> sql,
-                         database_backend backend)
-    : sql_(std::move(sql)), backend_(backend) {
+                         database_backend backend,
+                         std::chrono::seconds idempotency_ttl)
+    : sql_(std::move(sql)), backend_(backend),
+      idempotency_ttl_(idempotency_ttl) {
   // nop
 }
 
 write_store::~write_store() = default;
 
 caf::expected<std::unique_ptr<write_store>>
-write_store::open(const database_settings& cfg) {
+write_store::open(const database_settings& cfg,
+                  std::chrono::seconds idempotency_ttl) {
   auto sql = open_session(cfg, session_mode::write);
   if (!sql)
     return std::move(sql.error());
   if (auto err = migrate(**sql, cfg.backend))
     return err;
   std::unique_ptr<write_store> result{
-      new write_store(std::move(*sql), cfg.backend)};
+      new write_store(std::move(*sql), cfg.backend, idempotency_ttl)};
   try {
     result->last_seq_ = result->read_last_seq();
   } catch (const std::exception& e) {
@@ -162,10 +171,12 @@ write_store::apply(const std::vector<command>& cmds) {
     auto next = base;
     for (const auto& cmd : cmds) {
       sql << "SAVEPOINT cmd";
-      auto result = run(cmd, next + 1);
+      auto result = cmd.idempotency_key.empty() ? run(cmd, next + 1)
+                                                : run_once(cmd, next + 1);
       if (result) {
         sql << "RELEASE SAVEPOINT cmd";
-        ++next;
+        if (!result->replayed)
+          ++next;
       } else {
         sql << "ROLLBACK TO SAVEPOINT cmd";
         sql << "RELEASE SAVEPOINT cmd";
@@ -200,7 +211,65 @@ caf::expected<write_result> write_store::apply(const command& cmd) {
   return std::move(results.front());
 }
 
+caf::expected<uint64_t> write_store::prune_idempotency_keys() {
+  auto& sql = *sql_;
+  try {
+    auto cutoff = utc_text(std::chrono::system_clock::now() - idempotency_ttl_);
+    soci::statement st = (sql.prepare << "DELETE FROM idempotency_key"
+                                         " WHERE created_at < :cutoff",
+                          soci::use(cutoff));
+    st.execute(true);
+    return static_cast<uint64_t>(std::max(st.get_affected_rows(), 0LL));
+  } catch (const std::exception& e) {
+    recover_lost_connection(sql, session_mode::write);
+    return detail::database_error("cannot prune idempotency keys", e);
+  }
+}
+
 // -- one command --------------------------------------------------------------
+
+caf::expected<write_result> write_store::run_once(const command& cmd,
+                                                  seq_t seq) {
+  auto& sql = *sql_;
+  auto now = std::chrono::system_clock::now();
+  std::string stored_hash;
+  std::string created_at;
+  long long stored_id = 0;
+  long long stored_seq = 0;
+  sql << "SELECT request_hash, id, seq, created_at FROM idempotency_key"
+         " WHERE key = :key",
+      soci::use(cmd.idempotency_key), soci::into(stored_hash),
+      soci::into(stored_id), soci::into(stored_seq), soci::into(created_at);
+  if (sql.got_data()) {
+    if (created_at >= utc_text(now - idempotency_ttl_)) {
+      if (stored_hash != cmd.request_hash)
+        return make_cqrs_error(
+            ec::idempotency_key_reused,
+            "Idempotency-Key '" + cmd.idempotency_key +
+                "' was already used for a different request (method, path "
+                "or body); use a new key for a new request");
+      write_result replay;
+      replay.id = static_cast<row_id>(stored_id);
+      replay.seq = static_cast<seq_t>(stored_seq);
+      replay.replayed = true;
+      return replay;
+    }
+    // Expired but not pruned yet: the key is free again.
+    sql << "DELETE FROM idempotency_key WHERE key = :key",
+        soci::use(cmd.idempotency_key);
+  }
+  auto result = run(cmd, seq);
+  if (!result)
+    return result;
+  long long id = result->id;
+  long long seq_value = static_cast<long long>(result->seq);
+  created_at = utc_text(now);
+  sql << "INSERT INTO idempotency_key (key, request_hash, id, seq, created_at)"
+         " VALUES (:key, :request_hash, :id, :seq, :created_at)",
+      soci::use(cmd.idempotency_key), soci::use(cmd.request_hash),
+      soci::use(id), soci::use(seq_value), soci::use(created_at);
+  return result;
+}
 
 caf::expected<write_result> write_store::run(const command& cmd, seq_t seq) {
   auto& sql = *sql_;

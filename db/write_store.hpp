@@ -2,6 +2,8 @@
 // every commit.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -20,10 +22,16 @@ namespace cqrs {
 /// database at a time: it keeps the next seq in memory.
 class write_store {
 public:
+  /// How long an idempotency key is honoured when `open` is not told.
+  static constexpr std::chrono::seconds default_idempotency_ttl{
+      command_settings{}.idempotency_ttl_s};
+
   /// Opens a write session, migrates the schema and seeds the seq from
-  /// `max(commit_log.seq)`.
+  /// `max(commit_log.seq)`. Idempotency keys are honoured for
+  /// `idempotency_ttl` after their write.
   static caf::expected<std::unique_ptr<write_store>>
-  open(const database_settings& cfg);
+  open(const database_settings& cfg,
+       std::chrono::seconds idempotency_ttl = default_idempotency_ttl);
 
   ~write_store();
 
@@ -37,22 +45,44 @@ public:
   /// an error without consuming a seq. Returns one result per command, in
   /// order, after the transaction is durable. If the transaction itself
   /// fails, every command gets `ec::database_unavailable` and no seq is used.
+  ///
+  /// A command with an `idempotency_key` that a successful command stored
+  /// within the TTL (earlier, or before it in the same batch) is not applied:
+  /// with the same `request_hash` it gets that command's `id` and `seq` with
+  /// `replayed` set, otherwise `ec::idempotency_key_reused`. Otherwise the
+  /// key is stored with the command's result in its savepoint, so it commits
+  /// or rolls back with the write. Failed commands store no key.
   std::vector<caf::expected<write_result>>
   apply(const std::vector<command>& cmds);
 
   /// Applies one command in its own transaction; see `apply`.
   caf::expected<write_result> apply(const command& cmd);
 
+  /// Deletes the idempotency keys older than the TTL, in a transaction of
+  /// its own. Returns how many it deleted.
+  caf::expected<uint64_t> prune_idempotency_keys();
+
+  /// How long idempotency keys are honoured.
+  std::chrono::seconds idempotency_ttl() const noexcept {
+    return idempotency_ttl_;
+  }
+
 private:
-  write_store(std::unique_ptr<soci::session> sql, database_backend backend);
+  write_store(std::unique_ptr<soci::session> sql, database_backend backend,
+              std::chrono::seconds idempotency_ttl);
 
   caf::expected<write_result> run(const command& cmd, seq_t seq);
+
+  // Runs a command that carries an idempotency key: replays, refuses or
+  // runs it and stores the key. Throws on database errors.
+  caf::expected<write_result> run_once(const command& cmd, seq_t seq);
 
   // Reads `max(commit_log.seq)`; throws on database errors.
   seq_t read_last_seq();
 
   std::unique_ptr<soci::session> sql_;
   database_backend backend_;
+  std::chrono::seconds idempotency_ttl_;
   seq_t last_seq_ = 0;
   // Set after a failed transaction: the next one re-reads the last seq from
   // the database before numbering commits.

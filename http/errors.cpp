@@ -18,6 +18,7 @@ int status_of(ec code) {
   case ec::still_referenced:
     return 409;
   case ec::missing_reference:
+  case ec::idempotency_key_reused:
     return 422;
   case ec::database_unavailable:
   case ec::actor_unavailable:

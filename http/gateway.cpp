@@ -16,6 +16,7 @@
 #include "db/error.hpp"
 #include "http/actor_bridge.hpp"
 #include "http/errors.hpp"
+#include "http/idempotency.hpp"
 #include "http/routes.hpp"
 #include "model/json.hpp"
 #include "model/views.hpp"
@@ -345,11 +346,32 @@ void write(exchange& x, operation op, entity target, row_id id) {
   }
   if (!check_params(x.req, x.res, {}))
     return;
+  // Idempotency-Key: a retry of a successful write answers the first answer.
+  std::string idempotency_key;
+  if (x.req.has_header("Idempotency-Key")) {
+    if (x.req.get_header_value_count("Idempotency-Key") > 1) {
+      reply_error(x.res, 400, "header Idempotency-Key is repeated");
+      return;
+    }
+    idempotency_key = x.req.get_header_value("Idempotency-Key");
+    if (auto why = check_idempotency_key(idempotency_key)) {
+      reply_error(x.res, 400, *why);
+      return;
+    }
+  }
   validation_error verr;
   auto cmd = parse_command(op, target, id, x.req.body, verr);
   if (!cmd) {
     reply_error(x.res, 400, verr.message);
     return;
+  }
+  if (!idempotency_key.empty()) {
+    // DELETE ignores its body, so the body does not tell requests apart.
+    cmd->request_hash =
+        request_hash(x.req.method, x.req.path,
+                     op == operation::remove ? std::string_view{}
+                                             : std::string_view{x.req.body});
+    cmd->idempotency_key = std::move(idempotency_key);
   }
   auto command_node = x.n.commands().get();
   if (!command_node) {
@@ -366,6 +388,8 @@ void write(exchange& x, operation op, entity target, row_id id) {
       .receive(
           [&](write_result& r) {
             x.res.set_header("X-Seq", std::to_string(r.seq));
+            if (r.replayed)
+              x.res.set_header("Idempotent-Replayed", "true");
             reply(x.res, op == operation::create ? 201 : 200, to_json(r));
           },
           [&](caf::error& err) {

@@ -34,6 +34,11 @@ struct command {
   /// Values when `target == entity::object`; `child.top_level_object_id` and
   /// `child.id` are assigned by the store.
   top_level_object object_fields;
+  /// The client's `Idempotency-Key`; empty when the request had none.
+  std::string idempotency_key;
+  /// Identifies the request the key was first used for (a digest of method,
+  /// path and canonical body); set whenever `idempotency_key` is.
+  std::string request_hash;
 };
 
 /// The acknowledgement of one durable commit.
@@ -42,8 +47,12 @@ struct write_result {
   row_id id = 0;
   /// The commit's sequence number.
   seq_t seq = 0;
-  /// The row keys the commit touched, e.g. "category:7".
+  /// The row keys the commit touched, e.g. "category:7". Empty for a replay.
   std::vector<std::string> changed;
+  /// True when the command carried an idempotency key that an earlier,
+  /// successful command already used for the same request: nothing was
+  /// applied, and `id` and `seq` are those of that first commit.
+  bool replayed = false;
 };
 
 } // namespace cqrs

@@ -23,6 +23,8 @@ std::string to_string(ec x) {
     return "min_seq_timeout";
   case ec::overloaded:
     return "overloaded";
+  case ec::idempotency_key_reused:
+    return "idempotency_key_reused";
   case ec::internal:
     return "internal";
   }

@@ -30,6 +30,9 @@ enum class ec : uint8_t {
   overloaded,
   /// An internal invariant failed; a bug.
   internal,
+  /// An `Idempotency-Key` was reused for a different request (another
+  /// method, path or body).
+  idempotency_key_reused,
 };
 
 /// Returns the stable snake_case name of `x`, used as the JSON error code.

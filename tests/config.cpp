@@ -799,6 +799,45 @@ BOOST_AUTO_TEST_CASE(enum_names_round_trip) {
   }
 }
 
+// -- command.idempotency_ttl_s ------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(idempotency_ttl_s_defaults_to_a_day_and_is_checked) {
+  BOOST_TEST(settings{}.command.idempotency_ttl_s == 86400u);
+  BOOST_TEST_MESSAGE("default.yaml lists it, commented, with the default");
+  auto text = read_file(std::string{CQRSD_SOURCE_DIR} + "/config/default.yaml");
+  std::regex commented{"\ncommand:\n(  [^\n]*\n)*  #[^\n]*\n"
+                       "  idempotency_ttl_s: 86400\n"};
+  BOOST_TEST(std::regex_search(text, commented),
+             "default.yaml lacks a commented 'idempotency_ttl_s: 86400' under "
+             "'command:'");
+  config_error err;
+  auto shipped = load_settings(
+      std::string{CQRSD_SOURCE_DIR} + "/config/default.yaml", err);
+  BOOST_REQUIRE_MESSAGE(shipped.has_value(), to_string(err));
+  BOOST_TEST(shipped->command.idempotency_ttl_s == 86400u);
+  BOOST_TEST_MESSAGE("the bounds are accepted");
+  BOOST_TEST(
+      parse_ok("command: {idempotency_ttl_s: 1}").command.idempotency_ttl_s ==
+      1u);
+  BOOST_TEST(parse_ok("command: {idempotency_ttl_s: 31536000}")
+                 .command.idempotency_ttl_s == 31536000u);
+  BOOST_TEST_MESSAGE("out of range, wrong types and typos name the key");
+  check_error("command: {idempotency_ttl_s: 0}", "command.idempotency_ttl_s",
+              "expected an integer in 1..31536000, got '0'");
+  check_error("command: {idempotency_ttl_s: 31536001}",
+              "command.idempotency_ttl_s", "'31536001'");
+  check_error("command: {idempotency_ttl_s: -5}", "command.idempotency_ttl_s",
+              "'-5'");
+  check_error("command: {idempotency_ttl_s: 1.5}", "command.idempotency_ttl_s",
+              "'1.5'");
+  check_error("command: {idempotency_ttl_s: day}", "command.idempotency_ttl_s",
+              "'day'");
+  check_error("command: {idempotency_ttl_s: [60]}", "command.idempotency_ttl_s",
+              "a sequence");
+  check_error("command: {idempotency_ttl: 60}", "command.idempotency_ttl",
+              "unknown");
+}
+
 // -- logging ------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(logger_filters_by_level_and_writes_one_line) {

@@ -4,10 +4,12 @@
 // the suite once per backend). Cases about one backend's own mechanics say so
 // in a message and return early on the other.
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <limits>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <boost/test/unit_test.hpp>
@@ -252,8 +254,9 @@ BOOST_AUTO_TEST_CASE(schema_is_created_on_first_open) {
                       " WHERE table_schema = current_schema()"
                       " AND (column_name IN ('id', 'top_level_object_id',"
                       " 'related_object_id', 'category_id')"
-                      " OR (table_name = 'commit_log' AND column_name = 'seq'))"
-                      " AND data_type = 'bigint'") == 8);
+                      " OR (table_name IN ('commit_log', 'idempotency_key')"
+                      " AND column_name = 'seq'))"
+                      " AND data_type = 'bigint'") == 10);
   }
   BOOST_TEST(rows("schema_version") == 1);
   BOOST_TEST(scalar("SELECT version FROM schema_version") == schema_version);
@@ -970,6 +973,152 @@ BOOST_AUTO_TEST_CASE(object_changed_keys_split_in_the_log) {
   BOOST_REQUIRE(log && log->size() == 1u);
   BOOST_TEST(log->front().changed == created.changed);
   BOOST_TEST(log->front().changed.size() == 2u);
+}
+
+// -- idempotency keys ---------------------------------------------------------
+
+namespace {
+
+command keyed(command cmd, std::string key, std::string hash) {
+  cmd.idempotency_key = std::move(key);
+  cmd.request_hash = std::move(hash);
+  return cmd;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(idempotency_key_replays_the_first_result) {
+  auto first = ok(keyed(create_category("a"), "k", "hash-a"));
+  BOOST_TEST(!first.replayed);
+  BOOST_TEST(first.seq == 1u);
+  auto again = ok(keyed(create_category("a"), "k", "hash-a"));
+  BOOST_TEST(again.replayed);
+  BOOST_TEST(again.id == first.id);
+  BOOST_TEST(again.seq == first.seq);
+  BOOST_TEST(again.changed.empty(), "a replay invalidates nothing");
+  BOOST_TEST_MESSAGE("applied once, and the replay used no seq");
+  BOOST_TEST(store->last_seq() == 1u);
+  BOOST_TEST(rows("category") == 1);
+  BOOST_TEST(rows("commit_log") == 1);
+  BOOST_TEST(rows("idempotency_key") == 1);
+  BOOST_TEST(text("SELECT request_hash FROM idempotency_key WHERE key = 'k'") ==
+             "hash-a");
+  BOOST_TEST(scalar("SELECT id FROM idempotency_key WHERE key = 'k'") ==
+             first.id);
+  BOOST_TEST(scalar("SELECT seq FROM idempotency_key WHERE key = 'k'") == 1);
+
+  BOOST_TEST_MESSAGE("the key for another request is refused");
+  auto reused = store->apply(keyed(create_category("b"), "k", "hash-b"));
+  BOOST_TEST(code_of(reused) == "idempotency_key_reused");
+  BOOST_TEST(contains(message_of(reused), "already used for a different"),
+             message_of(reused));
+  BOOST_TEST(rows("category") == 1);
+  BOOST_TEST(ok(create_category("c")).seq == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(same_key_twice_in_one_batch) {
+  std::vector<command> batch{
+      keyed(create_category("a"), "k", "hash-a"),
+      keyed(create_category("a"), "k", "hash-a"),
+      keyed(create_category("b"), "k", "hash-b"),
+      create_category("c"),
+  };
+  auto results = store->apply(batch);
+  BOOST_REQUIRE(results.size() == batch.size());
+  BOOST_REQUIRE(results[0]);
+  BOOST_REQUIRE(results[1]);
+  BOOST_REQUIRE(results[3]);
+  BOOST_TEST(results[0]->seq == 1u);
+  BOOST_TEST(!results[0]->replayed);
+  BOOST_TEST(results[1]->replayed);
+  BOOST_TEST(results[1]->id == results[0]->id);
+  BOOST_TEST(results[1]->seq == 1u);
+  BOOST_TEST(code_of(results[2]) == "idempotency_key_reused");
+  BOOST_TEST(results[3]->seq == 2u);
+  BOOST_TEST(store->last_seq() == 2u);
+  BOOST_TEST(rows("category") == 2);
+  BOOST_TEST(rows("commit_log") == 2);
+  BOOST_TEST(rows("idempotency_key") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(failed_commands_store_no_key) {
+  auto unknown = store->apply(keyed(update_category(777, "x"), "k", "h"));
+  BOOST_TEST(code_of(unknown) == "not_found");
+  BOOST_TEST(rows("idempotency_key") == 0);
+  auto id = ok(create_category("a")).id;
+  auto updated = ok(keyed(update_category(id, "b"), "k", "h"));
+  BOOST_TEST(!updated.replayed);
+  BOOST_TEST(updated.seq == 2u);
+
+  BOOST_TEST_MESSAGE("the key commits or rolls back with its write");
+  inject_commit_log_failure(3);
+  auto failed = store->apply(keyed(create_category("c"), "k2", "h2"));
+  BOOST_TEST(code_of(failed) == "database_unavailable");
+  BOOST_TEST(rows("idempotency_key") == 1);
+  remove_injected_failure();
+  auto retried = ok(keyed(create_category("c"), "k2", "h2"));
+  BOOST_TEST(!retried.replayed);
+  BOOST_TEST(retried.seq == 3u);
+  BOOST_TEST(rows("idempotency_key") == 2);
+}
+
+BOOST_AUTO_TEST_CASE(idempotency_keys_survive_a_restart_and_expire) {
+  auto first = ok(keyed(create_category("a"), "k", "h"));
+  reopen();
+  auto replay = ok(keyed(create_category("a"), "k", "h"));
+  BOOST_TEST(replay.replayed);
+  BOOST_TEST(replay.seq == first.seq);
+
+  BOOST_TEST_MESSAGE("a key older than the TTL is free again");
+  *raw()
+      << "UPDATE idempotency_key SET created_at = '2000-01-01T00:00:00.000Z'";
+  auto anew = ok(keyed(create_category("a"), "k", "h"));
+  BOOST_TEST(!anew.replayed);
+  BOOST_TEST(anew.seq == 2u);
+  BOOST_TEST(rows("category") == 2);
+  BOOST_TEST(rows("idempotency_key") == 1);
+  BOOST_TEST(scalar("SELECT seq FROM idempotency_key") == 2);
+
+  BOOST_TEST_MESSAGE("pruning deletes expired keys only");
+  ok(keyed(create_category("b"), "fresh", "h"));
+  *raw() << "UPDATE idempotency_key SET created_at = '2000-01-01T00:00:00.000Z'"
+            " WHERE key = 'k'";
+  auto pruned = store->prune_idempotency_keys();
+  BOOST_REQUIRE_MESSAGE(pruned, message_of(pruned));
+  BOOST_TEST(*pruned == 1u);
+  BOOST_TEST(rows("idempotency_key") == 1);
+  BOOST_TEST(text("SELECT key FROM idempotency_key") == "fresh");
+  BOOST_TEST(*store->prune_idempotency_keys() == 0u);
+
+  BOOST_TEST_MESSAGE("a short TTL expires keys by the clock");
+  store.reset();
+  auto opened = write_store::open(settings, std::chrono::seconds{1});
+  BOOST_REQUIRE_MESSAGE(opened, message_of(opened));
+  store = std::move(*opened);
+  BOOST_TEST(store->idempotency_ttl().count() == 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds{1500});
+  BOOST_TEST(*store->prune_idempotency_keys() == 1u);
+  BOOST_TEST(rows("idempotency_key") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_version_1_database_is_migrated_to_version_2) {
+  auto id = ok(create_category("kept")).id;
+  store.reset();
+  {
+    auto sql = raw();
+    *sql << "DROP TABLE idempotency_key";
+    *sql << "UPDATE schema_version SET version = 1";
+  }
+  reopen();
+  BOOST_TEST(scalar("SELECT version FROM schema_version") == 2);
+  BOOST_TEST(rows("schema_version") == 1);
+  BOOST_TEST(rows("idempotency_key") == 0);
+  BOOST_TEST(text("SELECT description FROM category WHERE id = " +
+                  std::to_string(id)) == "kept");
+  BOOST_TEST(store->last_seq() == 1u);
+  auto keyed_write = ok(keyed(create_category("new"), "k", "h"));
+  BOOST_TEST(keyed_write.seq == 2u);
+  BOOST_TEST(ok(keyed(create_category("new"), "k", "h")).replayed);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
