@@ -43,6 +43,12 @@ public:
     std::atomic_store(&table_, std::shared_ptr<const table>{std::move(next)});
   }
 
+  /// Replaces the whole table.
+  void assign(table routes) {
+    std::atomic_store(&table_, std::shared_ptr<const table>{
+                                   std::make_shared<table>(std::move(routes))});
+  }
+
   /// Empties the table (at shutdown).
   void clear() { std::atomic_store(&table_, std::make_shared<const table>()); }
 

@@ -56,6 +56,7 @@ query_supervisor_impl(query_supervisor_ptr self, query_supervisor_config cfg,
   st.hub = std::move(hub);
   st.routes = std::move(routes);
   st.budget = make_budget(st.cfg.supervision);
+  // Spawns the actor at `index` with a fresh cache and returns its route.
   auto spawn_actor = [self](uint32_t index) {
     auto& st = self->state;
     auto actor_cfg = st.cfg.actor;
@@ -68,11 +69,16 @@ query_supervisor_impl(query_supervisor_ptr self, query_supervisor_config cfg,
     auto actor = self->spawn<caf::monitored>(query_actor_impl, actor_cfg,
                                              st.reader, st.hub);
     st.actors[index] = actor;
-    st.routes->set(index, actor, std::move(cache));
+    return query_routes::route{std::move(actor), std::move(cache)};
   };
+  // One table for the whole pool: setting routes one by one would copy the
+  // table once per actor, quadratic in `query.actors`.
   st.actors.resize(st.cfg.actors);
+  query_routes::table initial;
+  initial.reserve(st.cfg.actors);
   for (uint32_t i = 0; i < st.cfg.actors; ++i)
-    spawn_actor(i);
+    initial.push_back(spawn_actor(i));
+  st.routes->assign(std::move(initial));
   node_counters::set(st.cfg.actor.counters->query_actors, st.cfg.actors);
   self->set_down_handler([self, spawn_actor](const caf::down_msg& msg) {
     auto& st = self->state;
@@ -92,7 +98,8 @@ query_supervisor_impl(query_supervisor_ptr self, query_supervisor_config cfg,
              "query actor " << index << " died (" << caf::to_string(msg.reason)
                             << "); respawning it with an empty cache");
     node_counters::add(st.cfg.actor.counters->query_actor_restarts);
-    spawn_actor(index);
+    auto route = spawn_actor(index);
+    st.routes->set(index, std::move(route.actor), std::move(route.cache));
   });
   self->set_exit_handler([self](const caf::exit_msg& msg) {
     for (auto& a : self->state.actors)
