@@ -5,6 +5,8 @@
 #include <cctype>
 #include <thread>
 
+#include <sys/socket.h>
+
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/sec.hpp>
@@ -151,6 +153,14 @@ gateway::gateway(caf::actor_system& sys, node& n, const settings& cfg)
   auto& svr = *server_;
   // Without TCP_NODELAY, keep-alive requests stall on delayed ACKs.
   svr.set_tcp_nodelay(true);
+  // cpp-httplib's default sets SO_REUSEPORT, which lets a second process
+  // bind the same port and silently take half of its connections. Reuse
+  // only the address (for a quick restart), so that a taken port is an
+  // error at start-up.
+  svr.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   // The connection_queue's workers enforce the timeouts; these only shape
   // the Keep-Alive header cpp-httplib writes (whole seconds, rounded up).
   svr.set_keep_alive_timeout((h.keep_alive_timeout_ms + 999) / 1000);

@@ -324,6 +324,9 @@ BOOST_AUTO_TEST_CASE(requests_past_max_in_flight_get_503_at_once) {
       break;
     std::this_thread::sleep_for(20ms);
   }
+  BOOST_REQUIRE_MESSAGE(refused.status == 503,
+                        "no 503 while the slow read was in flight; it got "
+                            << first.read_answer(100ms).describe());
   check_overloaded(refused, false);
   BOOST_TEST_MESSAGE("probes do not count against the bound");
   {
@@ -568,6 +571,26 @@ BOOST_AUTO_TEST_CASE(twice_the_capacity_keeps_memory_flat_and_serves) {
   BOOST_TEST_MESSAGE("after the load");
   BOOST_TEST(eventually_answers(p, "/healthz", 200));
   BOOST_TEST(eventually_answers(p, "/objects/1", 200));
+}
+
+BOOST_AUTO_TEST_CASE(a_second_process_cannot_take_a_port_in_use) {
+  // With SO_REUSEPORT, a second server on the port would silently take
+  // part of the first one's connections (and of its load).
+  cqrsd_process p;
+  auto config = p.dir() + "/second.yaml";
+  {
+    std::ofstream out{config};
+    out << "http:\n  listen: \"127.0.0.1:" << p.port() << "\"\n"
+        << "database:\n  sqlite_path: " << quote_yaml(p.dir() + "/second.db")
+        << "\n";
+  }
+  auto r = run_cqrsd({"--config", config}, {}, 10s);
+  BOOST_TEST(r.exit_code > 0, "the second process ended with "
+                                  << r.exit_code << "; stderr: " << r.err);
+  BOOST_TEST(r.err.find("cannot listen on 127.0.0.1:" +
+                        std::to_string(p.port())) != std::string::npos,
+             r.err);
+  BOOST_TEST(p.get("/healthz").status == 200);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
