@@ -126,6 +126,19 @@ private:
             return read_uint(key, value, 1, 1024, out.threads);
           if (name == "max_body_bytes")
             return read_uint(key, value, 1, 1073741824, out.max_body_bytes);
+          if (name == "max_queued_connections")
+            return read_uint(key, value, 0, 65536, out.max_queued_connections);
+          if (name == "max_in_flight")
+            return read_uint(key, value, 0, 1024, out.max_in_flight);
+          if (name == "read_timeout_ms")
+            return read_uint(key, value, 100, 600000, out.read_timeout_ms);
+          if (name == "write_timeout_ms")
+            return read_uint(key, value, 100, 600000, out.write_timeout_ms);
+          if (name == "keep_alive_timeout_ms")
+            return read_uint(key, value, 100, 600000,
+                             out.keep_alive_timeout_ms);
+          if (name == "max_header_bytes")
+            return read_uint(key, value, 1024, 1048576, out.max_header_bytes);
           if (name == "write_token")
             return read_string(key, value, out.write_token, false);
           if (name == "read_token")
@@ -233,6 +246,14 @@ private:
 
   /// Checks rules that span several keys.
   bool validate(const settings& s) {
+    // A request in flight needs a worker thread, so a larger bound could
+    // never be reached.
+    if (s.http.max_in_flight > s.http.threads)
+      return fail("http.max_in_flight",
+                  "expected 0 (same as http.threads) or an integer <= "
+                  "http.threads (" +
+                      std::to_string(s.http.threads) + "), got " +
+                      quote(std::to_string(s.http.max_in_flight)));
     const auto& db = s.database;
     if (db.backend == database_backend::sqlite && db.sqlite_path.empty())
       return fail("database.sqlite_path",

@@ -33,6 +33,20 @@ struct http_settings {
   uint32_t threads = 16;
   /// Largest accepted request body.
   uint64_t max_body_bytes = 65536;
+  /// Accepted connections that may wait for a free worker thread; past
+  /// that, new connections are answered 503 at once.
+  uint32_t max_queued_connections = 64;
+  /// Requests handled at once (health probes aside); 0 means `threads`.
+  uint32_t max_in_flight = 0;
+  /// How long a client may take to send one whole request (from its first
+  /// byte) and, on a new connection, to start sending it.
+  uint32_t read_timeout_ms = 10000;
+  /// How long one write of an answer may wait for the client to read.
+  uint32_t write_timeout_ms = 10000;
+  /// How long an idle keep-alive connection is kept open.
+  uint32_t keep_alive_timeout_ms = 5000;
+  /// Largest request line plus headers.
+  uint32_t max_header_bytes = 16384;
   /// When non-empty, writes need `Authorization: Bearer <write_token>`.
   std::string write_token;
   /// When non-empty, reads (and /status) need `Authorization: Bearer` with

@@ -5,6 +5,8 @@
 #include <cctype>
 #include <thread>
 
+#include <sys/socket.h>
+
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/sec.hpp>
@@ -15,6 +17,7 @@
 #include "config/logging.hpp"
 #include "db/error.hpp"
 #include "http/actor_bridge.hpp"
+#include "http/admission.hpp"
 #include "http/errors.hpp"
 #include "http/idempotency.hpp"
 #include "http/routes.hpp"
@@ -151,17 +154,43 @@ bool check_params(const httplib::Request& req, httplib::Response& res,
 
 gateway::gateway(caf::actor_system& sys, node& n, const settings& cfg)
     : sys_(sys), node_(n), cfg_(cfg),
-      bridge_(std::make_unique<actor_bridge>(sys)),
-      server_(std::make_unique<httplib::Server>()) {
+      bridge_(std::make_unique<actor_bridge>(sys)) {
+  // Connections beyond the worker threads and http.max_queued_connections
+  // are answered 503 at once; see admission.hpp.
+  const auto& h = cfg_.http;
+  connection_limits limits;
+  limits.read_timeout = std::chrono::milliseconds{h.read_timeout_ms};
+  limits.write_timeout = std::chrono::milliseconds{h.write_timeout_ms};
+  limits.keep_alive_timeout =
+      std::chrono::milliseconds{h.keep_alive_timeout_ms};
+  limits.max_header_bytes = h.max_header_bytes;
+  auto admitted = std::make_unique<admission_server>(
+      limits, overload_,
+      [this](const std::string& method, const std::string& path) {
+        return probe(method, path);
+      });
+  admitted->new_task_queue = [svr = admitted.get(), threads = h.threads,
+                              queued = h.max_queued_connections] {
+    return svr->make_queue(threads, queued);
+  };
+  server_ = std::move(admitted);
   auto& svr = *server_;
-  auto threads = cfg_.http.threads;
-  svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   // Without TCP_NODELAY, keep-alive requests stall on delayed ACKs.
   svr.set_tcp_nodelay(true);
+  // cpp-httplib's default sets SO_REUSEPORT, which lets a second process
+  // bind the same port and silently take half of its connections. Reuse
+  // only the address (for a quick restart), so that a taken port is an
+  // error at start-up.
+  svr.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
+  // The connection_queue's workers enforce the timeouts; these only shape
+  // the Keep-Alive header cpp-httplib writes (whole seconds, rounded up).
+  svr.set_keep_alive_timeout((h.keep_alive_timeout_ms + 999) / 1000);
   svr.set_keep_alive_max_count(100000);
-  svr.set_keep_alive_timeout(5);
-  svr.set_read_timeout(10, 0);
-  svr.set_write_timeout(10, 0);
+  svr.set_read_timeout(std::chrono::milliseconds{h.read_timeout_ms});
+  svr.set_write_timeout(std::chrono::milliseconds{h.write_timeout_ms});
   svr.set_payload_max_length(cfg_.http.max_body_bytes);
   auto handler = [this](const httplib::Request& req, httplib::Response& res) {
     handle(req, res);
@@ -203,6 +232,10 @@ gateway::gateway(caf::actor_system& sys, node& n, const settings& cfg)
   });
   svr.set_error_handler(
       [this](const httplib::Request& req, httplib::Response& res) {
+        // A request that was not read whole (timed out, headers too large)
+        // is answered by the admission server itself.
+        if (current_read_failure() != read_failure::none)
+          return;
         if (!res.body.empty())
           return;
         auto m = match(req.path);
@@ -222,6 +255,8 @@ gateway::gateway(caf::actor_system& sys, node& n, const settings& cfg)
 
 gateway::~gateway() {
   stop();
+  // Ends the shedder's thread while the counters it uses still exist.
+  server_.reset();
 }
 
 caf::expected<uint16_t> gateway::bind() {
@@ -247,8 +282,46 @@ void gateway::stop() {
   server_->stop();
 }
 
+namespace {
+
+bool is_probe(route r) {
+  return r == route::healthz || r == route::readyz || r == route::metrics;
+}
+
+} // namespace
+
 void gateway::handle(const httplib::Request& req, httplib::Response& res) {
   auto m = match(req.path);
+  // Bounds the requests in flight; probes stay answerable past the bound.
+  struct in_flight_guard {
+    std::atomic<uint64_t>* n;
+    ~in_flight_guard() {
+      if (n != nullptr)
+        n->fetch_sub(1, std::memory_order_relaxed);
+    }
+  } guard{nullptr};
+  if (!is_probe(m.r)) {
+    auto limit = cfg_.http.max_in_flight != 0 ? cfg_.http.max_in_flight
+                                              : cfg_.http.threads;
+    guard.n = &overload_.in_flight;
+    if (overload_.in_flight.fetch_add(1, std::memory_order_relaxed) >= limit) {
+      auto shed = overload_.shed_requests.fetch_add(1) + 1;
+      if (overload_.warning_due())
+        CQRS_LOG(warning, "http",
+                 "overloaded: answered 503 to "
+                     << shed << " requests past http.max_in_flight (" << limit
+                     << ") and " << overload_.shed_connections.load()
+                     << " connections so far");
+      reply_error(res,
+                  to_api_error(make_cqrs_error(
+                      ec::overloaded,
+                      "the server is at capacity: " + std::to_string(limit) +
+                          " requests are in flight (http.max_in_flight); "
+                          "retry later")));
+      requests_.count(m.r, res.status);
+      return;
+    }
+  }
   try {
     dispatch(m, req, res);
   } catch (const std::exception& e) {
@@ -474,6 +547,42 @@ void status(exchange& x) {
 
 } // namespace
 
+bool gateway::answer_probe(route r, httplib::Response& res) {
+  switch (r) {
+  case route::healthz:
+    reply(res, 200, R"({"status":"ok"})");
+    return true;
+  case route::readyz:
+    if (ready_) {
+      auto body = link_state(node_);
+      body["status"] = "ready";
+      reply(res, 200, body.dump());
+    } else
+      reply_error(res, 503, "not serving");
+    return true;
+  case route::metrics:
+    res.status = 200;
+    res.set_content(render_metrics(node_.counters(), requests_, overload_),
+                    "text/plain; version=0.0.4");
+    return true;
+  default:
+    return false;
+  }
+}
+
+std::optional<probe_answer> gateway::probe(const std::string& method,
+                                           const std::string& path) {
+  if (method != "GET")
+    return std::nullopt;
+  auto r = match(path).r;
+  httplib::Response res;
+  if (!is_probe(r) || !answer_probe(r, res))
+    return std::nullopt;
+  requests_.count(r, res.status);
+  return probe_answer{res.status, res.get_header_value("Content-Type"),
+                      std::move(res.body)};
+}
+
 void gateway::dispatch(const route_match& m, const httplib::Request& req,
                        httplib::Response& res) {
   if (m.r == route::unknown) {
@@ -518,20 +627,9 @@ void gateway::dispatch(const route_match& m, const httplib::Request& req,
   };
   switch (m.r) {
   case route::healthz:
-    reply(res, 200, R"({"status":"ok"})");
-    return;
   case route::readyz:
-    if (ready_) {
-      auto body = link_state(node_);
-      body["status"] = "ready";
-      reply(res, 200, body.dump());
-    } else
-      reply_error(res, 503, "not serving");
-    return;
   case route::metrics:
-    res.status = 200;
-    res.set_content(render_metrics(node_.counters(), requests_),
-                    "text/plain; version=0.0.4");
+    answer_probe(m.r, res);
     return;
   case route::status:
     status(x);

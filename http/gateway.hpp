@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <caf/expected.hpp>
@@ -25,6 +26,7 @@ class node;
 namespace http {
 
 class actor_bridge;
+struct probe_answer;
 
 /// Serves the API of one node over HTTP.
 class gateway {
@@ -46,8 +48,19 @@ public:
   /// The counters of answered requests.
   const request_counters& requests() const noexcept { return requests_; }
 
+  /// What the overload protection did.
+  const overload_counters& overload() const noexcept { return overload_; }
+
 private:
   void handle(const httplib::Request& req, httplib::Response& res);
+
+  /// Answers /healthz, /readyz and /metrics; false for any other route.
+  bool answer_probe(route r, httplib::Response& res);
+
+  /// Answers a probe for the shedder, which serves probes while every
+  /// worker thread is busy.
+  std::optional<probe_answer> probe(const std::string& method,
+                                    const std::string& path);
 
   void dispatch(const route_match& m, const httplib::Request& req,
                 httplib::Response& res);
@@ -56,8 +69,10 @@ private:
   node& node_;
   settings cfg_;
   std::unique_ptr<actor_bridge> bridge_;
-  std::unique_ptr<httplib::Server> server_;
+  // Declared before server_, whose threads use them until it is destroyed.
   request_counters requests_;
+  overload_counters overload_;
+  std::unique_ptr<httplib::Server> server_;
   std::atomic<bool> ready_{false};
 };
 

@@ -17,7 +17,8 @@ void emit(std::ostringstream& out, const char* name, const char* type,
 } // namespace
 
 std::string render_metrics(const node_counters& node,
-                           const request_counters& requests) {
+                           const request_counters& requests,
+                           const overload_counters& overload) {
   using c = node_counters;
   std::ostringstream out;
   emit(out, "cqrsd_cache_hits_total", "counter",
@@ -60,6 +61,29 @@ std::string render_metrics(const node_counters& node,
   emit(out, "cqrsd_caches_in_use", "gauge",
        "1 while query actors cache; 0 while reads go to the database.",
        c::get(node.caches_in_use));
+  auto get = [](const std::atomic<uint64_t>& x) {
+    return x.load(std::memory_order_relaxed);
+  };
+  out << "# HELP cqrsd_http_shed_total Connections and requests answered 503 "
+         "because the node was at capacity.\n"
+         "# TYPE cqrsd_http_shed_total counter\n"
+         "cqrsd_http_shed_total{reason=\"queue_full\"} "
+      << get(overload.shed_connections) << '\n'
+      << "cqrsd_http_shed_total{reason=\"in_flight\"} "
+      << get(overload.shed_requests) << '\n';
+  emit(out, "cqrsd_http_read_timeouts_total", "counter",
+       "Requests not received within http.read_timeout_ms (408).",
+       get(overload.read_timeouts));
+  emit(out, "cqrsd_http_header_too_large_total", "counter",
+       "Requests refused for an over-long request line or headers (414, 431).",
+       get(overload.header_too_large));
+  emit(out, "cqrsd_http_connections", "gauge",
+       "Connections a worker thread serves.", get(overload.connections));
+  emit(out, "cqrsd_http_queued_connections", "gauge",
+       "Accepted connections waiting for a worker thread.",
+       get(overload.queued_connections));
+  emit(out, "cqrsd_http_in_flight", "gauge",
+       "Requests being handled, health probes aside.", get(overload.in_flight));
   out << "# HELP cqrsd_http_requests_total HTTP requests by route and status.\n"
          "# TYPE cqrsd_http_requests_total counter\n";
   for (size_t r = 0; r < route_count; ++r) {

@@ -117,6 +117,12 @@ void check_equal(const settings& x, const settings& y) {
   BOOST_TEST(x.http.port == y.http.port);
   BOOST_TEST(x.http.threads == y.http.threads);
   BOOST_TEST(x.http.max_body_bytes == y.http.max_body_bytes);
+  BOOST_TEST(x.http.max_queued_connections == y.http.max_queued_connections);
+  BOOST_TEST(x.http.max_in_flight == y.http.max_in_flight);
+  BOOST_TEST(x.http.read_timeout_ms == y.http.read_timeout_ms);
+  BOOST_TEST(x.http.write_timeout_ms == y.http.write_timeout_ms);
+  BOOST_TEST(x.http.keep_alive_timeout_ms == y.http.keep_alive_timeout_ms);
+  BOOST_TEST(x.http.max_header_bytes == y.http.max_header_bytes);
   BOOST_TEST(x.http.write_token == y.http.write_token);
   BOOST_TEST(x.http.read_token == y.http.read_token);
   BOOST_TEST(to_string(x.database.backend) == to_string(y.database.backend));
@@ -236,6 +242,12 @@ BOOST_AUTO_TEST_CASE(shipped_default_yaml_lists_every_key) {
       "listen",
       "threads",
       "max_body_bytes",
+      "max_queued_connections",
+      "max_in_flight",
+      "read_timeout_ms",
+      "write_timeout_ms",
+      "keep_alive_timeout_ms",
+      "max_header_bytes",
       "write_token",
       "read_token",
       "backend",
@@ -477,6 +489,80 @@ BOOST_AUTO_TEST_CASE(out_of_range_values_name_the_range) {
   BOOST_TEST(parse_ok("http: {threads: 1}").http.threads == 1u);
   BOOST_TEST(parse_ok("query: {max_restarts: 100000}").query.max_restarts ==
              100000u);
+}
+
+BOOST_AUTO_TEST_CASE(overload_settings_have_sane_defaults) {
+  settings s;
+  BOOST_TEST(s.http.max_queued_connections == 64u);
+  BOOST_TEST(s.http.max_in_flight == 0u); // Same as http.threads.
+  BOOST_TEST(s.http.read_timeout_ms == 10000u);
+  BOOST_TEST(s.http.write_timeout_ms == 10000u);
+  BOOST_TEST(s.http.keep_alive_timeout_ms == 5000u);
+  BOOST_TEST(s.http.max_header_bytes == 16384u);
+}
+
+BOOST_AUTO_TEST_CASE(overload_settings_can_be_set) {
+  auto s = parse_ok(R"(
+http:
+  threads: 8
+  max_queued_connections: 0
+  max_in_flight: 8
+  read_timeout_ms: 100
+  write_timeout_ms: 600000
+  keep_alive_timeout_ms: 250
+  max_header_bytes: 1048576
+)");
+  BOOST_TEST(s.http.max_queued_connections == 0u);
+  BOOST_TEST(s.http.max_in_flight == 8u);
+  BOOST_TEST(s.http.read_timeout_ms == 100u);
+  BOOST_TEST(s.http.write_timeout_ms == 600000u);
+  BOOST_TEST(s.http.keep_alive_timeout_ms == 250u);
+  BOOST_TEST(s.http.max_header_bytes == 1048576u);
+  BOOST_TEST(parse_ok("http: {max_queued_connections: 65536}")
+                 .http.max_queued_connections == 65536u);
+  BOOST_TEST(parse_ok("http: {max_header_bytes: 1024}").http.max_header_bytes ==
+             1024u);
+}
+
+BOOST_AUTO_TEST_CASE(overload_settings_are_range_checked) {
+  check_error("http: {max_queued_connections: 65537}",
+              "http.max_queued_connections",
+              "expected an integer in 0..65536, got '65537'");
+  check_error("http: {max_queued_connections: -1}",
+              "http.max_queued_connections", "'-1'");
+  check_error("http: {max_in_flight: 1025}", "http.max_in_flight",
+              "expected an integer in 0..1024, got '1025'");
+  check_error("http: {read_timeout_ms: 99}", "http.read_timeout_ms",
+              "expected an integer in 100..600000, got '99'");
+  check_error("http: {read_timeout_ms: 600001}", "http.read_timeout_ms",
+              "'600001'");
+  check_error("http: {write_timeout_ms: 0}", "http.write_timeout_ms",
+              "expected an integer in 100..600000, got '0'");
+  check_error("http: {keep_alive_timeout_ms: 600001}",
+              "http.keep_alive_timeout_ms", "'600001'");
+  check_error("http: {max_header_bytes: 1023}", "http.max_header_bytes",
+              "expected an integer in 1024..1048576, got '1023'");
+  check_error("http: {max_header_bytes: 1048577}", "http.max_header_bytes",
+              "'1048577'");
+  check_error("http: {read_timeout_ms: 1.5}", "http.read_timeout_ms",
+              "got '1.5'");
+  check_error("http: {max_in_flight: [1]}", "http.max_in_flight",
+              "expected an integer");
+  check_error("http: {max_inflight: 4}", "http.max_inflight", "unknown");
+}
+
+BOOST_AUTO_TEST_CASE(max_in_flight_must_not_exceed_threads) {
+  check_error("http: {threads: 4, max_in_flight: 5}", "http.max_in_flight",
+              "expected 0 (same as http.threads) or an integer <= "
+              "http.threads (4), got '5'");
+  BOOST_TEST_MESSAGE("the default threads (16) bound it too");
+  check_error("http: {max_in_flight: 17}", "http.max_in_flight", "(16)");
+  BOOST_TEST(
+      parse_ok("http: {threads: 4, max_in_flight: 4}").http.max_in_flight ==
+      4u);
+  BOOST_TEST(
+      parse_ok("http: {threads: 4, max_in_flight: 1}").http.max_in_flight ==
+      1u);
 }
 
 BOOST_AUTO_TEST_CASE(bad_listen_addresses_are_rejected) {
