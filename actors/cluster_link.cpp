@@ -8,6 +8,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/io/middleman_actor.hpp>
+#include <caf/openssl/manager.hpp>
 
 #include "config/logging.hpp"
 #include "db/error.hpp"
@@ -17,8 +18,9 @@ namespace cqrs {
 namespace {
 
 std::string where(const cluster_link_config& cfg) {
-  return cfg.local ? std::string{"local command node"}
-                   : cfg.host + ":" + std::to_string(cfg.port);
+  if (cfg.local)
+    return "local command node";
+  return cfg.host + ":" + std::to_string(cfg.port) + (cfg.tls ? " (TLS)" : "");
 }
 
 void schedule_reconnect(cluster_link_ptr self) {
@@ -61,7 +63,10 @@ void connect(cluster_link_ptr self) {
     subscribe(self, st.cfg.local);
     return;
   }
-  auto mm = self->system().middleman().actor_handle();
+  // The OpenSSL module's middleman actor speaks the same protocol over TLS.
+  auto& sys = self->system();
+  auto mm = st.cfg.tls ? sys.openssl_manager().actor_handle()
+                       : sys.middleman().actor_handle();
   self->request(mm, std::chrono::seconds{10}, caf::connect_atom::value,
                 st.cfg.host, st.cfg.port)
       .then(

@@ -10,6 +10,7 @@
 #include <caf/sec.hpp>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
+#include <openssl/err.h>
 
 #include "actors/node.hpp"
 #include "config/logging.hpp"
@@ -123,12 +124,37 @@ bool check_params(const httplib::Request& req, httplib::Response& res,
   return true;
 }
 
+/// An HTTPS server when `http.tls` is set, otherwise plain HTTP.
+std::unique_ptr<httplib::Server> make_server(const http_tls_settings& tls) {
+  if (!tls.enabled())
+    return std::make_unique<httplib::Server>();
+  return std::make_unique<httplib::SSLServer>(tls.cert_file.c_str(),
+                                              tls.key_file.c_str());
+}
+
+/// Drains this thread's OpenSSL error queue into one line.
+std::string openssl_errors() {
+  std::string result;
+  while (auto code = ERR_get_error()) {
+    char text[256];
+    ERR_error_string_n(code, text, sizeof(text));
+    if (!result.empty())
+      result += "; ";
+    result += text;
+  }
+  return result.empty() ? "unknown OpenSSL error" : result;
+}
+
 } // namespace
 
 gateway::gateway(caf::actor_system& sys, node& n, const settings& cfg)
     : sys_(sys), node_(n), cfg_(cfg),
       bridge_(std::make_unique<actor_bridge>(sys)),
-      server_(std::make_unique<httplib::Server>()) {
+      server_(make_server(cfg.http.tls)) {
+  // A certificate or key that OpenSSL rejects leaves the server invalid;
+  // `bind` reports why.
+  if (!server_->is_valid())
+    tls_error_ = openssl_errors();
   auto& svr = *server_;
   auto threads = cfg_.http.threads;
   svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
@@ -202,6 +228,11 @@ gateway::~gateway() {
 
 caf::expected<uint16_t> gateway::bind() {
   const auto& h = cfg_.http;
+  if (!server_->is_valid())
+    return make_cqrs_error(ec::internal,
+                           "cannot serve HTTPS with http.tls.cert_file '" +
+                               h.tls.cert_file + "' and http.tls.key_file '" +
+                               h.tls.key_file + "': " + tls_error_);
   int port = h.port == 0
                  ? server_->bind_to_any_port(h.host)
                  : (server_->bind_to_port(h.host, h.port) ? h.port : -1);

@@ -57,6 +57,8 @@ private:
   settings cfg_;
   std::unique_ptr<actor_bridge> bridge_;
   std::unique_ptr<httplib::Server> server_;
+  /// Why OpenSSL rejected `http.tls`, when it did.
+  std::string tls_error_;
   request_counters requests_;
   std::atomic<bool> ready_{false};
 };
