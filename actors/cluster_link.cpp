@@ -9,6 +9,7 @@
 #include <caf/io/middleman.hpp>
 #include <caf/io/middleman_actor.hpp>
 #include <caf/openssl/manager.hpp>
+#include <caf/sec.hpp>
 
 #include "config/logging.hpp"
 #include "db/error.hpp"
@@ -81,11 +82,18 @@ void connect(cluster_link_ptr self) {
             subscribe(self, caf::actor_cast<command_node_actor>(ptr));
           },
           [self](caf::error& err) {
+            // A refused certificate shows up as a dropped handshake.
+            auto hint = self->state.cfg.tls &&
+                                err == caf::sec::disconnect_during_handshake
+                            ? " (the peer may have refused this node's "
+                              "certificate, or this node the peer's: both "
+                              "need one signed by cluster.tls.ca_file)"
+                            : "";
             CQRS_LOG(
                 warning, "cluster_link",
                 "cannot reach the command node at "
                     << where(self->state.cfg) << ": " << caf::to_string(err)
-                    << "; retrying in "
+                    << hint << "; retrying in "
                     << std::chrono::duration_cast<std::chrono::milliseconds>(
                            self->state.backoff)
                            .count()
