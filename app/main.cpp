@@ -127,15 +127,18 @@ int serve(const std::string& path) {
     sys_cfg.load<caf::io::middleman>();
     auto interval = caf::timespan{
         std::chrono::milliseconds{cfg->cluster.heartbeat_interval_ms}};
-    auto connection_timeout = interval * cfg->cluster.missed_heartbeats;
+    auto missed = cfg->cluster.missed_heartbeats;
     const auto& tls = cfg->cluster.tls;
-    // CAF 0.17's OpenSSL transport hands received data to the middleman
-    // later than plain TCP does: with this timeout, query nodes dropped
-    // healthy TLS links within a second of linking. Caches do not depend on
-    // it (the hub flushes them after `missed_heartbeats` on its own), so
-    // over TLS the link gets twice as long before it is dropped and redialed.
+    // Over CAF 0.17's OpenSSL transport, query nodes on a busy machine
+    // dropped healthy links at a connection timeout of `missed_heartbeats`
+    // intervals (500 ms x 3: within a second of linking), where plain TCP
+    // links held. Caches do not depend on this timeout (the hub flushes
+    // them after `missed_heartbeats` on its own); it only decides when a
+    // silent link is dropped and redialed, so TLS links get 3 intervals
+    // more.
     if (tls.enabled())
-      connection_timeout *= 2;
+      missed += 3;
+    auto connection_timeout = interval * missed;
     sys_cfg.set("middleman.heartbeat-interval", interval);
     sys_cfg.set("middleman.connection-timeout", connection_timeout);
     if (tls.enabled()) {

@@ -254,7 +254,12 @@ BOOST_AUTO_TEST_CASE(https_certificate_errors_stop_the_start) {
 
 BOOST_AUTO_TEST_CASE(nodes_with_ca_signed_certificates_link) {
   certificates certs;
-  test_cluster c;
+  // The shipped heartbeat settings: with CAF's connection timeout at
+  // 500 ms x 3, TLS links used to drop within a second.
+  test_cluster::options cluster_opts;
+  cluster_opts.heartbeat_interval_ms = 500;
+  cluster_opts.missed_heartbeats = 3;
+  test_cluster c{cluster_opts};
   BOOST_TEST_MESSAGE("the command node's key is encrypted; the password "
                      "comes from the environment");
   test_cluster::node_options command_opts;
