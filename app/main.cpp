@@ -127,20 +127,10 @@ int serve(const std::string& path) {
     sys_cfg.load<caf::io::middleman>();
     auto interval = caf::timespan{
         std::chrono::milliseconds{cfg->cluster.heartbeat_interval_ms}};
-    auto missed = cfg->cluster.missed_heartbeats;
     const auto& tls = cfg->cluster.tls;
-    // Over CAF 0.17's OpenSSL transport, query nodes on a busy machine
-    // dropped healthy links at a connection timeout of `missed_heartbeats`
-    // intervals (500 ms x 3: within a second of linking), where plain TCP
-    // links held. Caches do not depend on this timeout (the hub flushes
-    // them after `missed_heartbeats` on its own); it only decides when a
-    // silent link is dropped and redialed, so TLS links get 3 intervals
-    // more.
-    if (tls.enabled())
-      missed += 3;
-    auto connection_timeout = interval * missed;
     sys_cfg.set("middleman.heartbeat-interval", interval);
-    sys_cfg.set("middleman.connection-timeout", connection_timeout);
+    sys_cfg.set("middleman.connection-timeout",
+                interval * cfg->cluster.missed_heartbeats);
     if (tls.enabled()) {
       if (auto why = check_cluster_tls(tls); !why.empty()) {
         CQRS_LOG(error, "main", "cannot start: " << why);
