@@ -8,6 +8,8 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/io/middleman_actor.hpp>
+#include <caf/openssl/manager.hpp>
+#include <caf/sec.hpp>
 
 #include "config/logging.hpp"
 #include "db/error.hpp"
@@ -17,8 +19,9 @@ namespace cqrs {
 namespace {
 
 std::string where(const cluster_link_config& cfg) {
-  return cfg.local ? std::string{"local command node"}
-                   : cfg.host + ":" + std::to_string(cfg.port);
+  if (cfg.local)
+    return "local command node";
+  return cfg.host + ":" + std::to_string(cfg.port) + (cfg.tls ? " (TLS)" : "");
 }
 
 void schedule_reconnect(cluster_link_ptr self) {
@@ -61,7 +64,10 @@ void connect(cluster_link_ptr self) {
     subscribe(self, st.cfg.local);
     return;
   }
-  auto mm = self->system().middleman().actor_handle();
+  // The OpenSSL module's middleman actor speaks the same protocol over TLS.
+  auto& sys = self->system();
+  auto mm = st.cfg.tls ? sys.openssl_manager().actor_handle()
+                       : sys.middleman().actor_handle();
   self->request(mm, std::chrono::seconds{10}, caf::connect_atom::value,
                 st.cfg.host, st.cfg.port)
       .then(
@@ -76,11 +82,18 @@ void connect(cluster_link_ptr self) {
             subscribe(self, caf::actor_cast<command_node_actor>(ptr));
           },
           [self](caf::error& err) {
+            // A refused certificate shows up as a dropped handshake.
+            auto hint = self->state.cfg.tls &&
+                                err == caf::sec::disconnect_during_handshake
+                            ? " (the peer may have refused this node's "
+                              "certificate, or this node the peer's: both "
+                              "need one signed by cluster.tls.ca_file)"
+                            : "";
             CQRS_LOG(
                 warning, "cluster_link",
                 "cannot reach the command node at "
                     << where(self->state.cfg) << ": " << caf::to_string(err)
-                    << "; retrying in "
+                    << hint << "; retrying in "
                     << std::chrono::duration_cast<std::chrono::milliseconds>(
                            self->state.backoff)
                            .count()

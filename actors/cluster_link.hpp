@@ -20,6 +20,8 @@ struct cluster_link_config {
   command_node_actor local;
   std::string host;
   uint16_t port = 0;
+  /// Connect over TLS through CAF's OpenSSL module (`cluster.tls`).
+  bool tls = false;
   /// Reconnect backoff: first delay, doubled up to `max_backoff`.
   caf::timespan initial_backoff = std::chrono::milliseconds{100};
   caf::timespan max_backoff = std::chrono::seconds{5};

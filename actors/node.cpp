@@ -4,6 +4,7 @@
 #include <caf/exit_reason.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/message.hpp>
+#include <caf/openssl/publish.hpp>
 #include <caf/send.hpp>
 
 #include "actors/cluster_link.hpp"
@@ -96,6 +97,7 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys,
   if (cfg.node.role == node_role::query) {
     link_cfg.host = cfg.cluster.command_host;
     link_cfg.port = cfg.cluster.command_port;
+    link_cfg.tls = cfg.cluster.tls.enabled();
   } else {
     command_actor_config cmd_cfg;
     cmd_cfg.database = cfg.database;
@@ -111,16 +113,25 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys,
     // before the link has subscribed the hub.
     n->command_route_->set(n->command_);
     if (cfg.node.role == node_role::command) {
-      auto port =
-          sys.middleman().publish(n->command_, cfg.cluster.listen_port,
-                                  cfg.cluster.listen_host.c_str(), true);
+      // With cluster.tls, only peers holding a certificate signed by the
+      // cluster CA complete the handshake.
+      auto tls = cfg.cluster.tls.enabled();
+      auto host = cfg.cluster.listen_host.c_str();
+      auto port = tls ? caf::openssl::publish(
+                            n->command_, cfg.cluster.listen_port, host, true)
+                      : sys.middleman().publish(
+                            n->command_, cfg.cluster.listen_port, host, true);
       if (!port)
         return make_cqrs_error(ec::internal,
                                "cannot publish the command node on " +
                                    cfg.cluster.listen + ": " +
                                    caf::to_string(port.error()));
       CQRS_LOG(info, "node",
-               "command node published on " << cfg.cluster.listen);
+               "command node published on "
+                   << cfg.cluster.listen
+                   << (tls ? " (TLS, peers need a certificate signed by "
+                             "cluster.tls.ca_file)"
+                           : " (plain TCP)"));
     }
   }
   // -- query actors and the link ----------------------------------------------

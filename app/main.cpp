@@ -1,15 +1,20 @@
 // cqrsd: command line, signals, start-up and shutdown order.
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <thread>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <pthread.h>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
 
 #include "actors/node.hpp"
 #include "config/logging.hpp"
@@ -39,6 +44,52 @@ std::string describe(const cqrs::database_settings& db) {
     return "SQLite " + db.sqlite_path;
   return db.read_postgresql.empty() ? "PostgreSQL"
                                     : "PostgreSQL with a read replica";
+}
+
+/// Drains this thread's OpenSSL error queue into one line.
+std::string openssl_errors() {
+  std::string result;
+  while (auto code = ERR_get_error()) {
+    char text[256];
+    ERR_error_string_n(code, text, sizeof(text));
+    if (!result.empty())
+      result += "; ";
+    result += text;
+  }
+  return result.empty() ? "unknown OpenSSL error" : result;
+}
+
+/// Loads the cluster credentials the way CAF's OpenSSL module will, so that
+/// a bad file stops the start with a message instead of failing each
+/// handshake. Returns what is wrong, or "" when all loads.
+std::string check_cluster_tls(const cqrs::cluster_tls_settings& tls) {
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx{
+      SSL_CTX_new(TLS_method()), SSL_CTX_free};
+  if (!ctx)
+    return "cannot create an OpenSSL context: " + openssl_errors();
+  auto password = tls.key_password;
+  SSL_CTX_set_default_passwd_cb_userdata(ctx.get(), &password);
+  SSL_CTX_set_default_passwd_cb(
+      ctx.get(), [](char* buf, int size, int, void* user) {
+        const auto& text = *static_cast<std::string*>(user);
+        auto n = std::min(text.size(), static_cast<size_t>(size));
+        std::copy_n(text.data(), n, buf);
+        return static_cast<int>(n);
+      });
+  if (SSL_CTX_use_certificate_chain_file(ctx.get(), tls.cert_file.c_str()) != 1)
+    return "cluster.tls.cert_file '" + tls.cert_file +
+           "' is not a PEM certificate: " + openssl_errors();
+  if (SSL_CTX_use_PrivateKey_file(ctx.get(), tls.key_file.c_str(),
+                                  SSL_FILETYPE_PEM) != 1)
+    return "cluster.tls.key_file '" + tls.key_file +
+           "' is not the PEM key of cluster.tls.cert_file (or "
+           "cluster.tls.key_password is wrong): " +
+           openssl_errors();
+  if (SSL_CTX_load_verify_locations(ctx.get(), tls.ca_file.c_str(), nullptr) !=
+      1)
+    return "cluster.tls.ca_file '" + tls.ca_file +
+           "' holds no PEM CA certificate: " + openssl_errors();
+  return {};
 }
 
 int check_config(const std::string& path) {
@@ -76,9 +127,24 @@ int serve(const std::string& path) {
     sys_cfg.load<caf::io::middleman>();
     auto interval = caf::timespan{
         std::chrono::milliseconds{cfg->cluster.heartbeat_interval_ms}};
+    const auto& tls = cfg->cluster.tls;
     sys_cfg.set("middleman.heartbeat-interval", interval);
     sys_cfg.set("middleman.connection-timeout",
                 interval * cfg->cluster.missed_heartbeats);
+    if (tls.enabled()) {
+      if (auto why = check_cluster_tls(tls); !why.empty()) {
+        CQRS_LOG(error, "main", "cannot start: " << why);
+        return exit_failure;
+      }
+      // Every link is TLS with certificates checked on both ends against
+      // the cluster CA: CAF's OpenSSL module requires a peer certificate
+      // as soon as any credential is configured.
+      sys_cfg.load<caf::openssl::manager>();
+      sys_cfg.openssl_cafile = tls.ca_file;
+      sys_cfg.openssl_certificate = tls.cert_file;
+      sys_cfg.openssl_key = tls.key_file;
+      sys_cfg.openssl_passphrase = tls.key_password;
+    }
   }
   caf::actor_system sys{sys_cfg};
   auto on_fatal = [&exit_code](const std::string& why) {
@@ -120,10 +186,11 @@ int serve(const std::string& path) {
     gw.stop();
   }};
   CQRS_LOG(info, "main",
-           "cqrsd " << CQRSD_VERSION << " serving http://" << cfg->http.host
-                    << ':' << *port << " (" << to_string(cfg->node.role)
-                    << " node '" << cfg->node.name << "', "
-                    << describe(cfg->database) << ")");
+           "cqrsd " << CQRSD_VERSION << " serving "
+                    << (cfg->http.tls.enabled() ? "https" : "http") << "://"
+                    << cfg->http.host << ':' << *port << " ("
+                    << to_string(cfg->node.role) << " node '" << cfg->node.name
+                    << "', " << describe(cfg->database) << ")");
   gw.serve();
   if (!stopping) {
     CQRS_LOG(error, "main", "HTTP server stopped unexpectedly");

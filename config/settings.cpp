@@ -143,6 +143,8 @@ private:
             return read_string(key, value, out.write_token, false);
           if (name == "read_token")
             return read_string(key, value, out.read_token, false);
+          if (name == "tls")
+            return parse_http_tls(key, value, out.tls);
           return unknown(key);
         });
   }
@@ -229,8 +231,41 @@ private:
             return read_uint(key, value, 10, 60000, out.reconnect_initial_ms);
           if (name == "reconnect_max_ms")
             return read_uint(key, value, 10, 600000, out.reconnect_max_ms);
+          if (name == "tls")
+            return parse_cluster_tls(key, value, out.tls);
           return unknown(key);
         });
+  }
+
+  bool parse_http_tls(const std::string& prefix, const YAML::Node& section,
+                      http_tls_settings& out) {
+    return each_entry(section, prefix,
+                      [&](const std::string& name, const std::string& key,
+                          const YAML::Node& value) {
+                        if (name == "cert_file")
+                          return read_string(key, value, out.cert_file, true);
+                        if (name == "key_file")
+                          return read_string(key, value, out.key_file, true);
+                        return unknown(key);
+                      });
+  }
+
+  bool parse_cluster_tls(const std::string& prefix, const YAML::Node& section,
+                         cluster_tls_settings& out) {
+    return each_entry(section, prefix,
+                      [&](const std::string& name, const std::string& key,
+                          const YAML::Node& value) {
+                        if (name == "ca_file")
+                          return read_string(key, value, out.ca_file, true);
+                        if (name == "cert_file")
+                          return read_string(key, value, out.cert_file, true);
+                        if (name == "key_file")
+                          return read_string(key, value, out.key_file, true);
+                        if (name == "key_password")
+                          return read_string(key, value, out.key_password,
+                                             true);
+                        return unknown(key);
+                      });
   }
 
   bool parse_log(const std::string& prefix, const YAML::Node& section,
@@ -277,6 +312,72 @@ private:
                   "expected an integer >= cluster.reconnect_initial_ms (" +
                       std::to_string(cl.reconnect_initial_ms) + "), got " +
                       quote(std::to_string(cl.reconnect_max_ms)));
+    return validate_http_tls(s.http.tls) &&
+           validate_cluster_tls(s.node.role, cl.tls);
+  }
+
+  /// HTTPS needs both a certificate and its key, and both must be readable.
+  bool validate_http_tls(const http_tls_settings& tls) {
+    if (tls.cert_file.empty() != tls.key_file.empty())
+      return fail(
+          tls.cert_file.empty() ? "http.tls.cert_file" : "http.tls.key_file",
+          "expected both http.tls.cert_file and http.tls.key_file "
+          "(or neither), got only " +
+              std::string{tls.cert_file.empty() ? "key_file" : "cert_file"});
+    if (!tls.enabled())
+      return true;
+    return readable("http.tls.cert_file", tls.cert_file) &&
+           readable("http.tls.key_file", tls.key_file);
+  }
+
+  /// Cluster TLS needs the CA, the node's certificate and its key, all
+  /// readable, and only makes sense on nodes that use cluster links.
+  bool validate_cluster_tls(node_role role, const cluster_tls_settings& tls) {
+    struct file_key {
+      const char* key;
+      const std::string& path;
+    };
+    const file_key files[] = {{"cluster.tls.ca_file", tls.ca_file},
+                              {"cluster.tls.cert_file", tls.cert_file},
+                              {"cluster.tls.key_file", tls.key_file}};
+    bool any = !tls.key_password.empty();
+    for (const auto& f : files)
+      any = any || !f.path.empty();
+    if (!any)
+      return true;
+    for (const auto& f : files)
+      if (f.path.empty())
+        return fail(f.key, "expected cluster.tls.ca_file, "
+                           "cluster.tls.cert_file and cluster.tls.key_file "
+                           "together (or none of them), got no " +
+                               std::string{f.key});
+    if (role == node_role::standalone)
+      return fail("cluster.tls",
+                  "only command and query nodes have cluster links, got "
+                  "node.role standalone; remove cluster.tls or set "
+                  "node.role");
+    for (const auto& f : files)
+      if (!readable(f.key, f.path))
+        return false;
+    return true;
+  }
+
+  /// Fails naming `key` unless `path` is a file that can be read.
+  bool readable(const std::string& key, const std::string& path) {
+    int code = 0;
+    std::FILE* file = std::fopen(path.c_str(), "rb");
+    if (file == nullptr) {
+      code = errno;
+    } else {
+      // Opening a directory succeeds; reading it does not.
+      std::fgetc(file);
+      if (std::ferror(file))
+        code = errno;
+      std::fclose(file);
+    }
+    if (code != 0)
+      return fail(key,
+                  "cannot read " + quote(path) + ": " + std::strerror(code));
     return true;
   }
 

@@ -24,6 +24,16 @@ struct node_settings {
   node_role role = node_role::standalone;
 };
 
+/// The certificate of the HTTPS gateway; both files empty serves plain HTTP.
+struct http_tls_settings {
+  /// PEM certificate chain presented to clients.
+  std::string cert_file;
+  /// PEM private key of `cert_file` (unencrypted).
+  std::string key_file;
+
+  bool enabled() const noexcept { return !cert_file.empty(); }
+};
+
 struct http_settings {
   /// Listen address as "host:port".
   std::string listen = "127.0.0.1:8080";
@@ -52,6 +62,8 @@ struct http_settings {
   /// When non-empty, reads (and /status) need `Authorization: Bearer` with
   /// this token or `write_token`; /healthz, /readyz and /metrics stay open.
   std::string read_token;
+  /// HTTPS instead of plain HTTP when set.
+  http_tls_settings tls;
 };
 
 struct database_settings {
@@ -93,6 +105,21 @@ struct command_settings {
   uint32_t idempotency_ttl_s = 86400;
 };
 
+/// Mutual TLS on cluster links: a node only links with nodes presenting a
+/// certificate signed by `ca_file`. All files empty links in plain text.
+struct cluster_tls_settings {
+  /// PEM certificate(s) of the CA that signs every node's certificate.
+  std::string ca_file;
+  /// PEM certificate chain of this node.
+  std::string cert_file;
+  /// PEM private key of `cert_file`.
+  std::string key_file;
+  /// Passphrase of an encrypted `key_file`; empty for a plain key.
+  std::string key_password;
+
+  bool enabled() const noexcept { return !cert_file.empty(); }
+};
+
 struct cluster_settings {
   /// Role `command`: where the command actor is published, "host:port".
   std::string listen = "127.0.0.1:7070";
@@ -111,6 +138,8 @@ struct cluster_settings {
   /// Reconnect backoff: first delay, doubled up to the maximum.
   uint32_t reconnect_initial_ms = 100;
   uint32_t reconnect_max_ms = 5000;
+  /// Encrypted, authenticated links when set.
+  cluster_tls_settings tls;
 };
 
 struct log_settings {

@@ -69,6 +69,8 @@ private:
   node& node_;
   settings cfg_;
   std::unique_ptr<actor_bridge> bridge_;
+  /// Why OpenSSL rejected `http.tls`, when it did.
+  std::string tls_error_;
   // Declared before server_, whose threads use them until it is destroyed.
   request_counters requests_;
   overload_counters overload_;

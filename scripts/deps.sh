@@ -8,12 +8,12 @@
 # database servers and clients that the scripts and tests use.
 CQRSD_DEB_PACKAGES=(
   build-essential cmake ccache pkg-config
-  libcaf-dev
+  libcaf-dev libcaf-openssl0.17
   libsoci-dev libsoci-sqlite3-4.0 libsoci-postgresql4.0
   libsqlite3-dev libpq-dev
   libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
   libyaml-cpp-dev libboost-test-dev nlohmann-json3-dev
-  postgresql sqlite3 curl wrk ca-certificates
+  postgresql sqlite3 curl wrk ca-certificates openssl
 )
 
 # Prints the packages of CQRSD_DEB_PACKAGES that are not installed, one a line.

@@ -924,6 +924,127 @@ BOOST_AUTO_TEST_CASE(idempotency_ttl_s_defaults_to_a_day_and_is_checked) {
               "unknown");
 }
 
+// -- TLS ----------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(tls_is_off_by_default) {
+  auto s = parse_ok("");
+  BOOST_TEST(!s.http.tls.enabled());
+  BOOST_TEST(!s.cluster.tls.enabled());
+}
+
+BOOST_AUTO_TEST_CASE(http_tls_reads_both_files) {
+  auto cert = write_file("cert.pem", "certificate");
+  auto key = write_file("key.pem", "key");
+  auto s = parse_ok("http:\n  tls:\n    cert_file: " + cert +
+                    "\n    key_file: " + key + "\n");
+  BOOST_TEST(s.http.tls.enabled());
+  BOOST_TEST(s.http.tls.cert_file == cert);
+  BOOST_TEST(s.http.tls.key_file == key);
+}
+
+BOOST_AUTO_TEST_CASE(http_tls_needs_both_files) {
+  auto cert = write_file("cert.pem", "certificate");
+  check_error("http:\n  tls:\n    cert_file: " + cert + "\n",
+              "http.tls.key_file", "got only cert_file");
+  check_error("http:\n  tls:\n    key_file: " + cert + "\n",
+              "http.tls.cert_file", "got only key_file");
+}
+
+BOOST_AUTO_TEST_CASE(http_tls_files_must_be_readable) {
+  auto cert = write_file("cert.pem", "certificate");
+  auto missing = dir + "/missing.pem";
+  check_error("http:\n  tls:\n    cert_file: " + cert +
+                  "\n    key_file: " + missing + "\n",
+              "http.tls.key_file", "cannot read '" + missing + "'");
+  check_error("http:\n  tls:\n    cert_file: " + missing +
+                  "\n    key_file: " + cert + "\n",
+              "http.tls.cert_file", "No such file or directory");
+  // A directory opens but cannot be read.
+  check_error("http:\n  tls:\n    cert_file: " + dir +
+                  "\n    key_file: " + cert + "\n",
+              "http.tls.cert_file", "Is a directory");
+}
+
+BOOST_AUTO_TEST_CASE(http_tls_rejects_bad_shapes) {
+  check_error("http:\n  tls: yes\n", "http.tls", "expected a mapping");
+  check_error("http:\n  tls:\n    cert_file: ''\n", "http.tls.cert_file",
+              "non-empty");
+  check_error("http:\n  tls:\n    cert_file: [a]\n", "http.tls.cert_file",
+              "expected a string");
+  check_error("http:\n  tls:\n    ca_file: x\n", "http.tls.ca_file",
+              "unknown key");
+}
+
+BOOST_AUTO_TEST_CASE(cluster_tls_reads_every_file) {
+  auto ca = write_file("ca.pem", "ca");
+  auto cert = write_file("node.pem", "certificate");
+  auto key = write_file("node.key", "key");
+  set_variable("CQRSD_TEST_KEY_PASSWORD", "s3cret");
+  for (auto role : {"command", "query"}) {
+    auto s = parse_ok(std::string{"node:\n  role: "} + role +
+                      "\ncluster:\n  tls:\n    ca_file: " + ca +
+                      "\n    cert_file: " + cert + "\n    key_file: " + key +
+                      "\n    key_password: ${CQRSD_TEST_KEY_PASSWORD}\n");
+    BOOST_TEST(s.cluster.tls.enabled());
+    BOOST_TEST(s.cluster.tls.ca_file == ca);
+    BOOST_TEST(s.cluster.tls.cert_file == cert);
+    BOOST_TEST(s.cluster.tls.key_file == key);
+    BOOST_TEST(s.cluster.tls.key_password == "s3cret");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(cluster_tls_needs_all_three_files) {
+  auto ca = write_file("ca.pem", "ca");
+  auto cert = write_file("node.pem", "certificate");
+  auto key = write_file("node.key", "key");
+  std::string head = "node:\n  role: query\ncluster:\n  tls:\n";
+  check_error(head + "    cert_file: " + cert + "\n    key_file: " + key + "\n",
+              "cluster.tls.ca_file", "got no cluster.tls.ca_file");
+  check_error(head + "    ca_file: " + ca + "\n    key_file: " + key + "\n",
+              "cluster.tls.cert_file", "together");
+  check_error(head + "    ca_file: " + ca + "\n    cert_file: " + cert + "\n",
+              "cluster.tls.key_file", "together");
+  check_error(head + "    key_password: x\n", "cluster.tls.ca_file",
+              "together");
+}
+
+BOOST_AUTO_TEST_CASE(cluster_tls_files_must_be_readable) {
+  auto ca = write_file("ca.pem", "ca");
+  auto cert = write_file("node.pem", "certificate");
+  auto missing = dir + "/missing.pem";
+  check_error("node:\n  role: command\ncluster:\n  tls:\n    ca_file: " + ca +
+                  "\n    cert_file: " + cert + "\n    key_file: " + missing +
+                  "\n",
+              "cluster.tls.key_file", "cannot read '" + missing + "'");
+  check_error(
+      "node:\n  role: command\ncluster:\n  tls:\n    ca_file: " + missing +
+          "\n    cert_file: " + cert + "\n    key_file: " + cert + "\n",
+      "cluster.tls.ca_file", "No such file or directory");
+}
+
+BOOST_AUTO_TEST_CASE(cluster_tls_is_for_cluster_roles_only) {
+  auto ca = write_file("ca.pem", "ca");
+  auto cert = write_file("node.pem", "certificate");
+  auto key = write_file("node.key", "key");
+  check_error("cluster:\n  tls:\n    ca_file: " + ca +
+                  "\n    cert_file: " + cert + "\n    key_file: " + key + "\n",
+              "cluster.tls", "node.role standalone");
+  check_error("node:\n  role: query\ncluster:\n  tls:\n    capath: x\n",
+              "cluster.tls.capath", "unknown key");
+}
+
+BOOST_AUTO_TEST_CASE(config_file_error_names_the_tls_key) {
+  auto cert = write_file("cert.pem", "certificate");
+  auto missing = dir + "/missing.key";
+  auto path = write_file("tls.yaml", "http:\n  tls:\n    cert_file: " + cert +
+                                         "\n    key_file: " + missing + "\n");
+  config_error err;
+  BOOST_TEST(!load_settings(path, err).has_value());
+  BOOST_TEST(to_string(err) ==
+             "config error: http.tls.key_file: cannot read '" + missing +
+                 "': No such file or directory");
+}
+
 // -- logging ------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(logger_filters_by_level_and_writes_one_line) {
