@@ -28,6 +28,7 @@ void command_actor_state::flush() {
     inv.keys.insert(inv.keys.end(), r->changed.begin(), r->changed.end());
   }
   if (inv.to_seq != 0) {
+    inv.committed_at_ns = wall_clock_ns();
     node_counters::add(cfg.counters->commits, inv.to_seq - inv.from_seq + 1);
     node_counters::set(cfg.counters->current_seq, inv.to_seq);
     // Publish before answering, so the batch is on its way to the hubs

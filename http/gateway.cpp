@@ -224,6 +224,7 @@ void gateway::stop() {
 }
 
 void gateway::handle(const httplib::Request& req, httplib::Response& res) {
+  auto started = std::chrono::steady_clock::now();
   auto m = match(req.path);
   try {
     dispatch(m, req, res);
@@ -233,6 +234,8 @@ void gateway::handle(const httplib::Request& req, httplib::Response& res) {
     reply_error(res, {500, to_string(ec::internal), "internal error"});
   }
   requests_.count(m.r, res.status);
+  requests_.observe(m.r, to_method(req.method),
+                    std::chrono::steady_clock::now() - started);
 }
 
 namespace {
