@@ -10,10 +10,17 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Writes `ns` as seconds, in the shortest form that reads back exactly.
+// Writes `ns` as seconds, in the shortest form that reads back exactly and
+// as the Prometheus client libraries write it (Go's 'g' format): "0.0001",
+// "10", "5e-05". The `le` label must not change its spelling between
+// versions, or Prometheus sees new series.
 void write_seconds(std::ostream& out, double ns) {
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), ns / 1e9);
+  auto seconds = ns / 1e9;
+  auto format = seconds == 0 || (seconds >= 1e-4 && seconds < 1e21)
+                    ? std::chars_format::fixed
+                    : std::chars_format::scientific;
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), seconds, format);
   out.write(buf, end - buf);
 }
 

@@ -345,19 +345,22 @@ BOOST_AUTO_TEST_CASE(histogram_counts_concurrent_observations_exactly) {
 }
 
 BOOST_AUTO_TEST_CASE(histogram_renders_cumulative_buckets_in_seconds) {
-  histogram h{50us, 2500us, 1s};
+  // Bounds spelled as the Prometheus client libraries spell them.
+  histogram h{50us, 100us, 2500us, 10s};
   h.observe(20us);
   h.observe(50us);
   h.observe(1ms);
   h.observe(3s);
+  h.observe(11s);
   std::ostringstream out;
   http::render_histogram(out, "x_seconds", R"(route="/a")", h.read());
   BOOST_TEST(out.str() == "x_seconds_bucket{route=\"/a\",le=\"5e-05\"} 2\n"
+                          "x_seconds_bucket{route=\"/a\",le=\"0.0001\"} 2\n"
                           "x_seconds_bucket{route=\"/a\",le=\"0.0025\"} 3\n"
-                          "x_seconds_bucket{route=\"/a\",le=\"1\"} 3\n"
-                          "x_seconds_bucket{route=\"/a\",le=\"+Inf\"} 4\n"
-                          "x_seconds_sum{route=\"/a\"} 3.00107\n"
-                          "x_seconds_count{route=\"/a\"} 4\n");
+                          "x_seconds_bucket{route=\"/a\",le=\"10\"} 4\n"
+                          "x_seconds_bucket{route=\"/a\",le=\"+Inf\"} 5\n"
+                          "x_seconds_sum{route=\"/a\"} 14.00107\n"
+                          "x_seconds_count{route=\"/a\"} 5\n");
   std::ostringstream bare;
   http::render_histogram(bare, "y_seconds", "", histogram{1s}.read());
   BOOST_TEST(bare.str() == "y_seconds_bucket{le=\"1\"} 0\n"
