@@ -2,7 +2,10 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+
+#include "actors/histogram.hpp"
 
 namespace cqrs {
 
@@ -35,10 +38,42 @@ struct node_counters {
   counter command_actor_restarts{0};
   /// Commit ranges the hub read back from commit_log.
   counter catch_ups{0};
+  /// Times the hub flushed the caches and sent reads to the database: lost
+  /// command node, missed heartbeats or an unreadable commit_log.
+  counter cache_flushes{0};
   /// 1 while the node is subscribed at its command node.
   counter command_node_linked{0};
   /// 1 while query actors may cache; 0 while they read from the database.
   counter caches_in_use{0};
+
+  // -- histograms -------------------------------------------------------------
+
+  /// Cache fills, from the query actor asking the DB reader pool until the
+  /// answer arrives (queueing in the pool included).
+  histogram fill_duration{
+      std::chrono::microseconds{100},  std::chrono::microseconds{250},
+      std::chrono::microseconds{500},  std::chrono::milliseconds{1},
+      std::chrono::microseconds{2500}, std::chrono::milliseconds{5},
+      std::chrono::milliseconds{10},   std::chrono::milliseconds{25},
+      std::chrono::milliseconds{50},   std::chrono::milliseconds{100},
+      std::chrono::milliseconds{250},  std::chrono::milliseconds{500},
+      std::chrono::seconds{1},         std::chrono::milliseconds{2500},
+      std::chrono::seconds{5},         std::chrono::seconds{10},
+      std::chrono::seconds{30}};
+  /// From the commit of a batch (the command node's wall clock) until a query
+  /// actor of this node applied its invalidation; one observation per batch
+  /// and query actor.
+  histogram invalidation_lag{
+      std::chrono::microseconds{10},   std::chrono::microseconds{25},
+      std::chrono::microseconds{50},   std::chrono::microseconds{100},
+      std::chrono::microseconds{250},  std::chrono::microseconds{500},
+      std::chrono::milliseconds{1},    std::chrono::microseconds{2500},
+      std::chrono::milliseconds{5},    std::chrono::milliseconds{10},
+      std::chrono::milliseconds{25},   std::chrono::milliseconds{50},
+      std::chrono::milliseconds{100},  std::chrono::milliseconds{250},
+      std::chrono::milliseconds{500},  std::chrono::seconds{1},
+      std::chrono::milliseconds{2500}, std::chrono::seconds{5},
+      std::chrono::seconds{10}};
 
   static void add(counter& c, uint64_t n = 1) noexcept {
     c.fetch_add(n, std::memory_order_relaxed);

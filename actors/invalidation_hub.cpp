@@ -49,13 +49,15 @@ void invalidation_hub_state::set_caching(caf::local_actor* self, bool on,
     return;
   caching = on;
   node_counters::set(cfg.counters->caches_in_use, on ? 1 : 0);
-  if (on)
+  if (on) {
     CQRS_LOG(info, "invalidation_hub",
              "caches in use again at seq " << applied_seq << " (" << why
                                            << ")");
-  else
+  } else {
+    node_counters::add(cfg.counters->cache_flushes);
     CQRS_LOG(warning, "invalidation_hub",
              "caches flushed, reads go to the database (" << why << ")");
+  }
   for (auto& sub : subscribers)
     caf::anon_send(sub, atom::bypass_v, !on);
 }

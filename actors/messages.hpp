@@ -1,6 +1,7 @@
 // Message types exchanged by cqrsd's actors, and their CAF type IDs.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -52,7 +53,18 @@ struct invalidation {
   seq_t from_seq = 0;
   seq_t to_seq = 0;
   std::vector<std::string> keys;
+  /// When the command actor committed the batch: nanoseconds since the Unix
+  /// epoch on its wall clock, comparable across nodes. 0 for ranges a hub
+  /// read back from commit_log.
+  int64_t committed_at_ns = 0;
 };
+
+/// Now on the wall clock, as `invalidation::committed_at_ns` counts time.
+inline int64_t wall_clock_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 /// A query actor as `/status` shows it.
 struct query_actor_status {
@@ -111,7 +123,8 @@ typename Inspector::result_type inspect(Inspector& f, read_request& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, invalidation& x) {
-  return f(caf::meta::type_name("invalidation"), x.from_seq, x.to_seq, x.keys);
+  return f(caf::meta::type_name("invalidation"), x.from_seq, x.to_seq, x.keys,
+           x.committed_at_ns);
 }
 
 template <class Inspector>

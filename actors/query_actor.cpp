@@ -122,6 +122,9 @@ void query_actor_state::fail_fill(const std::string& key,
 // -- invalidations ------------------------------------------------------------
 
 void query_actor_state::apply(const invalidation& inv) {
+  if (inv.committed_at_ns != 0)
+    cfg.counters->invalidation_lag.observe(
+        std::chrono::nanoseconds{wall_clock_ns() - inv.committed_at_ns});
   auto evicted = cache->invalidate(inv.keys, inv.to_seq);
   node_counters::add(cfg.counters->invalidation_evictions, evicted);
   if (!fills.empty())
@@ -158,9 +161,11 @@ constexpr auto refill_pause = std::chrono::milliseconds{5};
 // get a fresh fill, until their `X-Min-Seq` deadline.
 void start_fill(query_actor_ptr self, const std::string& key, query q) {
   auto& st = self->state;
+  auto started = std::chrono::steady_clock::now();
   self->request(st.reader, st.cfg.fill_timeout, atom::fill_v, q)
       .then(
-          [self, key, q](fill_result& r) {
+          [self, key, q, started](fill_result& r) {
+            self->state.cfg.counters->fill_duration.observe_since(started);
             auto again = self->state.complete_fill(key, r);
             if (again.empty())
               return;
@@ -185,7 +190,8 @@ void start_fill(query_actor_ptr self, const std::string& key, query q) {
             else if (!scheduled)
               self->delayed_send(self, refill_pause, atom::retry_v, key);
           },
-          [self, key](caf::error& err) {
+          [self, key, started](caf::error& err) {
+            self->state.cfg.counters->fill_duration.observe_since(started);
             CQRS_LOG(warning, "query_actor",
                      "fill of " << key << " failed: " << error_message(err));
             self->state.fail_fill(key, err);

@@ -323,6 +323,7 @@ bool is_probe(route r) {
 } // namespace
 
 void gateway::handle(const httplib::Request& req, httplib::Response& res) {
+  auto started = std::chrono::steady_clock::now();
   auto m = match(req.path);
   // Bounds the requests in flight; probes stay answerable past the bound.
   struct in_flight_guard {
@@ -362,6 +363,8 @@ void gateway::handle(const httplib::Request& req, httplib::Response& res) {
     reply_error(res, {500, to_string(ec::internal), "internal error"});
   }
   requests_.count(m.r, res.status);
+  requests_.observe(m.r, to_method(req.method),
+                    std::chrono::steady_clock::now() - started);
 }
 
 namespace {

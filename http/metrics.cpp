@@ -1,20 +1,112 @@
 // Prometheus text rendering of cqrsd's metrics.
 #include "http/metrics.hpp"
 
+#include <charconv>
 #include <sstream>
 
 namespace cqrs::http {
 
 namespace {
 
-void emit(std::ostringstream& out, const char* name, const char* type,
-          const char* help, uint64_t value) {
+using namespace std::chrono_literals;
+
+// Writes `ns` as seconds, in the shortest form that reads back exactly and
+// as the Prometheus client libraries write it (Go's 'g' format): "0.0001",
+// "10", "5e-05". The `le` label must not change its spelling between
+// versions, or Prometheus sees new series.
+void write_seconds(std::ostream& out, double ns) {
+  auto seconds = ns / 1e9;
+  auto format = seconds == 0 || (seconds >= 1e-4 && seconds < 1e21)
+                    ? std::chars_format::fixed
+                    : std::chars_format::scientific;
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), seconds, format);
+  out.write(buf, end - buf);
+}
+
+void emit_header(std::ostream& out, const char* name, const char* type,
+                 const char* help) {
   out << "# HELP " << name << ' ' << help << '\n'
-      << "# TYPE " << name << ' ' << type << '\n'
-      << name << ' ' << value << '\n';
+      << "# TYPE " << name << ' ' << type << '\n';
+}
+
+void emit(std::ostream& out, const char* name, const char* type,
+          const char* help, uint64_t value) {
+  emit_header(out, name, type, help);
+  out << name << ' ' << value << '\n';
 }
 
 } // namespace
+
+method to_method(std::string_view name) noexcept {
+  if (name == "GET")
+    return method::get;
+  if (name == "HEAD")
+    return method::head;
+  if (name == "POST")
+    return method::post;
+  if (name == "PUT")
+    return method::put;
+  if (name == "DELETE")
+    return method::del;
+  if (name == "PATCH")
+    return method::patch;
+  if (name == "OPTIONS")
+    return method::options;
+  return method::other;
+}
+
+std::string_view label(method m) noexcept {
+  switch (m) {
+  case method::get:
+    return "GET";
+  case method::head:
+    return "HEAD";
+  case method::post:
+    return "POST";
+  case method::put:
+    return "PUT";
+  case method::del:
+    return "DELETE";
+  case method::patch:
+    return "PATCH";
+  case method::options:
+    return "OPTIONS";
+  case method::other:
+    break;
+  }
+  return "other";
+}
+
+request_duration::request_duration()
+    : histogram{50us, 100us, 250us, 500us, 1ms, 2500us, 5ms, 10ms, 25ms,
+                50ms, 100ms, 250ms, 500ms, 1s,  2500ms, 5s,  10s} {
+  // nop
+}
+
+void render_histogram(std::ostream& out, std::string_view name,
+                      std::string_view labels, const histogram::snapshot& h) {
+  auto sep = labels.empty() ? "" : ",";
+  for (size_t i = 0; i <= h.bounds; ++i) {
+    out << name << "_bucket{" << labels << sep << "le=\"";
+    if (i < h.bounds)
+      write_seconds(out, static_cast<double>(h.upper_ns[i]));
+    else
+      out << "+Inf";
+    out << "\"} " << h.cumulative[i] << '\n';
+  }
+  auto braces = [&] {
+    if (!labels.empty())
+      out << '{' << labels << '}';
+  };
+  out << name << "_sum";
+  braces();
+  out << ' ';
+  write_seconds(out, static_cast<double>(h.sum_ns));
+  out << '\n' << name << "_count";
+  braces();
+  out << ' ' << h.count() << '\n';
+}
 
 std::string render_metrics(const node_counters& node,
                            const request_counters& requests,
@@ -55,6 +147,10 @@ std::string render_metrics(const node_counters& node,
   emit(out, "cqrsd_catch_ups_total", "counter",
        "Commit ranges the invalidation hub read back from commit_log.",
        c::get(node.catch_ups));
+  emit(out, "cqrsd_cache_flushes_total", "counter",
+       "Times the caches were flushed and reads sent to the database: lost "
+       "command node, missed heartbeats or unreadable commit_log.",
+       c::get(node.cache_flushes));
   emit(out, "cqrsd_command_node_linked", "gauge",
        "1 while the node is subscribed at its command node.",
        c::get(node.command_node_linked));
@@ -95,6 +191,34 @@ std::string render_metrics(const node_counters& node,
             << "\",status=\"" << status << "\"} " << n << '\n';
     }
   }
+  emit_header(out, "cqrsd_http_request_duration_seconds", "histogram",
+              "Time the gateway took to answer a request, by route and "
+              "method.");
+  std::string labels;
+  for (size_t r = 0; r < route_count; ++r) {
+    for (size_t m = 0; m < method_count; ++m) {
+      auto h =
+          requests.durations(static_cast<route>(r), static_cast<method>(m));
+      if (h.count() == 0)
+        continue;
+      labels = "route=\"";
+      labels += pattern(static_cast<route>(r));
+      labels += "\",method=\"";
+      labels += label(static_cast<method>(m));
+      labels += '"';
+      render_histogram(out, "cqrsd_http_request_duration_seconds", labels, h);
+    }
+  }
+  emit_header(out, "cqrsd_fill_duration_seconds", "histogram",
+              "Cache fills, from the query actor asking the DB reader pool "
+              "until the answer arrived.");
+  render_histogram(out, "cqrsd_fill_duration_seconds", "",
+                   node.fill_duration.read());
+  emit_header(out, "cqrsd_invalidation_lag_seconds", "histogram",
+              "From a batch's commit on the command node until a query actor "
+              "of this node applied its invalidation.");
+  render_histogram(out, "cqrsd_invalidation_lag_seconds", "",
+                   node.invalidation_lag.read());
   return out.str();
 }
 

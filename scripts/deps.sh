@@ -14,6 +14,7 @@ CQRSD_DEB_PACKAGES=(
   libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
   libyaml-cpp-dev libboost-test-dev nlohmann-json3-dev
   postgresql sqlite3 curl wrk ca-certificates openssl
+  prometheus # promtool checks /metrics (tests/metrics.cpp)
 )
 
 # Prints the packages of CQRSD_DEB_PACKAGES that are not installed, one a line.

@@ -823,6 +823,7 @@ BOOST_AUTO_TEST_CASE(command_node_killed_and_restarted) {
     require_status_link(*node, "unreachable", "bypassed");
     BOOST_TEST(metric(*node, "cqrsd_command_node_linked") == 0);
     BOOST_TEST(metric(*node, "cqrsd_caches_in_use") == 0);
+    BOOST_TEST(metric(*node, "cqrsd_cache_flushes_total") >= 1);
   }
   BOOST_TEST(db->max_seq() == seq_while_down);
 
@@ -897,6 +898,11 @@ BOOST_AUTO_TEST_CASE(command_node_killed_and_restarted) {
   BOOST_TEST_MESSAGE("the caches are used again: hit counters rise");
   for (auto* node : {&q1, &q2})
     BOOST_TEST(hits_from_repeated_reads(*node, targets.front()) >= 2,
+               node->name());
+  // Batches carry their commit time from the command node: the query nodes
+  // measure their invalidation lag.
+  for (auto* node : {&q1, &q2})
+    BOOST_TEST(metric(*node, "cqrsd_invalidation_lag_seconds_count") > 0,
                node->name());
   BOOST_TEST_MESSAGE("took " << elapsed_ms(started) << " ms");
 }
