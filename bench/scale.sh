@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# The scale benchmark: one cqrsd node with `query.actors: 100000` against the
+# same node with 8, on SQLite. For each it measures the spawn time (launch
+# until /readyz answers), the idle resident memory, the fan-out of one
+# invalidation batch to every query actor, and hot reads with wrk; then it
+# writes a Markdown report with the targets.
+#
+#   bench/scale.sh [--quick] [--actors N] [--out FILE]
+#
+# --quick: 3 s of hot reads (1 s warm-up) and 5 fan-out samples instead of
+# 10 s (3 s) and 20. The report goes to bench/results/<YYYY-MM-DD>[-quick]-scale.md
+# unless --out says otherwise. Environment: JOBS (build jobs, default 2).
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo_root"
+
+usage() {
+  echo "usage: bench/scale.sh [--quick] [--actors N] [--out FILE]" >&2
+  exit 2
+}
+
+quick=0
+many=100000
+out=""
+while (($# > 0)); do
+  case "$1" in
+    --quick) quick=1 ;;
+    --actors)
+      (($# >= 2)) || usage
+      many="$2"
+      shift
+      ;;
+    --out)
+      (($# >= 2)) || usage
+      out="$2"
+      shift
+      ;;
+    -h | --help) usage ;;
+    *)
+      echo "scale.sh: unknown argument '$1'" >&2
+      usage
+      ;;
+  esac
+  shift
+done
+# query.actors accepts 1..100000 (config/settings.cpp).
+if ! [[ "$many" =~ ^[1-9][0-9]*$ ]] || ((many > 100000)); then
+  echo "scale.sh: --actors must be an integer in 1..100000, got '$many'" >&2
+  usage
+fi
+
+few=8
+hot_ids=1000
+categories=100
+read_connections=16
+wrk_threads=2
+http_threads=64
+if ((quick)); then
+  duration=3 warmup=1 fanout_samples=5 suffix="-quick"
+else
+  duration=10 warmup=3 fanout_samples=20 suffix=""
+fi
+run_date="$(date -u +%F)"
+out="${out:-bench/results/${run_date}${suffix}-scale.md}"
+
+bench_who="scale.sh"
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+results="$scratch_dir/results.tsv"
+: >"$results"
+
+bench_describe_machine
+bench_build
+mkdir -p "$scratch_dir/sqlite"
+
+# The configuration of a node with $1 query actors, but for http. Info level:
+# the node logs when it has spawned its actors.
+server_yaml() {
+  echo "node: {name: scale}"
+  echo "database: {backend: sqlite, sqlite_path: \"$scratch_dir/sqlite/cqrsd.db\"}"
+  echo "query: {actors: $1, routing: key_affinity, cache_enabled: true}"
+  echo "log: {level: info}"
+}
+
+# Prints the seconds between the first log line and the node's "started ...
+# node" line of log file $1 (timestamps "2026-11-28T04:30:00.123Z"), or
+# nothing when either is missing.
+logged_start_seconds() {
+  awk '
+    function secs(ts,   t) {
+      # 2026-11-28T04:30:00.123Z: hours, minutes, seconds of the day.
+      t = substr(ts, 12)
+      sub(/Z$/, "", t)
+      split(t, hms, ":")
+      return hms[1] * 3600 + hms[2] * 60 + hms[3]
+    }
+    $1 ~ /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T/ {
+      if (first == "") first = secs($1)
+      if ($0 ~ /started .* node/) { printf "%.3f", secs($1) - first; exit }
+    }' "$1"
+}
+
+# Polls /metrics until cqrsd_query_actors reaches $1 (the supervisor sets it
+# once it has spawned them all) and prints the seconds since the launch.
+spawned_seconds() {
+  local now n
+  while true; do
+    n="$(curl -fsS "http://127.0.0.1:$server_port/metrics" 2>/dev/null \
+      | awk '$1 == "cqrsd_query_actors" { print $2 }')"
+    now="$(date +%s.%N)"
+    if [[ "${n:-0}" -ge "$1" ]]; then
+      awk -v a="$server_launched" -v b="$now" 'BEGIN { printf "%.3f", b - a }'
+      return
+    fi
+    if awk -v a="$server_launched" -v b="$now" 'BEGIN { exit !(b - a > 300) }'; then
+      fail "cqrsd_query_actors is ${n:-missing}, not $1, 300 s after the launch"
+    fi
+    sleep 0.01
+  done
+}
+
+# Measures a node with $1 query actors and appends its line to the results:
+# actors, spawn s (the later of ready and all spawned), logged start s, idle RSS MiB, fan-out p50/p99/max ms,
+# /status round trip p50 ms, hot req/s, p50, p99, non-2xx, socket errors.
+measure() {
+  local actors="$1" ready spawned logged rss output line
+  echo "scale.sh: ===== $actors query actors ====="
+  start_server "actors-$actors" "$(server_yaml "$actors")" 300
+  ready="$server_ready_seconds"
+  spawned="$(spawned_seconds "$actors")"
+  logged="$(logged_start_seconds "$server_log")"
+  echo "scale.sh:   ready after $ready s, $actors actors spawned after $spawned s (log: node started after ${logged:-?} s)"
+  if [[ ! -e "$scratch_dir/seeded" ]]; then
+    output="$scratch_dir/seed.txt"
+    "$probe_bin" seed --port "$server_port" --objects "$hot_ids" \
+      --categories "$categories" --connections "$read_connections" >"$output" \
+      || fail "seeding failed"
+    echo "scale.sh:   seeded $hot_ids objects in $(probe_value seed_seconds "$output") s"
+    touch "$scratch_dir/seeded"
+  fi
+  # Idle: nothing has been read yet, so the caches are empty.
+  sleep 2
+  rss="$(server_rss_mib)"
+  echo "scale.sh:   idle RSS $rss MiB"
+
+  output="$scratch_dir/fanout-$actors.txt"
+  "$probe_bin" fanout --port "$server_port" --samples "$fanout_samples" >"$output" \
+    || fail "the fan-out probe failed"
+  [[ "$(probe_value fanout_actors "$output")" == "$actors" ]] \
+    || fail "/status lists $(probe_value fanout_actors "$output") query actors, expected $actors"
+  echo "scale.sh:   fan-out p99 $(probe_value fanout_p99_us "$output") us" \
+    "(/status round trip p50 $(probe_value status_round_trip_p50_us "$output") us)"
+
+  wrk_run "$scratch_dir/wrk-$actors.warmup" "$warmup" "$read_connections" / hot.lua "$hot_ids"
+  wrk_run "$scratch_dir/wrk-$actors.txt" "$duration" "$read_connections" / hot.lua "$hot_ids"
+  check_server
+  line="$(wrk_summary "$scratch_dir/wrk-$actors.txt")"
+  echo "scale.sh:   hot reads: $line (req/s, p50, p99, requests, non-2xx, socket errors)"
+  stop_server
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$actors" \
+    "$(awk -v a="$ready" -v b="$spawned" 'BEGIN { printf "%.3f", (a > b ? a : b) }')" "${logged:-}" "$rss" \
+    "$(awk -v x="$(probe_value fanout_p50_us "$output")" 'BEGIN { printf "%.3f", x / 1000 }')" \
+    "$(awk -v x="$(probe_value fanout_p99_us "$output")" 'BEGIN { printf "%.3f", x / 1000 }')" \
+    "$(awk -v x="$(probe_value fanout_max_us "$output")" 'BEGIN { printf "%.3f", x / 1000 }')" \
+    "$(awk -v x="$(probe_value status_round_trip_p50_us "$output")" 'BEGIN { printf "%.3f", x / 1000 }')" \
+    "$line" >>"$results"
+}
+
+measure "$few"
+measure "$many"
+
+# -- the report ---------------------------------------------------------------
+
+# Field $2 of the results line for $1 actors.
+field() {
+  awk -F '\t' -v a="$1" -v f="$2" '$1 == a { print $f }' "$results"
+}
+
+errors_of() {
+  echo $(($(field "$1" 13) + $(field "$1" 14)))
+}
+
+# One line of the targets table: label, measured, comparison, target, unit.
+target_line() {
+  printf '| %s | %s%s | %s %s%s | %s |\n' "$1" "$2" "$5" \
+    "$([[ "$3" == ge ]] && echo "≥" || echo "≤")" "$4" "$5" "$(verdict "$2" "$3" "$4")"
+}
+
+p99_ratio="$(awk -v a="$(field "$many" 11)" -v b="$(field "$few" 11)" \
+  'BEGIN { if (b > 0) printf "%.2f", a / b }')"
+mkdir -p "$(dirname "$out")"
+{
+  echo "# cqrsd scale benchmark, $run_date$([[ -n "$suffix" ]] && echo " (quick)")"
+  echo
+  echo "Produced by \`bench/scale.sh$( ((quick)) && echo " --quick") --actors $many\`, started $started_at."
+  echo
+  echo "## Machine"
+  echo
+  bench_machine_table
+  echo
+  echo "wrk runs on the same machine as cqrsd ($wrk_threads wrk threads): both share the $cores cores."
+  echo
+  echo "## Set-up"
+  echo
+  echo "One standalone node on SQLite, \`routing: key_affinity\`, \`http.threads: $http_threads\`,"
+  echo "$hot_ids objects over $categories categories. Each node is measured from a fresh start:"
+  echo
+  echo "- **spawn**: from launching the process until both \`/readyz\` answers 200 and \`/metrics\`"
+  echo "  shows \`cqrsd_query_actors\` at the configured count (the supervisor sets it once it has"
+  echo "  spawned every actor), each polled every 10 ms;"
+  echo "  **logged**: from the first log line to the node's \"started\" line (spawning the query actors)."
+  echo "- **idle RSS**: VmRSS 2 s after ready, before any read (empty caches)."
+  echo "- **fan-out**: \`cqrsd-probe fanout\`, $fanout_samples samples: one write, then \`GET /status\` until"
+  echo "  every query actor reports the write's seq as applied. It is an upper bound whose"
+  echo "  resolution is one \`/status\` round trip (which asks every actor), shown next to it."
+  echo "- **hot reads**: wrk, ${duration} s after a ${warmup} s warm-up, $read_connections connections, over $hot_ids ids."
+  echo
+  echo "| query actors | spawn s | logged s | idle RSS MiB | fan-out p50 ms | fan-out p99 ms | fan-out max ms | /status round trip p50 ms | hot req/s | hot p50 ms | hot p99 ms | non-2xx | socket errors |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  awk -F '\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+    $1, $2, ($3 == "" ? "—" : $3), $4, $5, $6, $7, $8, $9, $10, $11, $13, $14 }' "$results"
+  echo
+  echo "## Targets"
+  echo
+  echo "| target ($many actors) | measured | target | result |"
+  echo "|---|---|---|---|"
+  target_line "spawn (launch → ready)" "$(field "$many" 2)" le 2 " s"
+  target_line "idle RSS" "$(awk -v m="$(field "$many" 4)" 'BEGIN { printf "%.3f", m / 1024 }')" le 1 " GiB"
+  target_line "fan-out of one batch, p99 (upper bound)" "$(field "$many" 6)" le 100 " ms"
+  target_line "hot-read p99 ÷ p99 with $few actors" "$p99_ratio" le 1.2 ""
+  if (($(errors_of "$many") + $(errors_of "$few") > 0)); then
+    echo
+    echo "⚠ The hot reads had non-2xx answers or socket errors (see the table): the p99 line does not count."
+  fi
+} >"$out.tmp"
+mv "$out.tmp" "$out"
+echo "scale.sh: report written to $out"
+cat "$out"
