@@ -311,22 +311,48 @@ std::pair<uint64_t, size_t> min_applied_seq(httplib::Client& cli) {
   return {lowest, actors.size()};
 }
 
+/// The value of the Prometheus series `name` in a /metrics answer, if any.
+std::optional<uint64_t> metric(httplib::Client& cli, const std::string& name) {
+  auto [status, text] = checked(cli.Get("/metrics"), "GET /metrics");
+  if (status != 200)
+    fail("GET /metrics answered " + std::to_string(status));
+  auto at = text.find("\n" + name + " ");
+  if (at == std::string::npos)
+    return std::nullopt;
+  return std::stoull(text.substr(at + name.size() + 2));
+}
+
 /// Fan-out of one invalidation batch to every query actor: for each sample,
-/// one write, then GET /status until every query actor reports the write's
-/// seq as applied. The time from the acknowledgement to that /status answer
-/// is an upper bound of the fan-out; its resolution is one /status round
-/// trip, which is printed too (measured idle, before each write).
+/// one write, then polls until every query actor has applied it, and takes
+/// the time from the write's acknowledgement to the answer that shows it.
+///
+/// Where /metrics has cqrsd_invalidations_applied_total (batches applied,
+/// summed over the actors) the probe polls /metrics until it grew by the
+/// number of actors: nothing else writes meanwhile, so that is this batch
+/// having reached every actor. Otherwise it polls /status until every actor
+/// reports the write's seq as applied; /status asks every actor, so its
+/// round trip limits the resolution. Either way the figure is an upper bound
+/// whose resolution is one poll, and the poll's round trip (measured idle,
+/// before each write) is printed too.
 int fanout(const options& opt, int port) {
   auto samples = opt.get("samples", 20, 1, 100000);
   auto cli = make_client(port);
   auto category = create(*cli, "/categories", {{"description", "fan-out"}});
+  auto actors = metric(*cli, "cqrsd_query_actors");
+  if (!actors || *actors == 0)
+    fail("/metrics has no cqrsd_query_actors");
+  bool by_metric =
+      metric(*cli, "cqrsd_invalidations_applied_total").has_value();
   std::vector<double> times;
-  std::vector<double> status_times;
-  size_t actors = 0;
+  std::vector<double> poll_times;
   for (long s = 1; s <= samples; ++s) {
     auto before = clock_type::now();
-    actors = min_applied_seq(*cli).second;
-    status_times.push_back(micros(clock_type::now() - before));
+    uint64_t applied_before = 0;
+    if (by_metric)
+      applied_before = *metric(*cli, "cqrsd_invalidations_applied_total");
+    else
+      min_applied_seq(*cli);
+    poll_times.push_back(micros(clock_type::now() - before));
     auto path = "/categories/" + std::to_string(category);
     auto [status, text] = checked(
         cli->Put(path.c_str(),
@@ -337,16 +363,24 @@ int fanout(const options& opt, int port) {
     if (status != 200)
       fail("PUT " + path + " answered " + std::to_string(status) + ": " + text);
     auto seq = json::parse(text).at("seq").get<uint64_t>();
-    while (min_applied_seq(*cli).first < seq)
+    auto done = [&] {
+      if (by_metric)
+        return *metric(*cli, "cqrsd_invalidations_applied_total") >=
+               applied_before + *actors;
+      return min_applied_seq(*cli).first >= seq;
+    };
+    while (!done())
       if (clock_type::now() - acked > sample_bound)
-        fail(
-            "seq " + std::to_string(seq) +
-            " has not reached every query actor 5 s after its acknowledgement");
+        fail("seq " + std::to_string(seq) +
+             " has not reached every query actor 5 s after its "
+             "acknowledgement");
     times.push_back(micros(clock_type::now() - acked));
   }
-  std::printf("fanout_actors=%zu\n", actors);
+  std::printf("fanout_actors=%llu\nfanout_method=%s\n",
+              static_cast<unsigned long long>(*actors),
+              by_metric ? "metrics" : "status");
   print_percentiles("fanout", times);
-  print_percentiles("status_round_trip", status_times);
+  print_percentiles("poll_round_trip", poll_times);
   return 0;
 }
 
