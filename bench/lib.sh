@@ -189,6 +189,12 @@ server_rss_mib() {
   awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$server_pid/status"
 }
 
+# The value of the series $1 on the server's /metrics (0 when absent).
+server_metric() {
+  curl -fsS "http://127.0.0.1:$server_port/metrics" 2>/dev/null \
+    | awk -v name="$1" '$1 == name { v = $2 } END { print v + 0 }'
+}
+
 # -- wrk ----------------------------------------------------------------------
 
 # Runs wrk (wrk_threads threads, default 2) for $2 seconds with $3

@@ -85,19 +85,25 @@ bench_build
 # seconds (0: none), then the measured run; the rest as for wrk_run after
 # the output file and duration. Appends one line to the results.
 scenario() {
-  local db="$1" key="$2" label="$3" warm="$4" conns="$5" line
+  local db="$1" key="$2" label="$3" warm="$4" conns="$5" line hits misses
   shift 5
   local output="$scratch_dir/wrk-$db-$key.txt"
   if ((warm > 0)); then
     wrk_run "$output.warmup" "$warm" "$conns" "$@"
   fi
   echo "run.sh: [$db] $label: ${duration} s, $conns connections"
+  hits="$(server_metric cqrsd_cache_hits_total)"
+  misses="$(server_metric cqrsd_cache_misses_total)"
   wrk_run "$output" "$duration" "$conns" "$@"
   check_server
+  hits=$(($(server_metric cqrsd_cache_hits_total) - hits))
+  misses=$(($(server_metric cqrsd_cache_misses_total) - misses))
   line="$(wrk_summary "$output")"
-  printf 'wrk\t%s\t%s\t%s\t%s\t%s\n' "$db" "$key" "$label" "$conns" "$line" >>"$results"
-  awk -F '\t' '{ printf "run.sh:   %s req/s, p50 %s ms, p99 %s ms, %s requests, %s non-2xx, %s socket errors\n",
-    $1, $2, $3, $4, $5, $6 }' <<<"$line"
+  printf 'wrk\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$db" "$key" "$label" "$conns" "$line" \
+    "$hits" "$misses" >>"$results"
+  awk -F '\t' -v hits="$hits" -v misses="$misses" '{
+    printf "run.sh:   %s req/s, p50 %s ms, p99 %s ms, %s requests, %s non-2xx, %s socket errors, %s cache hits, %s misses\n",
+      $1, $2, $3, $4, $5, $6, hits, misses }' <<<"$line"
 }
 
 # The cqrsd configuration of backend $1 with cache_enabled $2, but for http.
@@ -250,21 +256,21 @@ mkdir -p "$(dirname "$out")"
   echo "- PostgreSQL: a throw-away server on loopback with fsync on (default durability), \`max_connections=200\`."
   echo "- Each scenario: ${duration} s measured after a ${warmup} s warm-up (none for the cold-cache run), $read_connections connections for reads and mixed, $write_connections for writes."
   echo "- The cold Zipf run starts on a freshly started cqrsd. The cache-disabled run is warmed up like the others (database page cache warm)."
-  echo "- Latencies are wrk's (\`--latency\`); p50 and p99 in milliseconds."
+  echo "- Latencies are wrk's (\`--latency\`); p50 and p99 in milliseconds. Cache hits and misses are the growth of \`cqrsd_cache_hits_total\` and \`cqrsd_cache_misses_total\` over the measured run (hot reads should have no misses)."
   for db in "${backends[@]}"; do
     echo
     echo "## $db"
     echo
     echo "Seeding: $objects objects in $(result seed "$db" 3) s ($(result seed "$db" 4) objects/s)."
     echo
-    echo "| # | scenario | connections | req/s | p50 ms | p99 ms | requests | non-2xx | socket errors |"
-    echo "|---|---|---|---|---|---|---|---|---|"
+    echo "| # | scenario | connections | req/s | p50 ms | p99 ms | requests | non-2xx | socket errors | cache hits | cache misses |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|"
     n=1
     for key in healthz hot zipf nocache writes mixed; do
       awk -F '\t' -v db="$db" -v key="$key" -v n="$n" \
         '$1 == "wrk" && $2 == db && $3 == key {
-           printf "| %s | %s | %s | %s | %s | %s | %s | %s%s | %s%s |\n", n, $4, $5, $6, $7, $8, $9,
-             $10, ($10 > 0 ? " ⚠" : ""), $11, ($11 > 0 ? " ⚠" : "") }' "$results"
+           printf "| %s | %s | %s | %s | %s | %s | %s | %s%s | %s%s | %s | %s |\n", n, $4, $5, $6, $7, $8, $9,
+             $10, ($10 > 0 ? " ⚠" : ""), $11, ($11 > 0 ? " ⚠" : ""), $12, $13 }' "$results"
       n=$((n + 1))
     done
     echo
