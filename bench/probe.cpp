@@ -3,6 +3,7 @@
 //
 //   cqrsd-probe seed       --port P [--objects 10000] [--categories 100]
 //                          [--connections 16]
+//   cqrsd-probe fill       --port P [--from 1] [--to 1000] [--connections 16]
 //   cqrsd-probe visibility --port P [--samples 200] [--actors 8]
 //                          [--routing key_affinity|round_robin]
 //                          [--miss-ids-from ID]
@@ -189,6 +190,34 @@ int seed(const options& opt, int port) {
       objects, categories,
       static_cast<long long>(*std::max_element(max_id.begin(), max_id.end())),
       seconds, static_cast<double>(objects) / seconds);
+  return 0;
+}
+
+// -- fill ---------------------------------------------------------------------
+
+/// Reads every object id in `--from`..`--to` once, from `connections`
+/// parallel connections, and fails unless each answers 200: with
+/// key_affinity routing that caches each view in its query actor.
+int fill(const options& opt, int port) {
+  auto from = opt.get("from", 1, 1, 1000000000);
+  auto to = opt.get("to", 1000, 1, 1000000000);
+  auto connections = opt.get("connections", 16, 1, 1024);
+  std::atomic<long> next{from};
+  std::vector<std::thread> workers;
+  for (long w = 0; w < connections; ++w)
+    workers.emplace_back([&] {
+      auto cli = make_client(port);
+      for (auto id = next++; id <= to; id = next++) {
+        auto path = "/objects/" + std::to_string(id);
+        auto [status, text] = checked(cli->Get(path.c_str()), "GET " + path);
+        if (status != 200)
+          fail("GET " + path + " answered " + std::to_string(status) + ": " +
+               text);
+      }
+    });
+  for (auto& t : workers)
+    t.join();
+  std::printf("filled=%ld\n", to >= from ? to - from + 1 : 0);
   return 0;
 }
 
@@ -388,7 +417,7 @@ int fanout(const options& opt, int port) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::cerr << "usage: cqrsd-probe seed|visibility|fanout --port P "
+    std::cerr << "usage: cqrsd-probe seed|fill|visibility|fanout --port P "
                  "[--key value]...\n";
     return 2;
   }
@@ -400,6 +429,8 @@ int main(int argc, char** argv) {
   try {
     if (command == "seed")
       return seed(opt, port);
+    if (command == "fill")
+      return fill(opt, port);
     if (command == "visibility")
       return visibility(opt, port);
     if (command == "fanout")
@@ -407,5 +438,5 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     fail(command + ": " + e.what());
   }
-  fail("unknown command '" + command + "' (seed, visibility or fanout)");
+  fail("unknown command '" + command + "' (seed, fill, visibility or fanout)");
 }

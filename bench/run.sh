@@ -118,6 +118,12 @@ server_yaml() {
   echo "log: {level: warning}"
 }
 
+# Reads each hot id once, which caches its view in its query actor.
+fill_hot_ids() {
+  "$probe_bin" fill --port "$server_port" --from 1 --to "$hot_ids" \
+    --connections "$read_connections" >/dev/null || fail "reading the hot ids failed"
+}
+
 # -- one backend --------------------------------------------------------------
 
 pg_started=0
@@ -151,6 +157,7 @@ run_backend() {
 
   scenario "$db" healthz "GET /healthz (HTTP stack ceiling)" "$warmup" \
     "$read_connections" /healthz -
+  fill_hot_ids
   scenario "$db" hot "hot reads: $hot_ids ids, all cached" "$warmup" \
     "$read_connections" / hot.lua "$hot_ids"
 
@@ -178,8 +185,8 @@ run_backend() {
     "$read_connections" / zipf.lua "$objects" 110
   scenario "$db" writes "writes: PUT /objects/{id}" "$warmup" \
     "$write_connections" / put.lua "$objects" "$categories"
-  # Fill the cache with the hot ids first, so that the writes invalidate it.
-  wrk_run "$scratch_dir/wrk-$db-mixed.fill" "$warmup" "$read_connections" / hot.lua "$hot_ids"
+  # Cache the hot ids first, so that the writes invalidate cached views.
+  fill_hot_ids
   scenario "$db" mixed "mixed 95% reads / 5% writes over $hot_ids ids" "$warmup" \
     "$read_connections" / mixed.lua "$hot_ids" "$categories" 5
   stop_server
@@ -255,6 +262,7 @@ mkdir -p "$(dirname "$out")"
   echo "- cqrsd: \`http.threads: $http_threads\`, \`query.actors: $query_actors\`, \`routing: key_affinity\`, \`log.level: warning\`, other settings at their defaults (SQLite WAL with \`synchronous=FULL\`)."
   echo "- PostgreSQL: a throw-away server on loopback with fsync on (default durability), \`max_connections=200\`."
   echo "- Each scenario: ${duration} s measured after a ${warmup} s warm-up (none for the cold-cache run), $read_connections connections for reads and mixed, $write_connections for writes."
+  echo "- Before the hot and the mixed runs each of the $hot_ids hot ids is read once (\`cqrsd-probe fill\`), which caches it."
   echo "- The cold Zipf run starts on a freshly started cqrsd. The cache-disabled run is warmed up like the others (database page cache warm)."
   echo "- Latencies are wrk's (\`--latency\`); p50 and p99 in milliseconds. Cache hits and misses are the growth of \`cqrsd_cache_hits_total\` and \`cqrsd_cache_misses_total\` over the measured run (hot reads should have no misses)."
   for db in "${backends[@]}"; do
