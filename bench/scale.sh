@@ -5,10 +5,12 @@
 # invalidation batch to every query actor, and hot reads with wrk; then it
 # writes a Markdown report with the targets.
 #
-#   bench/scale.sh [--quick] [--actors N] [--out FILE]
+#   bench/scale.sh [--quick] [--actors N] [--spawn-limit S] [--out FILE]
 #
 # --quick: 3 s of hot reads (1 s warm-up) and 5 fan-out samples instead of
-# 10 s (3 s) and 20. The report goes to bench/results/<YYYY-MM-DD>[-quick]-scale.md
+# 10 s (3 s) and 20. A node whose actors are not all spawned within
+# --spawn-limit seconds (default 60 with --quick, else 180) misses the spawn
+# target and is not measured further. The report goes to bench/results/<YYYY-MM-DD>[-quick]-scale.md
 # unless --out says otherwise. Environment: JOBS (build jobs, default 2).
 set -euo pipefail
 
@@ -16,12 +18,13 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
 
 usage() {
-  echo "usage: bench/scale.sh [--quick] [--actors N] [--out FILE]" >&2
+  echo "usage: bench/scale.sh [--quick] [--actors N] [--spawn-limit S] [--out FILE]" >&2
   exit 2
 }
 
 quick=0
 many=100000
+spawn_limit_arg=""
 out=""
 while (($# > 0)); do
   case "$1" in
@@ -29,6 +32,11 @@ while (($# > 0)); do
     --actors)
       (($# >= 2)) || usage
       many="$2"
+      shift
+      ;;
+    --spawn-limit)
+      (($# >= 2)) || usage
+      spawn_limit_arg="$2"
       shift
       ;;
     --out)
@@ -60,6 +68,13 @@ if ((quick)); then
   duration=3 warmup=1 fanout_samples=5 spawn_limit=60 suffix="-quick"
 else
   duration=10 warmup=3 fanout_samples=20 spawn_limit=180 suffix=""
+fi
+if [[ -n "$spawn_limit_arg" ]]; then
+  if ! [[ "$spawn_limit_arg" =~ ^[1-9][0-9]*$ ]] || ((spawn_limit_arg > 3600)); then
+    echo "scale.sh: --spawn-limit must be an integer in 1..3600 seconds, got '$spawn_limit_arg'" >&2
+    usage
+  fi
+  spawn_limit="$spawn_limit_arg"
 fi
 run_date="$(date -u +%F)"
 out="${out:-bench/results/${run_date}${suffix}-scale.md}"
@@ -126,7 +141,7 @@ spawned_seconds() {
 measure() {
   local actors="$1" ready spawned logged rss output line
   echo "scale.sh: ===== $actors query actors ====="
-  start_server "actors-$actors" "$(server_yaml "$actors")" 300
+  start_server "actors-$actors" "$(server_yaml "$actors")" "$spawn_limit"
   ready="$server_ready_seconds"
   spawned="$(spawned_seconds "$actors")"
   logged="$(logged_start_seconds "$server_log")"
@@ -209,7 +224,7 @@ mkdir -p "$(dirname "$out")"
 {
   echo "# cqrsd scale benchmark, $run_date$([[ -n "$suffix" ]] && echo " (quick)")"
   echo
-  echo "Produced by \`bench/scale.sh$( ((quick)) && echo " --quick") --actors $many\`, started $started_at."
+  echo "Produced by \`bench/scale.sh$( ((quick)) && echo " --quick") --actors $many --spawn-limit $spawn_limit\`, started $started_at."
   echo
   echo "## Machine"
   echo
