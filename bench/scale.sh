@@ -139,7 +139,7 @@ spawned_seconds() {
 # actors, spawn s (the later of ready and all spawned), logged start s, idle RSS MiB, fan-out p50/p99/max ms,
 # poll round trip p50 ms, hot req/s, p50, p99, non-2xx, socket errors.
 measure() {
-  local actors="$1" ready spawned logged rss output line
+  local actors="$1" ready spawned logged rss output line timeout_seq fan_p50 fan_p99 fan_max
   echo "scale.sh: ===== $actors query actors ====="
   start_server "actors-$actors" "$(server_yaml "$actors")" "$spawn_limit"
   ready="$server_ready_seconds"
@@ -170,8 +170,18 @@ measure() {
   output="$scratch_dir/fanout-$actors.txt"
   "$probe_bin" fanout --port "$server_port" --samples "$fanout_samples" >"$output" \
     || fail "the fan-out probe failed"
+  timeout_seq="$(probe_value fanout_timeout_seq "$output")"
   [[ "$(probe_value fanout_actors "$output")" == "$actors" ]] \
     || fail "/metrics shows $(probe_value fanout_actors "$output") query actors, expected $actors"
+  if [[ -n "$timeout_seq" ]]; then
+    fan_p99="> 5000 (seq $timeout_seq reached $(probe_value fanout_timeout_reached "$output") of $actors actors in 5 s)"
+    fan_p50="—" fan_max="—"
+    echo "scale.sh:   fan-out: $fan_p99" >&2
+  else
+    fan_p50="$(awk -v x="$(probe_value fanout_p50_us "$output")" 'BEGIN { printf "%.3f", x / 1000 }')"
+    fan_p99="$(awk -v x="$(probe_value fanout_p99_us "$output")" 'BEGIN { printf "%.3f", x / 1000 }')"
+    fan_max="$(awk -v x="$(probe_value fanout_max_us "$output")" 'BEGIN { printf "%.3f", x / 1000 }')"
+  fi
   echo "scale.sh:   fan-out p99 $(probe_value fanout_p99_us "$output") us" \
     "(by $(probe_value fanout_method "$output"), poll round trip p50 $(probe_value poll_round_trip_p50_us "$output") us)"
 
@@ -183,9 +193,7 @@ measure() {
   stop_server
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$actors" \
     "$(awk -v a="$ready" -v b="$spawned" 'BEGIN { printf "%.3f", (a > b ? a : b) }')" "${logged:-}" "$rss" \
-    "$(awk -v x="$(probe_value fanout_p50_us "$output")" 'BEGIN { printf "%.3f", x / 1000 }')" \
-    "$(awk -v x="$(probe_value fanout_p99_us "$output")" 'BEGIN { printf "%.3f", x / 1000 }')" \
-    "$(awk -v x="$(probe_value fanout_max_us "$output")" 'BEGIN { printf "%.3f", x / 1000 }')" \
+    "$fan_p50" "$fan_p99" "$fan_max" \
     "$(awk -v x="$(probe_value poll_round_trip_p50_us "$output")" 'BEGIN { printf "%.3f", x / 1000 }')" \
     "$line" >>"$results"
 }
@@ -211,6 +219,8 @@ target_line() {
   local result
   if [[ "$2" =~ ^[0-9]+(\.[0-9]+)?$ ]]; then
     result="$(verdict "$2" "$3" "$4")"
+  elif [[ "$2" == ">"* ]]; then
+    result="MISS"
   else
     result="MISS (not measured)"
   fi
