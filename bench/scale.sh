@@ -135,6 +135,22 @@ spawned_seconds() {
   done
 }
 
+# Waits (at most 120 s) until cqrsd_invalidations_applied_total holds still
+# for a second: a fan-out that overran the probe has then drained and does
+# not load the hot reads that follow.
+settle() {
+  local last=-1 now i
+  for ((i = 0; i < 120; i++)); do
+    now="$(server_metric cqrsd_invalidations_applied_total)"
+    if [[ "$now" == "$last" ]]; then
+      return
+    fi
+    last="$now"
+    sleep 1
+  done
+  echo "- The fan-out had not drained 120 s later; the hot reads ran alongside it." >>"$scratch_dir/notes.md"
+}
+
 # Measures a node with $1 query actors and appends its line to the results:
 # actors, spawn s (the later of ready and all spawned), logged start s, idle RSS MiB, fan-out p50/p99/max ms,
 # poll round trip p50 ms, hot req/s, p50, p99, non-2xx, socket errors.
@@ -174,9 +190,11 @@ measure() {
   [[ "$(probe_value fanout_actors "$output")" == "$actors" ]] \
     || fail "/metrics shows $(probe_value fanout_actors "$output") query actors, expected $actors"
   if [[ -n "$timeout_seq" ]]; then
-    fan_p99="> 5000 (seq $timeout_seq reached $(probe_value fanout_timeout_reached "$output") of $actors actors in 5 s)"
-    fan_p50="—" fan_max="—"
-    echo "scale.sh:   fan-out: $fan_p99" >&2
+    fan_p99="> 5000" fan_p50="—" fan_max="—"
+    echo "- With $actors actors, the batch of seq $timeout_seq had reached $(probe_value fanout_timeout_reached "$output") of them 5 s after its acknowledgement." \
+      >>"$scratch_dir/notes.md"
+    echo "scale.sh:   fan-out: seq $timeout_seq reached $(probe_value fanout_timeout_reached "$output") of $actors actors in 5 s" >&2
+    settle
   else
     fan_p50="$(awk -v x="$(probe_value fanout_p50_us "$output")" 'BEGIN { printf "%.3f", x / 1000 }')"
     fan_p99="$(awk -v x="$(probe_value fanout_p99_us "$output")" 'BEGIN { printf "%.3f", x / 1000 }')"
@@ -278,6 +296,10 @@ mkdir -p "$(dirname "$out")"
   target_line "idle RSS" "$(awk -v m="$(field "$many" 4)" 'BEGIN { if (m != "") printf "%.3f", m / 1024 }')" le 1 " GiB"
   target_line "fan-out of one batch, p99 (upper bound)" "$(field "$many" 6)" le 100 " ms"
   target_line "hot-read p99 ÷ p99 with $few actors" "$p99_ratio" le 1.2 ""
+  if [[ -s "$scratch_dir/notes.md" ]]; then
+    echo
+    cat "$scratch_dir/notes.md"
+  fi
   if (($(errors_of "$many") + $(errors_of "$few") > 0)); then
     echo
     echo "⚠ The hot reads had non-2xx answers or socket errors (see the table): the p99 line does not count."
