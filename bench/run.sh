@@ -13,6 +13,7 @@
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+caller_dir="$PWD"
 cd "$repo_root"
 
 usage() {
@@ -34,6 +35,7 @@ while (($# > 0)); do
     --out)
       (($# >= 2)) || usage
       out="$2"
+      [[ "$out" == /* ]] || out="$caller_dir/$out"
       shift
       ;;
     -h | --help) usage ;;
