@@ -157,7 +157,8 @@ settle() {
 # actors, spawn s (the later of ready and all spawned), logged start s, idle RSS MiB, fan-out p50/p99/max ms,
 # poll round trip p50 ms, hot req/s, p50, p99, non-2xx, socket errors.
 measure() {
-  local actors="$1" ready spawned logged rss output line timeout_seq fan_p50 fan_p99 fan_max
+  local actors="$1" ready spawned logged rss output line timeout_seq write_status
+  local fan_p50 fan_p99 fan_max
   echo "scale.sh: ===== $actors query actors ====="
   start_server "actors-$actors" "$(server_yaml "$actors")" "$spawn_limit"
   ready="$server_ready_seconds"
@@ -189,9 +190,16 @@ measure() {
   "$probe_bin" fanout --port "$server_port" --samples "$fanout_samples" >"$output" \
     || fail "the fan-out probe failed"
   timeout_seq="$(probe_value fanout_timeout_seq "$output")"
+  write_status="$(probe_value fanout_write_status "$output")"
   [[ "$(probe_value fanout_actors "$output")" == "$actors" ]] \
     || fail "/metrics shows $(probe_value fanout_actors "$output") query actors, expected $actors"
-  if [[ -n "$timeout_seq" ]]; then
+  if [[ -n "$write_status" ]]; then
+    fan_p99="not measured" fan_p50="—" fan_max="—"
+    echo "- With $actors actors, the fan-out probe's write answered $write_status (see the node's log)." \
+      >>"$scratch_dir/notes.md"
+    echo "scale.sh:   fan-out: the probe's write answered $write_status" >&2
+    settle
+  elif [[ -n "$timeout_seq" ]]; then
     fan_p99="> 5000" fan_p50="—" fan_max="—"
     echo "- With $actors actors, the batch of seq $timeout_seq had reached $(probe_value fanout_timeout_reached "$output") of them 5 s after its acknowledgement." \
       >>"$scratch_dir/notes.md"
