@@ -22,6 +22,9 @@ struct node_counters {
   counter stale_fills_refused{0};
   /// Cache entries evicted by invalidations.
   counter invalidation_evictions{0};
+  /// Invalidation batches applied, summed over the query actors: one batch
+  /// has reached every actor once this grew by the number of actors.
+  counter invalidations_applied{0};
   /// Cache entries evicted by the size bound.
   counter capacity_evictions{0};
   /// Committed write transactions' commands (one per seq).

@@ -131,6 +131,7 @@ void query_actor_state::apply(const invalidation& inv) {
     recent.push_back(
         applied_invalidation{next_log_pos++, inv.to_seq, inv.keys});
   applied_seq = std::max(applied_seq, inv.to_seq);
+  node_counters::add(cfg.counters->invalidations_applied);
 }
 
 void query_actor_state::prune_recent() {

@@ -126,6 +126,9 @@ std::string render_metrics(const node_counters& node,
   emit(out, "cqrsd_invalidation_evictions_total", "counter",
        "Cache entries evicted by invalidations.",
        c::get(node.invalidation_evictions));
+  emit(out, "cqrsd_invalidations_applied_total", "counter",
+       "Invalidation batches applied, summed over the query actors.",
+       c::get(node.invalidations_applied));
   emit(out, "cqrsd_capacity_evictions_total", "counter",
        "Cache entries evicted by the size bound.",
        c::get(node.capacity_evictions));

@@ -1039,7 +1039,8 @@ BOOST_FIXTURE_TEST_CASE(operations_endpoints, fixture) {
   BOOST_TEST(a.header("Content-Type").rfind("text/plain", 0) == 0);
   for (auto name : {"cqrsd_cache_hits_total", "cqrsd_cache_misses_total",
                     "cqrsd_commits_total", "cqrsd_current_seq",
-                    "cqrsd_query_actors", "cqrsd_query_actor_restarts_total"})
+                    "cqrsd_query_actors", "cqrsd_query_actor_restarts_total",
+                    "cqrsd_invalidations_applied_total"})
     BOOST_TEST(metric(a.body, name) >= 0, "missing metric " << name);
   BOOST_TEST(metric(a.body, "cqrsd_current_seq") == last_seq);
   BOOST_TEST(metric(a.body, "cqrsd_commits_total") == last_seq);

@@ -152,6 +152,7 @@ BOOST_AUTO_TEST_CASE(reverse_index_evicts_exactly_the_dependents) {
   BOOST_TEST(status().cache_entries == 1u);
   BOOST_TEST(status().applied_seq == 1u);
   BOOST_TEST(counters.invalidation_evictions.load() == 2u);
+  BOOST_TEST(counters.invalidations_applied.load() == 1u);
   auto three = read_object(3);
   run();
   BOOST_TEST(three->done()); // A hit: object 3 survived.
