@@ -12,7 +12,7 @@ namespace cqrs {
 
 void invalidation_hub_state::fan_out(caf::local_actor* self,
                                      const invalidation& inv) {
-  for (auto& sub : subscribers)
+  for (auto& [addr, sub] : subscribers)
     caf::anon_send(sub, atom::invalidate_v, inv);
   applied_seq = std::max(applied_seq, inv.to_seq);
   node_counters::set(cfg.counters->applied_seq, applied_seq);
@@ -58,7 +58,7 @@ void invalidation_hub_state::set_caching(caf::local_actor* self, bool on,
     CQRS_LOG(warning, "invalidation_hub",
              "caches flushed, reads go to the database (" << why << ")");
   }
-  for (auto& sub : subscribers)
+  for (auto& [addr, sub] : subscribers)
     caf::anon_send(sub, atom::bypass_v, !on);
 }
 
@@ -195,12 +195,7 @@ hub_actor::behavior_type invalidation_hub_impl(invalidation_hub_ptr self,
   if (cfg.heartbeat_timeout.count() > 0)
     self->delayed_send(self, cfg.heartbeat_timeout, atom::tick_v);
   self->set_down_handler([self](const caf::down_msg& msg) {
-    auto& subs = self->state.subscribers;
-    subs.erase(std::remove_if(subs.begin(), subs.end(),
-                              [&](const query_actor& sub) {
-                                return sub.address() == msg.source;
-                              }),
-               subs.end());
+    self->state.subscribers.erase(msg.source);
   });
   return {
       [self](atom::invalidate, invalidation& inv) {
@@ -219,7 +214,8 @@ hub_actor::behavior_type invalidation_hub_impl(invalidation_hub_ptr self,
         self->monitor(sub);
         // Arrives right after the answer: whether to cache at all.
         self->send(sub, atom::bypass_v, !st.caching);
-        st.subscribers.push_back(std::move(sub));
+        auto addr = sub.address();
+        st.subscribers.emplace(std::move(addr), std::move(sub));
         return st.applied_seq;
       },
       [self](atom::sync, seq_t seq) -> caf::result<seq_t> {

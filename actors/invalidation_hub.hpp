@@ -3,6 +3,7 @@
 #pragma once
 
 #include <deque>
+#include <unordered_map>
 #include <vector>
 
 #include <caf/stateful_actor.hpp>
@@ -47,7 +48,9 @@ struct invalidation_hub_state {
   reader_actor reader;
   /// Every commit up to here was fanned out.
   seq_t applied_seq = 0;
-  std::vector<query_actor> subscribers;
+  /// The local query actors, by address: a dying one leaves in O(1), which
+  /// matters when a pool of many actors stops at once.
+  std::unordered_map<caf::actor_addr, query_actor> subscribers;
   /// Batches that arrived while a catch-up was running, in order.
   std::deque<invalidation> queued;
   bool catching_up = false;
