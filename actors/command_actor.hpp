@@ -22,6 +22,9 @@ struct command_actor_config {
   /// Most commands in one transaction.
   uint32_t max_batch = 256;
   node_counters* counters = nullptr;
+  /// Fault injection (cqrsd-testing only): fail with an error exit on every
+  /// Nth command, before its batch commits; 0 never does.
+  uint32_t crash_every = 0;
 };
 
 struct command_actor_state {
@@ -37,6 +40,8 @@ struct command_actor_state {
   /// Commands waiting for the next group commit, with their requesters.
   std::vector<command> batch;
   std::vector<promise_type> promises;
+  /// Commands received, for `command_actor_config::crash_every`.
+  uint64_t commands_received = 0;
 
   /// Commits the batch, publishes its invalidation, then answers.
   void flush();

@@ -101,6 +101,7 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys,
     cmd_cfg.database = cfg.database;
     cmd_cfg.max_batch = cfg.command.max_batch;
     cmd_cfg.counters = counters;
+    cmd_cfg.crash_every = faults.crash_command_actor_every;
     node_counters::set(counters->current_seq, *last_seq);
     n->command_ = sys.spawn(command_supervisor_impl, cmd_cfg, supervision,
                             *last_seq, caf::timespan{heartbeat});
@@ -129,6 +130,7 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys,
   q_cfg.actor.min_seq_timeout =
       std::chrono::milliseconds{cfg.query.min_seq_timeout_ms};
   q_cfg.actor.counters = counters;
+  q_cfg.actor.crash_every = faults.crash_query_actor_every;
   q_cfg.supervision = supervision;
   n->queries_ =
       sys.spawn(query_supervisor_impl, q_cfg, n->readers_, n->hub_, n->routes_);
