@@ -96,6 +96,16 @@ command_actor::behavior_type command_actor_impl(command_actor_ptr self,
         auto rp = self->make_response_promise<write_result>();
         st.batch.push_back(std::move(cmd));
         st.promises.push_back(rp);
+        if (st.cfg.crash_every != 0 &&
+            ++st.commands_received % st.cfg.crash_every == 0) {
+          // Fault injection: die with the batch queued and uncommitted.
+          self->quit(make_cqrs_error(
+              ec::internal,
+              "fault injection: command actor crashed on command " +
+                  std::to_string(st.commands_received) + " with " +
+                  std::to_string(st.batch.size()) + " queued"));
+          return rp;
+        }
         // Commands already in the mailbox join this batch: the flush message
         // queues up behind them.
         if (st.batch.size() == 1)

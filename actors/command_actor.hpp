@@ -25,6 +25,9 @@ struct command_actor_config {
   /// How long idempotency keys are kept and honoured.
   std::chrono::seconds idempotency_ttl = write_store::default_idempotency_ttl;
   node_counters* counters = nullptr;
+  /// Fault injection (cqrsd-testing only): fail with an error exit on every
+  /// Nth command, before its batch commits; 0 never does.
+  uint32_t crash_every = 0;
 };
 
 struct command_actor_state {
@@ -40,6 +43,8 @@ struct command_actor_state {
   /// Commands waiting for the next group commit, with their requesters.
   std::vector<command> batch;
   std::vector<promise_type> promises;
+  /// Commands received, for `command_actor_config::crash_every`.
+  uint64_t commands_received = 0;
 
   /// When expired idempotency keys are pruned next.
   std::chrono::steady_clock::time_point next_prune;

@@ -35,7 +35,20 @@ constexpr size_t max_commits_per_read = 100000;
 
 } // namespace
 
+caf::error db_reader_state::open() {
+  if (store)
+    return caf::none;
+  auto opened = read_store::open(cfg);
+  if (!opened)
+    return std::move(opened.error());
+  store = std::move(*opened);
+  CQRS_LOG(info, "db_reader", "read session open");
+  return caf::none;
+}
+
 caf::expected<fill_result> db_reader_state::fill(const query& q) {
+  if (auto err = open())
+    return err;
   switch (q.kind) {
   case query_kind::object:
     return to_fill(store->object(q.id));
@@ -56,20 +69,22 @@ caf::expected<fill_result> db_reader_state::fill(const query& q) {
 
 reader_actor::behavior_type db_reader_impl(db_reader_ptr self,
                                            database_settings cfg) {
-  auto store = read_store::open(cfg);
-  if (!store) {
-    CQRS_LOG(error, "db_reader",
-             "cannot open read session: " << error_message(store.error()));
-    self->quit(store.error());
-    return reader_actor::behavior_type::make_empty_behavior();
-  }
-  self->state.store = std::move(*store);
+  // The node opened the database before spawning the pool, so a failure
+  // here is the database going away meanwhile: dying would take every read
+  // down with the pool, so the reader tries again on its next request.
+  self->state.cfg = std::move(cfg);
+  if (auto err = self->state.open())
+    CQRS_LOG(warning, "db_reader",
+             "cannot open read session, trying again on the next request: "
+                 << error_message(err));
   return {
       [self](atom::fill, const query& q) -> caf::result<fill_result> {
         return self->state.fill(q);
       },
       [self](atom::commits, seq_t after,
              seq_t up_to) -> caf::result<std::vector<commit_entry>> {
+        if (auto err = self->state.open())
+          return err;
         return self->state.store->commits(after, up_to, max_commits_per_read);
       },
   };

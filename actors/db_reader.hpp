@@ -18,7 +18,12 @@ namespace cqrs {
 struct db_reader_state {
   static inline constexpr const char* name = "db_reader";
 
+  database_settings cfg;
+  /// Null until the read session opened.
   std::unique_ptr<read_store> store;
+
+  /// Opens the read session unless it is open; the error says why not.
+  caf::error open();
 
   /// Reads the view `q` asks for, rendered as its JSON body.
   caf::expected<fill_result> fill(const query& q);
@@ -26,8 +31,9 @@ struct db_reader_state {
 
 using db_reader_ptr = reader_actor::stateful_pointer<db_reader_state>;
 
-/// Spawnable behaviour of one reader. Opens its read-only session at start
-/// and quits with the error if it cannot.
+/// Spawnable behaviour of one reader. Opens its read-only session at start;
+/// when the database cannot be reached then, the reader keeps running, tries
+/// again on each request and answers `ec::database_unavailable` meanwhile.
 reader_actor::behavior_type db_reader_impl(db_reader_ptr self,
                                            database_settings cfg);
 

@@ -5,6 +5,7 @@
 #include <caf/io/middleman.hpp>
 #include <caf/message.hpp>
 #include <caf/openssl/publish.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
 #include "actors/cluster_link.hpp"
@@ -105,6 +106,7 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys,
     cmd_cfg.idempotency_ttl =
         std::chrono::seconds{cfg.command.idempotency_ttl_s};
     cmd_cfg.counters = counters;
+    cmd_cfg.crash_every = faults.crash_command_actor_every;
     node_counters::set(counters->current_seq, *last_seq);
     n->command_ = sys.spawn(command_supervisor_impl, cmd_cfg, supervision,
                             *last_seq, caf::timespan{heartbeat});
@@ -142,10 +144,23 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys,
   q_cfg.actor.min_seq_timeout =
       std::chrono::milliseconds{cfg.query.min_seq_timeout_ms};
   q_cfg.actor.counters = counters;
+  q_cfg.actor.crash_every = faults.crash_query_actor_every;
   q_cfg.supervision = supervision;
   n->queries_ =
       sys.spawn(query_supervisor_impl, q_cfg, n->readers_, n->hub_, n->routes_);
   n->link_ = sys.spawn(cluster_link_impl, link_cfg, n->hub_, n->command_route_);
+  // The supervisor fills the routing table as it starts, on a scheduler
+  // thread. Waiting for its first answer keeps the gateway from serving (and
+  // /readyz from saying ready) before reads have a query actor to go to,
+  // which a restart under load would otherwise show as a burst of 503s.
+  caf::scoped_actor self{sys};
+  self->request(n->queries_, std::chrono::seconds{10}, atom::status_v)
+      .receive([](std::vector<query_actor_status>&) {},
+               [](caf::error& err) {
+                 CQRS_LOG(warning, "node",
+                          "query supervisor did not answer at start: "
+                              << caf::to_string(err));
+               });
   CQRS_LOG(info, "node",
            "started " << to_string(cfg.node.role) << " node '" << cfg.node.name
                       << "': " << cfg.query.actors << " query actors, "

@@ -21,6 +21,12 @@ struct fault_injection {
   /// Batches from the command node the hub discards (see
   /// `invalidation_hub_config::drop_batches`).
   uint32_t drop_batches = 0;
+  /// Every query actor fails with an error exit on its Nth read, holding
+  /// that read and any others pending (0: never).
+  uint32_t crash_query_actor_every = 0;
+  /// The command actor fails with an error exit on its Nth command, with
+  /// that command and any others of its batch queued, uncommitted (0: never).
+  uint32_t crash_command_actor_every = 0;
 };
 
 /// Registers cqrsd's message types and error category with `cfg`.

@@ -250,6 +250,17 @@ query_actor::behavior_type query_actor_impl(query_actor_ptr self,
   return {
       [self, hub](atom::read, read_request& req) -> caf::result<read_answer> {
         auto& st = self->state;
+        if (st.cfg.crash_every != 0 &&
+            ++st.reads_received % st.cfg.crash_every == 0) {
+          // Fault injection: die with this read (and any other) pending.
+          auto rp = self->make_response_promise<read_answer>();
+          fill_for(self, req, rp);
+          self->quit(make_cqrs_error(
+              ec::internal,
+              "fault injection: query actor " + std::to_string(st.cfg.index) +
+                  " crashed on read " + std::to_string(st.reads_received)));
+          return rp;
+        }
         if (req.min_seq <= st.applied_seq) {
           // Fast path: a hit answers without a promise.
           if (auto answer = cached(self, req))

@@ -35,6 +35,9 @@ struct query_actor_config {
   /// The cache, shared with the HTTP threads that answer hits from it; the
   /// actor creates its own when null. A respawned actor gets a new one.
   std::shared_ptr<shared_query_cache> cache;
+  /// Fault injection (cqrsd-testing only): fail with an error exit on every
+  /// Nth read, holding it pending; 0 never does.
+  uint32_t crash_every = 0;
 };
 
 struct query_actor_state {
@@ -90,6 +93,8 @@ struct query_actor_state {
   /// Reads waiting for the hub to reach their `X-Min-Seq`, by ticket.
   std::unordered_map<uint64_t, std::pair<read_request, promise_type>> parked;
   uint64_t next_ticket = 0;
+  /// Reads received, for `query_actor_config::crash_every`.
+  uint64_t reads_received = 0;
 
   query_actor_state();
 

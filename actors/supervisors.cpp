@@ -22,12 +22,14 @@ bool is_shutdown(const caf::error& reason) {
 template <class Self>
 void give_up(Self* self, const supervision_config& cfg, const std::string& what,
              const caf::error& reason) {
-  auto msg = std::string{what} + " died too often (" +
-             std::to_string(cfg.max_restarts) + " restarts within " +
-             std::to_string(
-                 std::chrono::duration_cast<std::chrono::seconds>(cfg.window)
-                     .count()) +
-             " s), last reason: " + caf::to_string(reason);
+  auto window_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(cfg.window).count();
+  auto msg =
+      std::string{what} + " died too often: past the restart limit of " +
+      std::to_string(cfg.max_restarts) + " restarts within " +
+      std::to_string(window_ms) +
+      " ms (query.max_restarts, query.restart_window_ms); last reason: " +
+      caf::to_string(reason);
   CQRS_LOG(error, self->name(), msg);
   if (cfg.on_give_up)
     cfg.on_give_up(msg);

@@ -162,6 +162,22 @@ int serve(const std::string& path) {
              "fault injection: the hub drops the next " << faults.drop_batches
                                                         << " batches");
   }
+  // CQRSD_FAULT_CRASH_*_EVERY=N: an actor fails with an error exit on every
+  // Nth message of `unit` it handles.
+  auto every = [](const char* name, const char* who, const char* unit,
+                  uint32_t& out) {
+    if (auto value = std::getenv(name)) {
+      out = static_cast<uint32_t>(std::strtoul(value, nullptr, 10));
+      if (out != 0)
+        CQRS_LOG(warning, "main",
+                 "fault injection: " << who << " crashes once every " << out
+                                     << ' ' << unit << 's');
+    }
+  };
+  every("CQRSD_FAULT_CRASH_QUERY_ACTOR_EVERY", "each query actor", "read",
+        faults.crash_query_actor_every);
+  every("CQRSD_FAULT_CRASH_COMMAND_ACTOR_EVERY", "the command actor", "command",
+        faults.crash_command_actor_every);
 #endif
   auto n = cqrs::node::start(sys, *cfg, on_fatal, faults);
   if (!n) {

@@ -167,6 +167,10 @@ private:
             return read_uint(key, value, 1, 256, out.read_connections);
           if (name == "busy_timeout_ms")
             return read_uint(key, value, 0, 600000, out.busy_timeout_ms);
+          if (name == "lock_timeout_ms")
+            return read_uint(key, value, 0, 600000, out.lock_timeout_ms);
+          if (name == "statement_timeout_ms")
+            return read_uint(key, value, 0, 3600000, out.statement_timeout_ms);
           return unknown(key);
         });
   }

@@ -79,6 +79,12 @@ struct database_settings {
   uint32_t read_connections = 4;
   /// SQLite busy timeout in milliseconds.
   uint32_t busy_timeout_ms = 5000;
+  /// PostgreSQL: how long a write transaction waits for a row or table lock
+  /// held elsewhere before it fails (503); 0 waits forever.
+  uint32_t lock_timeout_ms = 5000;
+  /// PostgreSQL: how long one statement of a write transaction may run
+  /// before it is cancelled (503); 0 leaves the server's setting.
+  uint32_t statement_timeout_ms = 0;
 };
 
 struct query_settings {

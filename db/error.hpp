@@ -21,6 +21,12 @@ inline caf::error make_cqrs_error(ec code, std::string message) {
 /// error itself when it has none.
 std::string error_message(const caf::error& err);
 
+/// Says in plain words what a database driver's message `driver_message`
+/// means for a client when it is a known transient failure (locked or busy,
+/// a lock or statement timeout, a lost connection), naming the setting that
+/// bounds the wait; returns "" for any other message.
+std::string explain_database_failure(const std::string& driver_message);
+
 /// Returns the cqrs code of `err`, or `ec::internal` when `err` is not from
 /// our category (e.g. a CAF system error).
 ec error_code(const caf::error& err);

@@ -196,6 +196,22 @@ void recover_lost_connection(soci::session& sql, session_mode mode) noexcept {
   }
 }
 
+std::string write_transaction_setup(const database_settings& cfg) {
+  if (cfg.backend != database_backend::postgresql)
+    return {};
+  // set_config(..., true) is SET LOCAL: it ends with the transaction. A
+  // lock_timeout of 0 waits forever, as asked; a statement_timeout of 0
+  // leaves the server's (or the role's) own setting alone.
+  auto setting = [](const char* name, uint32_t ms) {
+    return std::string{"set_config('"} + name + "', '" + std::to_string(ms) +
+           "ms', true)";
+  };
+  std::string result = "SELECT " + setting("lock_timeout", cfg.lock_timeout_ms);
+  if (cfg.statement_timeout_ms != 0)
+    result += ", " + setting("statement_timeout", cfg.statement_timeout_ms);
+  return result;
+}
+
 caf::expected<std::unique_ptr<soci::session>>
 open_session(const database_settings& cfg, session_mode mode) {
   try {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include <caf/expected.hpp>
 
@@ -35,6 +36,13 @@ open_session(const database_settings& cfg, session_mode mode);
 /// read-only again is closed, never left read-write. SQLite sessions and
 /// live connections are left alone; failures are left for the next attempt.
 void recover_lost_connection(soci::session& sql, session_mode mode) noexcept;
+
+/// The statement a write transaction runs right after BEGIN to bound its
+/// waits: on PostgreSQL, `lock_timeout` and `statement_timeout` for this
+/// transaction only (so they survive reconnects) from
+/// `database.lock_timeout_ms` and `database.statement_timeout_ms`. Empty
+/// when there is nothing to set (SQLite bounds waits with its busy timeout).
+std::string write_transaction_setup(const database_settings& cfg);
 
 /// Creates or upgrades the schema (tables, indexes, commit_log) inside one
 /// transaction. Idempotent.

@@ -47,8 +47,13 @@ inline std::string driver_message(const std::exception& e) {
 inline caf::error database_error(std::string_view what,
                                  const std::exception& e) {
   std::string message{what};
+  auto driver = driver_message(e);
+  if (auto plain = explain_database_failure(driver); !plain.empty()) {
+    message += ": ";
+    message += plain;
+  }
   message += ": ";
-  message += driver_message(e);
+  message += driver;
   return make_cqrs_error(ec::database_unavailable, std::move(message));
 }
 

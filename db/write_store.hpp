@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <caf/expected.hpp>
@@ -83,6 +84,8 @@ private:
   std::unique_ptr<soci::session> sql_;
   database_backend backend_;
   std::chrono::seconds idempotency_ttl_;
+  // Runs after BEGIN; see `write_transaction_setup`.
+  std::string transaction_setup_;
   seq_t last_seq_ = 0;
   // Set after a failed transaction: the next one re-reads the last seq from
   // the database before numbering commits.

@@ -60,6 +60,8 @@ pg_on_fail() {
 pg_start_primary
 
 export CQRSD_TEST_POSTGRESQL="host=127.0.0.1 port=$pg_port user=cqrsd dbname=postgres"
+# Suites that stop and start a server of their own (db_trouble) run these.
+export CQRSD_TEST_PG_BIN="$pg_bin"
 echo "test.sh: PostgreSQL $pg_major running on 127.0.0.1:$pg_port (socket and data in $pg_dir, log $pg_dir/server.log)"
 echo "test.sh: CQRSD_TEST_POSTGRESQL=\"$CQRSD_TEST_POSTGRESQL\""
 

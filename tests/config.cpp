@@ -131,6 +131,9 @@ void check_equal(const settings& x, const settings& y) {
   BOOST_TEST(x.database.read_postgresql == y.database.read_postgresql);
   BOOST_TEST(x.database.read_connections == y.database.read_connections);
   BOOST_TEST(x.database.busy_timeout_ms == y.database.busy_timeout_ms);
+  BOOST_TEST(x.database.lock_timeout_ms == y.database.lock_timeout_ms);
+  BOOST_TEST(x.database.statement_timeout_ms ==
+             y.database.statement_timeout_ms);
   BOOST_TEST(x.query.actors == y.query.actors);
   BOOST_TEST(to_string(x.query.routing) == to_string(y.query.routing));
   BOOST_TEST(x.query.cache_enabled == y.query.cache_enabled);
@@ -256,6 +259,8 @@ BOOST_AUTO_TEST_CASE(shipped_default_yaml_lists_every_key) {
       "read_postgresql",
       "read_connections",
       "busy_timeout_ms",
+      "lock_timeout_ms",
+      "statement_timeout_ms",
       "actors",
       "routing",
       "cache_enabled",
@@ -300,6 +305,8 @@ database:
   read_postgresql: "host=replica dbname=cqrs"
   read_connections: 256
   busy_timeout_ms: 0
+  lock_timeout_ms: 600000
+  statement_timeout_ms: 3600000
 query:
   actors: 100000
   routing: round_robin
@@ -336,6 +343,8 @@ log:
   BOOST_TEST(s.database.read_postgresql == "host=replica dbname=cqrs");
   BOOST_TEST(s.database.read_connections == 256u);
   BOOST_TEST(s.database.busy_timeout_ms == 0u);
+  BOOST_TEST(s.database.lock_timeout_ms == 600000u);
+  BOOST_TEST(s.database.statement_timeout_ms == 3600000u);
   BOOST_TEST(s.query.actors == 100000u);
   BOOST_TEST(to_string(s.query.routing) == "round_robin");
   BOOST_TEST(s.query.cache_enabled == false);
@@ -481,6 +490,15 @@ BOOST_AUTO_TEST_CASE(out_of_range_values_name_the_range) {
               "'600001'");
   check_error("database: {read_connections: 257}", "database.read_connections",
               "'257'");
+  check_error("database: {lock_timeout_ms: 600001}", "database.lock_timeout_ms",
+              "expected an integer in 0..600000, got '600001'");
+  check_error("database: {lock_timeout_ms: -1}", "database.lock_timeout_ms",
+              "'-1'");
+  check_error("database: {statement_timeout_ms: 3600001}",
+              "database.statement_timeout_ms",
+              "expected an integer in 0..3600000, got '3600001'");
+  check_error("database: {statement_timeout_ms: soon}",
+              "database.statement_timeout_ms", "'soon'");
   check_error("query: {restart_window_ms: 0}", "query.restart_window_ms",
               "'0'");
   check_error("http: {max_body_bytes: 1073741825}", "http.max_body_bytes",
