@@ -2,7 +2,6 @@
 #include "http/gateway.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <thread>
 
 #include <caf/actor_system.hpp>
@@ -16,6 +15,7 @@
 #include "db/error.hpp"
 #include "http/actor_bridge.hpp"
 #include "http/errors.hpp"
+#include "http/request_values.hpp"
 #include "http/routes.hpp"
 #include "model/json.hpp"
 #include "model/views.hpp"
@@ -46,52 +46,6 @@ void reply_error(httplib::Response& res, const api_error& err) {
 
 void reply_error(httplib::Response& res, int status, std::string message) {
   reply_error(res, make_api_error(status, std::move(message)));
-}
-
-// Compares secrets in time independent of where they differ.
-bool constant_time_equal(std::string_view x, std::string_view y) {
-  auto n = std::max(x.size(), y.size());
-  unsigned char diff = x.size() == y.size() ? 0 : 1;
-  for (size_t i = 0; i < n; ++i) {
-    auto a = i < x.size() ? static_cast<unsigned char>(x[i]) : 0;
-    auto b = i < y.size() ? static_cast<unsigned char>(y[i]) : 0;
-    diff |= a ^ b;
-  }
-  return diff == 0;
-}
-
-// Accepts "application/json" and "+json" types, with parameters.
-bool is_json_media_type(std::string value) {
-  value = value.substr(0, value.find(';'));
-  auto not_space = [](unsigned char c) { return !std::isspace(c); };
-  value.erase(value.begin(),
-              std::find_if(value.begin(), value.end(), not_space));
-  value.erase(std::find_if(value.rbegin(), value.rend(), not_space).base(),
-              value.end());
-  std::transform(value.begin(), value.end(), value.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  auto ends_with = [&](std::string_view suffix) {
-    return value.size() >= suffix.size() &&
-           value.compare(value.size() - suffix.size(), suffix.size(), suffix) ==
-               0;
-  };
-  return value == "application/json" || ends_with("+json");
-}
-
-// Parses an unsigned decimal that fits 64 bits, without sign or spaces.
-std::optional<uint64_t> parse_u64(std::string_view text) {
-  if (text.empty() || text.size() > 20)
-    return std::nullopt;
-  uint64_t result = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9')
-      return std::nullopt;
-    auto digit = static_cast<uint64_t>(c - '0');
-    if (result > (UINT64_MAX - digit) / 10)
-      return std::nullopt;
-    result = result * 10 + digit;
-  }
-  return result;
 }
 
 const char* noun(query_kind kind) {
