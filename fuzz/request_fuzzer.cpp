@@ -198,6 +198,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (cmd) {
         check(cmd->op == op && cmd->target == ent && cmd->id == m.id,
               "parse_command changed the command's address");
+        check(body.find('\0') == std::string_view::npos,
+              "a body with a raw NUL byte was accepted");
         check_views(*cmd);
       } else {
         check(!err.message.empty(), "a rejected body without a message");
@@ -210,5 +212,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             .has_value(),
         "a remove was rejected for its body");
   check_error_json(method, body);
+
+  // -- views of rows written around the API: any bytes serialize -------------
+  std::string raw{body};
+  for (const auto& text :
+       {to_json(category{1, raw}), to_json(related_object{1, raw, raw}),
+        to_json(object_view{1, raw, raw, raw, raw, raw}),
+        to_json(object_page{{object_view{1, raw, raw, raw, raw, raw}}, 1})})
+    check(!json::parse(text, nullptr, false).is_discarded(),
+          "a view of arbitrary bytes is not JSON");
   return 0;
 }
