@@ -8,11 +8,14 @@
 #include <exception>
 #include <limits>
 #include <set>
+#include <sstream>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 namespace cqrs {
@@ -623,20 +626,71 @@ private:
   config_error& err_;
 };
 
+// Counts the documents and nodes of a YAML stream without building them.
+// yaml-cpp 0.7 loops forever on some malformed input (a ',' where a block
+// node starts, e.g. a file holding just ","), producing null nodes without
+// reading on; a valid stream has fewer nodes than it has bytes plus a few,
+// so past that bound this throws instead.
+class yaml_stream_check : public YAML::EventHandler {
+public:
+  explicit yaml_stream_check(size_t text_size)
+      : max_events_(2 * text_size + 16) {}
+
+  size_t documents = 0;
+
+  void OnDocumentStart(const YAML::Mark&) override {
+    ++documents;
+    count();
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override { count(); }
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override { count(); }
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    count();
+  }
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    count();
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    count();
+  }
+  void OnMapEnd() override {}
+
+private:
+  void count() {
+    if (++events_ > max_events_)
+      throw std::runtime_error{"malformed YAML (the parser makes no progress; "
+                               "is there a stray ','?)"};
+  }
+
+  size_t events_ = 0;
+  size_t max_events_;
+};
+
 } // namespace
 
 std::optional<settings> parse_settings(const std::string& yaml_text,
                                        config_error& err) {
   settings_parser parser{err};
   try {
-    auto documents = YAML::LoadAll(yaml_text);
-    if (documents.size() > 1) {
+    // Check the stream before yaml-cpp builds it (see yaml_stream_check).
+    yaml_stream_check check{yaml_text.size()};
+    std::istringstream in{yaml_text};
+    YAML::Parser stream{in};
+    while (stream.HandleNextDocument(check)) {
+    }
+    if (check.documents > 1) {
       parser.fail("", "expected one YAML document, got " +
-                          std::to_string(documents.size()));
+                          std::to_string(check.documents));
       return std::nullopt;
     }
     settings result;
-    if (!documents.empty() && !parser.parse_root(documents.front(), result))
+    if (check.documents == 1 &&
+        !parser.parse_root(YAML::Load(yaml_text), result))
       return std::nullopt;
     return result;
   } catch (const YAML::Exception& e) {

@@ -66,6 +66,9 @@ api_error make_api_error(int status, std::string message) {
   case 413:
     code = "payload_too_large";
     break;
+  case 414:
+    code = "uri_too_long";
+    break;
   case 415:
     code = "unsupported_media_type";
     break;

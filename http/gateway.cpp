@@ -2,7 +2,6 @@
 #include "http/gateway.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <thread>
 
 #include <sys/socket.h>
@@ -21,6 +20,7 @@
 #include "http/admission.hpp"
 #include "http/errors.hpp"
 #include "http/idempotency.hpp"
+#include "http/request_values.hpp"
 #include "http/routes.hpp"
 #include "model/json.hpp"
 #include "model/views.hpp"
@@ -53,18 +53,6 @@ void reply_error(httplib::Response& res, int status, std::string message) {
   reply_error(res, make_api_error(status, std::move(message)));
 }
 
-// Compares secrets in time independent of where they differ.
-bool constant_time_equal(std::string_view x, std::string_view y) {
-  auto n = std::max(x.size(), y.size());
-  unsigned char diff = x.size() == y.size() ? 0 : 1;
-  for (size_t i = 0; i < n; ++i) {
-    auto a = i < x.size() ? static_cast<unsigned char>(x[i]) : 0;
-    auto b = i < y.size() ? static_cast<unsigned char>(y[i]) : 0;
-    diff |= a ^ b;
-  }
-  return diff == 0;
-}
-
 // Whether `req` carries `Authorization: Bearer <t>` for one of `tokens`
 // (empty tokens never match). Every token is compared, so the time taken
 // does not tell which one, or where, the presented secret differs.
@@ -86,40 +74,6 @@ bool bearer_matches(const httplib::Request& req,
 void reply_unauthorized(httplib::Response& res, std::string message) {
   res.set_header("WWW-Authenticate", "Bearer");
   reply_error(res, 401, std::move(message));
-}
-
-// Accepts "application/json" and "+json" types, with parameters.
-bool is_json_media_type(std::string value) {
-  value = value.substr(0, value.find(';'));
-  auto not_space = [](unsigned char c) { return !std::isspace(c); };
-  value.erase(value.begin(),
-              std::find_if(value.begin(), value.end(), not_space));
-  value.erase(std::find_if(value.rbegin(), value.rend(), not_space).base(),
-              value.end());
-  std::transform(value.begin(), value.end(), value.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  auto ends_with = [&](std::string_view suffix) {
-    return value.size() >= suffix.size() &&
-           value.compare(value.size() - suffix.size(), suffix.size(), suffix) ==
-               0;
-  };
-  return value == "application/json" || ends_with("+json");
-}
-
-// Parses an unsigned decimal that fits 64 bits, without sign or spaces.
-std::optional<uint64_t> parse_u64(std::string_view text) {
-  if (text.empty() || text.size() > 20)
-    return std::nullopt;
-  uint64_t result = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9')
-      return std::nullopt;
-    auto digit = static_cast<uint64_t>(c - '0');
-    if (result > (UINT64_MAX - digit) / 10)
-      return std::nullopt;
-    result = result * 10 + digit;
-  }
-  return result;
 }
 
 const char* noun(query_kind kind) {

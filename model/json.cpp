@@ -141,6 +141,12 @@ std::optional<command> parse_command(operation op, entity target, row_id id,
   cmd.id = id;
   if (op == operation::remove)
     return cmd;
+  // nlohmann's lexer takes a NUL byte for the end of input and would accept
+  // `{...}\0<anything>`; a raw NUL is never valid JSON.
+  if (body.find('\0') != std::string_view::npos) {
+    err.message = "request body is not valid JSON (it contains a NUL byte)";
+    return std::nullopt;
+  }
   auto doc = json::parse(body.begin(), body.end(), nullptr, false);
   if (doc.is_discarded()) {
     err.message = "request body is not valid JSON";
@@ -176,6 +182,12 @@ std::optional<row_id> parse_row_id(std::string_view text) {
 
 namespace {
 
+// Serializes `doc`; invalid UTF-8 (only possible in rows written around the
+// API, as requests are validated) becomes U+FFFD instead of an exception.
+std::string dump(const json& doc) {
+  return doc.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 json view_json(const object_view& x) {
   return json{{"id", x.id},
               {"name", x.name},
@@ -188,7 +200,7 @@ json view_json(const object_view& x) {
 } // namespace
 
 std::string to_json(const object_view& x) {
-  return view_json(x).dump();
+  return dump(view_json(x));
 }
 
 std::string to_json(const object_page& x) {
@@ -198,18 +210,17 @@ std::string to_json(const object_page& x) {
   json result{{"items", std::move(items)}, {"next_after", nullptr}};
   if (x.next_after)
     result["next_after"] = *x.next_after;
-  return result.dump();
+  return dump(result);
 }
 
 std::string to_json(const category& x) {
-  return json{{"id", x.id}, {"description", x.description}}.dump();
+  return dump(json{{"id", x.id}, {"description", x.description}});
 }
 
 std::string to_json(const related_object& x) {
-  return json{{"id", x.id},
-              {"content_description", x.content_description},
-              {"content_type", x.content_type}}
-      .dump();
+  return dump(json{{"id", x.id},
+                   {"content_description", x.content_description},
+                   {"content_type", x.content_type}});
 }
 
 std::string to_json(const write_result& x) {
@@ -218,8 +229,7 @@ std::string to_json(const write_result& x) {
 
 std::string error_json(std::string_view code, std::string_view message) {
   json err{{"code", code}, {"message", message}};
-  return json{{"error", std::move(err)}}.dump(-1, ' ', false,
-                                              json::error_handler_t::replace);
+  return dump(json{{"error", std::move(err)}});
 }
 
 } // namespace cqrs

@@ -5,7 +5,8 @@
 # options alone.
 
 # The packages, in one place: toolchain, libraries, test tools and the
-# database servers and clients that the scripts and tests use.
+# database servers and clients that the scripts and tests use (clang and its
+# runtimes build the fuzz targets of scripts/fuzz.sh).
 CQRSD_DEB_PACKAGES=(
   build-essential cmake ccache pkg-config
   libcaf-dev libcaf-openssl0.17
@@ -15,6 +16,7 @@ CQRSD_DEB_PACKAGES=(
   libyaml-cpp-dev libboost-test-dev nlohmann-json3-dev
   postgresql sqlite3 curl wrk ca-certificates openssl
   prometheus # promtool checks /metrics (tests/metrics.cpp)
+  clang libclang-rt-14-dev # libFuzzer and the sanitizer runtimes (scripts/fuzz.sh)
 )
 
 # Prints the packages of CQRSD_DEB_PACKAGES that are not installed, one a line.

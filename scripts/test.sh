@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds everything (tests included) and runs the
 # whole test suite with ctest. Extra arguments go to ctest, e.g.
-# `scripts/test.sh -R store`. Exits with ctest's status; the last line is a
-# summary "tests: N passed, N failed". Works from any directory.
+# `scripts/test.sh -R store`. A full run (no arguments, as in CI) then runs
+# scripts/fuzz.sh: each fuzz target for CQRSD_FUZZ_SECONDS (default 60)
+# seconds. CQRSD_SANITIZERS=1 also runs scripts/sanitize.sh (the unit and
+# end-to-end suites under ASan and UBSan, in build-asan/) and runs both jobs
+# even with arguments; CQRSD_SKIP_SANITIZERS=1 skips both. Exits non-zero if
+# anything failed; the last line is a summary "tests: N passed, N failed"
+# over the ctest entries, the fuzz targets and the sanitizer run's entries.
+# Works from any directory.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -102,9 +108,56 @@ fi
 read -r failed _ _ _ _ total <<<"$summary"
 passed=$((total - failed))
 if ((status == 0)); then
-  echo "test.sh: PASSED (ctest exit status 0)"
+  echo "test.sh: ctest PASSED (exit status 0)"
 else
-  echo "test.sh: FAILED (ctest exit status $status)" >&2
+  echo "test.sh: ctest FAILED (exit status $status)" >&2
+fi
+
+# -- hostile input: fuzzing and sanitizers ------------------------------------
+#
+# Bounded for CI: each fuzz target runs CQRSD_FUZZ_SECONDS (60) seconds. The
+# sanitizer run (a second, instrumented build of everything) is opt-in with
+# CQRSD_SANITIZERS=1. Each job ends with its own "tests: N passed, N failed"
+# line, added to ours.
+
+# Runs one job script ($1) with its arguments and adds its counts.
+run_job() {
+  local job="$1" job_log="$scratch_dir/$(basename "$1").log" job_status line
+  shift
+  echo "test.sh: running $job $*"
+  set +e
+  bash "$job" "$@" 2>&1 | tee "$job_log"
+  job_status=${PIPESTATUS[0]}
+  set -e
+  line="$(grep -E '^tests: [0-9]+ passed, [0-9]+ failed$' "$job_log" | tail -n 1 || true)"
+  if [[ -z "$line" ]]; then
+    line="tests: 0 passed, 1 failed"
+  fi
+  read -r _ job_passed _ job_failed _ <<<"$line"
+  if ((job_status != 0 && job_failed == 0)); then
+    job_failed=1
+  fi
+  passed=$((passed + job_passed))
+  failed=$((failed + job_failed))
+  if ((job_status != 0)); then
+    echo "test.sh: FAILED: $job (exit status $job_status)" >&2
+    ((status != 0)) || status=1
+  fi
+}
+
+if [[ "${CQRSD_SKIP_SANITIZERS:-0}" == 1 ]]; then
+  echo "test.sh: skipping fuzzing and sanitizers (CQRSD_SKIP_SANITIZERS=1)"
+elif (($# == 0)) || [[ "${CQRSD_SANITIZERS:-0}" == 1 ]]; then
+  run_job scripts/fuzz.sh --seconds "${CQRSD_FUZZ_SECONDS:-60}"
+  if [[ "${CQRSD_SANITIZERS:-0}" == 1 ]]; then
+    run_job scripts/sanitize.sh
+  fi
+fi
+
+if ((status == 0)); then
+  echo "test.sh: PASSED"
+else
+  echo "test.sh: FAILED" >&2
 fi
 echo "tests: $passed passed, $failed failed"
 exit "$status"

@@ -1,12 +1,16 @@
 // Tests of the YAML settings loader, its error messages and the logger.
 #include <boost/test/unit_test.hpp>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <future>
+#include <memory>
 #include <optional>
 #include <regex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -434,6 +438,28 @@ BOOST_AUTO_TEST_CASE(yaml_syntax_errors_give_line_and_column) {
 
 BOOST_AUTO_TEST_CASE(more_than_one_document_is_an_error) {
   check_error("query: {actors: 1}\n---\nquery: {actors: 2}\n", "", "2");
+}
+
+// yaml-cpp 0.7 alone loops forever (growing without bound) on a ',' where a
+// block node starts; found by fuzz/config_fuzzer. Each parse runs on its own
+// thread so that a regression fails here instead of hanging the suite.
+BOOST_AUTO_TEST_CASE(stray_commas_are_errors_not_hangs) {
+  for (std::string yaml :
+       {",", ",a\n", ", e.g. \"x\"\n", "log: {level: info}\n--- \n,\n"}) {
+    BOOST_TEST_CONTEXT("yaml: " << yaml) {
+      auto err = std::make_shared<config_error>();
+      std::packaged_task<bool()> parse{
+          [yaml, err] { return parse_settings(yaml, *err).has_value(); }};
+      auto parsed = parse.get_future();
+      std::thread{std::move(parse)}.detach();
+      BOOST_REQUIRE_MESSAGE(parsed.wait_for(std::chrono::seconds{60}) ==
+                                std::future_status::ready,
+                            "parse_settings did not return");
+      BOOST_TEST(!parsed.get());
+      BOOST_TEST(err->message.find("malformed YAML") != std::string::npos,
+                 err->message);
+    }
+  }
 }
 
 // -- wrong types --------------------------------------------------------------
