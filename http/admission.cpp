@@ -67,6 +67,8 @@ const char* reason_phrase(int status) {
     return "OK";
   case 408:
     return "Request Timeout";
+  case 413:
+    return "Payload Too Large";
   case 414:
     return "URI Too Long";
   case 431:
@@ -133,6 +135,11 @@ public:
       n = 1;
       if (!count_head_byte(buf_[pos_]))
         return -1;
+    } else if (body_bytes_ += n; body_bytes_ > max_wire_body_bytes()) {
+      fail(read_failure::body_too_large,
+           "the request body exceeds http.max_body_bytes (" +
+               std::to_string(limits_.max_body_bytes) + " bytes)");
+      return -1;
     }
     std::memcpy(ptr, buf_ + pos_, n);
     pos_ += n;
@@ -193,6 +200,7 @@ public:
     in_head_ = true;
     head_bytes_ = 0;
     line_bytes_ = 0;
+    body_bytes_ = 0;
     first_line_ = true;
     answered_ = false;
   }
@@ -225,6 +233,12 @@ private:
       port = ntohs(a.sin6_port);
     }
     ip = text;
+  }
+
+  // The most body bytes a request may send: a chunked body's framing can
+  // double a small body, so allow twice the limit and some slack.
+  uint64_t max_wire_body_bytes() const noexcept {
+    return 2 * limits_.max_body_bytes + 4096;
   }
 
   void fail(read_failure why, std::string message) {
@@ -333,6 +347,7 @@ private:
   bool first_line_ = true;
   size_t head_bytes_ = 0;
   size_t line_bytes_ = 0;
+  uint64_t body_bytes_ = 0;
   bool answered_ = false;
   bool broken_ = false;
   read_failure failure_ = read_failure::none;
@@ -342,12 +357,19 @@ private:
 // The stream of the connection the calling worker thread serves.
 thread_local const request_stream* current_stream = nullptr;
 
+// Whether that connection closes after the current answer.
+thread_local bool close_requested = false;
+
 void close_socket(int fd) {
   ::shutdown(fd, SHUT_RDWR);
   ::close(fd);
 }
 
 } // namespace
+
+void close_connection_after_answer() noexcept {
+  close_requested = true;
+}
 
 read_failure current_read_failure() noexcept {
   return current_stream != nullptr ? current_stream->failure()
@@ -615,6 +637,7 @@ void admission_server::serve(socket_t sock) {
     if (!strm.wait_for_request(wait, [this] { return stopping(); }))
       break;
     strm.begin_request();
+    close_requested = false;
     bool closed = false;
     bool ok = process_request(strm, stopping(), closed, nullptr);
     if (auto why = strm.failure(); why != read_failure::none) {
@@ -623,6 +646,9 @@ void admission_server::serve(socket_t sock) {
         counters_.read_timeouts.fetch_add(1, std::memory_order_relaxed);
         strm.send_raw(
             raw_error(408, "request_timeout", strm.failure_message()));
+      } else if (why == read_failure::body_too_large) {
+        strm.send_raw(
+            raw_error(413, "payload_too_large", strm.failure_message()));
       } else {
         counters_.header_too_large.fetch_add(1, std::memory_order_relaxed);
         auto status = why == read_failure::request_line_too_long ? 414 : 431;
@@ -639,7 +665,7 @@ void admission_server::serve(socket_t sock) {
       shedder_.linger(sock);
       return;
     }
-    if (!ok || closed || strm.broken() || stopping())
+    if (!ok || closed || close_requested || strm.broken() || stopping())
       break;
     first = false;
   }

@@ -26,6 +26,11 @@ struct connection_limits {
   std::chrono::milliseconds write_timeout{10000};
   std::chrono::milliseconds keep_alive_timeout{5000};
   size_t max_header_bytes = 16384;
+  /// Largest request body. cpp-httplib enforces it for a Content-Length
+  /// body only; for a chunked one the stream refuses more than twice this
+  /// (plus 4 KiB for the chunk framing) on the wire, and the gateway
+  /// refuses a decoded body over it.
+  uint64_t max_body_bytes = 65536;
 };
 
 /// Why reading the request that the calling worker thread serves failed.
@@ -38,12 +43,19 @@ enum class read_failure : uint8_t {
   /// The request line and headers exceeded `max_header_bytes`, or one
   /// header line exceeded cpp-httplib's 8192 bytes.
   header_too_large,
+  /// A chunked body went past what `max_body_bytes` allows on the wire.
+  body_too_large,
 };
 
 /// The read failure of the request the calling thread serves; `none` on a
 /// thread that serves no connection. The gateway's error handler uses it to
 /// leave such requests to the admission server, which answers them itself.
 read_failure current_read_failure() noexcept;
+
+/// Asks the admission server to close the connection that the calling
+/// worker thread serves once the current answer is written: after a request
+/// that could not be parsed, the rest of the byte stream is not a request.
+void close_connection_after_answer() noexcept;
 
 /// An answer the shedder sends instead of a 503, for health probes.
 struct probe_answer {

@@ -144,6 +144,7 @@ gateway::gateway(caf::actor_system& sys, node& n, const settings& cfg)
     limits.keep_alive_timeout =
         std::chrono::milliseconds{h.keep_alive_timeout_ms};
     limits.max_header_bytes = h.max_header_bytes;
+    limits.max_body_bytes = h.max_body_bytes;
     auto admitted = std::make_unique<admission_server>(
         limits, overload_,
         [this](const std::string& method, const std::string& path) {
@@ -219,6 +220,11 @@ gateway::gateway(caf::actor_system& sys, node& n, const settings& cfg)
           return;
         if (!res.body.empty())
           return;
+        // cpp-httplib's own errors (a request line or headers it cannot
+        // parse, a body over the limit left unread) leave the connection
+        // out of step: what follows is not a request. Close it.
+        res.set_header("Connection", "close");
+        close_connection_after_answer();
         auto m = match(req.path);
         if (res.status == 413)
           reply_error(res, 413,
@@ -308,6 +314,16 @@ void gateway::handle(const httplib::Request& req, httplib::Response& res) {
       requests_.count(m.r, res.status);
       return;
     }
+  }
+  // cpp-httplib checks http.max_body_bytes against Content-Length only; a
+  // chunked body is checked here once decoded (the admission server bounds
+  // what it reads on the wire).
+  if (req.body.size() > cfg_.http.max_body_bytes) {
+    reply_error(res, 413,
+                "request body exceeds http.max_body_bytes (" +
+                    std::to_string(cfg_.http.max_body_bytes) + " bytes)");
+    requests_.count(m.r, res.status);
+    return;
   }
   try {
     dispatch(m, req, res);

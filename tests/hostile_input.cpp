@@ -360,13 +360,11 @@ BOOST_AUTO_TEST_CASE(ten_megabyte_bodies_are_payload_too_large) {
   check_unharmed();
 }
 
-// Known gap: cpp-httplib 0.11.4 applies set_payload_max_length only to bodies
-// with a Content-Length, so a chunked body is read whole, whatever its size
-// (here it then fails validation with a 400). Both checks of the 413 are
-// expected to fail until the gateway reads bodies through a content receiver
-// that enforces http.max_body_bytes; the process must stay healthy anyway.
-BOOST_AUTO_TEST_CASE(ten_megabyte_chunked_bodies_are_payload_too_large,
-                     *boost::unit_test::expected_failures(2)) {
+// cpp-httplib 0.11.4 applies set_payload_max_length only to bodies with a
+// Content-Length. The admission server stops reading a chunked body past
+// twice http.max_body_bytes on the wire, and the gateway refuses a decoded
+// body over the limit.
+BOOST_AUTO_TEST_CASE(ten_megabyte_chunked_bodies_are_payload_too_large) {
   auto body = R"({"description":")" + std::string(huge_body, 'x') + "\"}";
   BOOST_TEST_MESSAGE("chunked");
   std::string chunked =
@@ -374,6 +372,26 @@ BOOST_AUTO_TEST_CASE(ten_megabyte_chunked_bodies_are_payload_too_large,
       "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
       "Connection: close\r\n\r\n";
   constexpr size_t chunk = 1 << 16;
+  for (size_t pos = 0; pos < body.size(); pos += chunk) {
+    auto part = body.substr(pos, chunk);
+    char size[32];
+    std::snprintf(size, sizeof(size), "%zx\r\n", part.size());
+    chunked += size + part + "\r\n";
+  }
+  chunked += "0\r\n\r\n";
+  check_raw_error(proc.raw_request(chunked), 413, "payload_too_large");
+  check_unharmed();
+}
+
+BOOST_AUTO_TEST_CASE(chunked_bodies_just_over_the_limit_are_payload_too_large) {
+  // Small chunks: the framing alone does not reach the wire bound, so the
+  // decoded size is what gets the 413.
+  auto body = R"({"description":")" + std::string(max_body + 1000, 'x') + "\"}";
+  std::string chunked =
+      "POST /categories HTTP/1.1\r\nHost: x\r\n"
+      "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+      "Connection: close\r\n\r\n";
+  constexpr size_t chunk = 4000;
   for (size_t pos = 0; pos < body.size(); pos += chunk) {
     auto part = body.substr(pos, chunk);
     char size[32];
@@ -396,7 +414,7 @@ BOOST_AUTO_TEST_CASE(overlong_lines_are_rejected) {
                               "X-Min-Seq: " +
                               std::string(100000, '1') +
                               "\r\nConnection: close\r\n\r\n");
-  check_raw_error(raw, 400, "bad_request");
+  check_raw_error(raw, 431, "header_too_large");
   BOOST_TEST_MESSAGE("a 100 KB string field and a 100 KB field name");
   bad_body("POST", "/categories",
            R"({"description":")" + std::string(100000, 'x') + "\"}");
