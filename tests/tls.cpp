@@ -325,6 +325,17 @@ public:
     }
   }
 
+  /// Whether the server ended TLS with a close_notify (within about 10 s),
+  /// dropping whatever it still sends before.
+  bool closed_with_close_notify() {
+    char buf[4096];
+    int n;
+    while ((n = SSL_read(ssl_, buf, sizeof(buf))) > 0) {
+      // Dropped.
+    }
+    return SSL_get_error(ssl_, n) == SSL_ERROR_ZERO_RETURN;
+  }
+
 private:
   bool fill() {
     char buf[4096];
@@ -686,6 +697,32 @@ BOOST_AUTO_TEST_CASE(https_huge_headers_are_refused) {
   BOOST_TEST(node.get("/healthz").status == 200);
   BOOST_TEST(metric(node.get("/metrics").body,
                     "cqrsd_http_header_too_large_total") == 3);
+}
+
+BOOST_AUTO_TEST_CASE(https_sigterm_answers_in_flight_and_closes_cleanly) {
+  certificates certs;
+  auto node =
+      start_https(certs, {{"query.min_seq_timeout_ms", "3000"}}, "https-stop");
+  BOOST_REQUIRE(node.post("/categories", category_body("Books")).status == 201);
+  BOOST_TEST_MESSAGE("an idle keep-alive connection and a read in flight");
+  tls_connection idle{node.port(), certs.pem("ca")};
+  BOOST_REQUIRE(idle.handshake());
+  BOOST_REQUIRE(idle.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+  BOOST_REQUIRE(idle.read_answer().status == 200);
+  tls_connection busy{node.port(), certs.pem("ca")};
+  BOOST_REQUIRE(busy.handshake());
+  BOOST_REQUIRE(busy.send("GET /categories/1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                          "X-Min-Seq: 1000000\r\n\r\n"));
+  auto deadline = clock_type::now() + 10s;
+  while (metric(node.get("/metrics").body, "cqrsd_http_in_flight") < 1 &&
+         clock_type::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  BOOST_TEST_MESSAGE("SIGTERM");
+  BOOST_TEST(node.stop(SIGTERM) == 0, node.log());
+  auto a = busy.read_answer();
+  BOOST_TEST(a.status != 0, "the read in flight got no answer");
+  BOOST_TEST(busy.closed_with_close_notify());
+  BOOST_TEST(idle.closed_with_close_notify());
 }
 
 // -- cluster links ------------------------------------------------------------
