@@ -13,6 +13,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "config/logging.hpp"
 #include "model/ec.hpp"
 #include "model/json.hpp"
@@ -100,6 +103,145 @@ std::string raw_error(int status, std::string_view code,
                     status == 503);
 }
 
+/// Drains this thread's OpenSSL error queue into one line.
+std::string openssl_errors() {
+  std::string result;
+  while (auto code = ERR_get_error()) {
+    char text[256];
+    ERR_error_string_n(code, text, sizeof(text));
+    if (!result.empty())
+      result += "; ";
+    result += text;
+  }
+  return result.empty() ? "unknown OpenSSL error" : result;
+}
+
+struct ssl_free {
+  void operator()(SSL* ssl) const { SSL_free(ssl); }
+};
+
+using ssl_ptr = std::unique_ptr<SSL, ssl_free>;
+
+/// Makes `fd` non-blocking, as TLS on it without waiting needs.
+void set_nonblocking(int fd) {
+  if (auto flags = ::fcntl(fd, F_GETFL); flags >= 0)
+    ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+/// What a transport call did.
+enum class io : uint8_t {
+  done,
+  /// The peer closed the connection.
+  closed,
+  /// Nothing to do until the socket is readable.
+  want_read,
+  /// Nothing to do until the socket is writable.
+  want_write,
+  failed,
+};
+
+/// Waits until `fd` is ready for `want` (want_read or want_write) or
+/// `timeout` passes; false when poll failed.
+bool await(int fd, io want, clock_type::duration timeout) {
+  pollfd p{fd, static_cast<short>(want == io::want_write ? POLLOUT : POLLIN),
+           0};
+  return ::poll(&p, 1, poll_ms(timeout)) >= 0 || errno == EINTR;
+}
+
+/// How a request_stream moves bytes over its connection, without waiting.
+class transport {
+public:
+  virtual ~transport() = default;
+
+  /// Reads up to `size` bytes; sets `n` when done.
+  virtual io recv(char* buf, size_t size, size_t& n) = 0;
+
+  /// Writes up to `size` bytes; sets `n` when done.
+  virtual io send(const char* buf, size_t size, size_t& n) = 0;
+
+  /// Whether received bytes wait in a buffer that poll() does not see.
+  virtual bool pending() const = 0;
+};
+
+class tcp_transport final : public transport {
+public:
+  explicit tcp_transport(int fd) : fd_(fd) {}
+
+  io recv(char* buf, size_t size, size_t& n) override {
+    for (;;) {
+      auto r = ::recv(fd_, buf, size, MSG_DONTWAIT);
+      if (r > 0) {
+        n = static_cast<size_t>(r);
+        return io::done;
+      }
+      if (r == 0)
+        return io::closed;
+      if (errno == EINTR)
+        continue;
+      return errno == EAGAIN || errno == EWOULDBLOCK ? io::want_read
+                                                     : io::failed;
+    }
+  }
+
+  io send(const char* buf, size_t size, size_t& n) override {
+    for (;;) {
+      auto r = ::send(fd_, buf, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (r >= 0) {
+        n = static_cast<size_t>(r);
+        return io::done;
+      }
+      if (errno == EINTR)
+        continue;
+      return errno == EAGAIN || errno == EWOULDBLOCK ? io::want_write
+                                                     : io::failed;
+    }
+  }
+
+  bool pending() const override { return false; }
+
+private:
+  int fd_;
+};
+
+/// Maps the result `ok` of an OpenSSL call on `ssl` to an io.
+io tls_result(SSL* ssl, int ok) {
+  if (ok > 0)
+    return io::done;
+  switch (SSL_get_error(ssl, ok)) {
+  case SSL_ERROR_WANT_READ:
+    return io::want_read;
+  case SSL_ERROR_WANT_WRITE:
+    return io::want_write;
+  case SSL_ERROR_ZERO_RETURN:
+    return io::closed;
+  default:
+    return io::failed;
+  }
+}
+
+/// TLS over a non-blocking socket, after the handshake.
+class tls_transport final : public transport {
+public:
+  explicit tls_transport(SSL* ssl) : ssl_(ssl) {}
+
+  io recv(char* buf, size_t size, size_t& n) override {
+    ERR_clear_error();
+    return tls_result(ssl_, SSL_read_ex(ssl_, buf, size, &n));
+  }
+
+  io send(const char* buf, size_t size, size_t& n) override {
+    ERR_clear_error();
+    return tls_result(ssl_, SSL_write_ex(ssl_, buf, size, &n));
+  }
+
+  bool pending() const override { return SSL_has_pending(ssl_) == 1; }
+
+private:
+  SSL* ssl_;
+};
+
+} // namespace
+
 /// One connection as cpp-httplib's request parser reads and writes it. Reads
 /// are buffered and bounded by a deadline per request, the request line and
 /// headers by `max_header_bytes` and 8192 bytes per line. After a read
@@ -107,13 +249,13 @@ std::string raw_error(int status, std::string_view code,
 /// requests itself, with the right status, and closes the connection.
 class request_stream final : public httplib::Stream {
 public:
-  request_stream(int fd, const connection_limits& limits)
-      : fd_(fd), limits_(limits) {}
+  request_stream(int fd, transport& conn, const connection_limits& limits)
+      : fd_(fd), conn_(conn), limits_(limits) {}
 
   // -- httplib::Stream --------------------------------------------------------
 
   bool is_readable() const override {
-    if (pos_ < end_)
+    if (pos_ < end_ || conn_.pending())
       return true;
     pollfd p{fd_, POLLIN, 0};
     return ::poll(&p, 1, poll_ms(deadline_ - clock_type::now())) > 0;
@@ -175,7 +317,7 @@ public:
   /// timeout or when `stopping` turns true.
   template <class Stopping>
   bool wait_for_request(std::chrono::milliseconds timeout, Stopping stopping) {
-    if (pos_ < end_)
+    if (pos_ < end_ || conn_.pending())
       return true;
     auto deadline = clock_type::now() + timeout;
     for (;;) {
@@ -280,17 +422,16 @@ private:
   // Reads more into the buffer, waiting at most until the deadline.
   ssize_t fill() {
     for (;;) {
-      auto n = ::recv(fd_, buf_, sizeof(buf_), MSG_DONTWAIT);
-      if (n > 0) {
+      size_t n = 0;
+      auto r = conn_.recv(buf_, sizeof(buf_), n);
+      if (r == io::done) {
         pos_ = 0;
-        end_ = static_cast<size_t>(n);
-        return n;
+        end_ = n;
+        return static_cast<ssize_t>(n);
       }
-      if (n == 0)
-        return 0; // The client closed.
-      if (errno == EINTR)
-        continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      if (r == io::closed)
+        return 0;
+      if (r == io::failed) {
         broken_ = true;
         return -1;
       }
@@ -301,8 +442,7 @@ private:
                  std::to_string(limits_.read_timeout.count()) + " ms)");
         return -1;
       }
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, poll_ms(left)) < 0 && errno != EINTR) {
+      if (!await(fd_, r, left)) {
         broken_ = true;
         return -1;
       }
@@ -315,20 +455,16 @@ private:
     size_t done = 0;
     auto deadline = clock_type::now() + limits_.write_timeout;
     while (done < size) {
-      auto n =
-          ::send(fd_, ptr + done, size - done, MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (n > 0) {
-        done += static_cast<size_t>(n);
+      size_t n = 0;
+      auto r = conn_.send(ptr + done, size - done, n);
+      if (r == io::done) {
+        done += n;
         deadline = clock_type::now() + limits_.write_timeout;
         continue;
       }
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (r == io::want_read || r == io::want_write) {
         auto left = deadline - clock_type::now();
-        pollfd p{fd_, POLLOUT, 0};
-        if (left > clock_type::duration::zero() &&
-            (::poll(&p, 1, poll_ms(left)) >= 0 || errno == EINTR))
+        if (left > clock_type::duration::zero() && await(fd_, r, left))
           continue;
       }
       broken_ = true;
@@ -338,6 +474,7 @@ private:
   }
 
   int fd_;
+  transport& conn_;
   const connection_limits& limits_;
   char buf_[4096];
   size_t pos_ = 0;
@@ -353,6 +490,8 @@ private:
   read_failure failure_ = read_failure::none;
   std::string failure_message_;
 };
+
+namespace {
 
 // The stream of the connection the calling worker thread serves.
 thread_local const request_stream* current_stream = nullptr;
@@ -376,6 +515,34 @@ read_failure current_read_failure() noexcept {
                                    : read_failure::none;
 }
 
+tls_context make_tls_context(const std::string& cert_file,
+                             const std::string& key_file, std::string& error) {
+  ERR_clear_error();
+  tls_context ctx{SSL_CTX_new(TLS_server_method()), SSL_CTX_free};
+  if (!ctx) {
+    error = openssl_errors();
+    return nullptr;
+  }
+  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+  // A client that closes without close_notify has just closed.
+  SSL_CTX_set_options(ctx.get(), SSL_OP_NO_COMPRESSION |
+                                     SSL_OP_NO_RENEGOTIATION |
+                                     SSL_OP_IGNORE_UNEXPECTED_EOF);
+  SSL_CTX_set_mode(ctx.get(), SSL_MODE_ENABLE_PARTIAL_WRITE |
+                                  SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // An encrypted key fails to load instead of prompting on the terminal.
+  SSL_CTX_set_default_passwd_cb(ctx.get(),
+                                [](char*, int, int, void*) { return 0; });
+  if (SSL_CTX_use_certificate_chain_file(ctx.get(), cert_file.c_str()) != 1 ||
+      SSL_CTX_use_PrivateKey_file(ctx.get(), key_file.c_str(),
+                                  SSL_FILETYPE_PEM) != 1 ||
+      SSL_CTX_check_private_key(ctx.get()) != 1) {
+    error = openssl_errors();
+    return nullptr;
+  }
+  return ctx;
+}
+
 // -- shedder ------------------------------------------------------------------
 
 struct shedder::entry {
@@ -383,13 +550,19 @@ struct shedder::entry {
   /// Whether the connection still needs its answer.
   bool answer = false;
   bool stopping = false;
+  /// The TLS session of a connection to answer over TLS.
+  ssl_ptr ssl;
+  bool handshaken = false;
+  /// What the TLS session waits for.
+  io wait = io::want_read;
   std::string head;
   clock_type::time_point deadline;
 };
 
 shedder::shedder(overload_counters& counters, probe_function probe,
-                 size_t max_sockets)
-    : counters_(counters), probe_(std::move(probe)), max_sockets_(max_sockets) {
+                 tls_context tls, size_t max_sockets)
+    : counters_(counters), probe_(std::move(probe)), tls_(std::move(tls)),
+      max_sockets_(max_sockets) {
   if (::pipe2(wake_, O_NONBLOCK | O_CLOEXEC) != 0)
     throw std::system_error(errno, std::generic_category(),
                             "cannot create the shedder's wake-up pipe");
@@ -417,12 +590,25 @@ void shedder::linger(int fd) {
 }
 
 void shedder::adopt(int fd, bool answer, bool stopping) {
+  entry e;
+  e.fd = fd;
+  e.answer = answer;
+  e.stopping = stopping;
+  if (answer && tls_) {
+    set_nonblocking(fd);
+    ERR_clear_error();
+    e.ssl.reset(SSL_new(tls_.get()));
+    if (!e.ssl || SSL_set_fd(e.ssl.get(), fd) != 1) {
+      CQRS_LOG(warning, "http",
+               "closing a connection past the bound without an answer: "
+               "cannot start TLS: "
+                   << openssl_errors());
+      close_socket(fd);
+      return;
+    }
+  }
   {
     std::lock_guard<std::mutex> guard{mtx_};
-    entry e;
-    e.fd = fd;
-    e.answer = answer;
-    e.stopping = stopping;
     e.deadline = clock_type::now() + shed_wait;
     incoming_.push_back(std::move(e));
   }
@@ -433,6 +619,58 @@ void shedder::run() {
   std::vector<entry> live;
   std::vector<pollfd> fds;
   char scratch[4096];
+  // Writes what the socket takes now, and a close_notify after it on TLS.
+  auto send_last = [](entry& e, const std::string& text) {
+    if (!e.ssl) {
+      send_now(e.fd, text);
+      return;
+    }
+    ERR_clear_error();
+    size_t n = 0;
+    for (size_t done = 0; done < text.size(); done += n)
+      if (SSL_write_ex(e.ssl.get(), text.data() + done, text.size() - done,
+                       &n) != 1)
+        break;
+    SSL_shutdown(e.ssl.get());
+    ERR_clear_error();
+  };
+  // Advances the handshake and reads what arrived over TLS; false when the
+  // connection closed or failed.
+  auto receive_tls = [&](entry& e) {
+    ERR_clear_error();
+    if (!e.handshaken) {
+      auto r = tls_result(e.ssl.get(), SSL_accept(e.ssl.get()));
+      if (r == io::want_read || r == io::want_write) {
+        e.wait = r;
+        return true;
+      }
+      if (r != io::done) {
+        CQRS_LOG(debug, "http",
+                 "closing a connection past the bound: TLS handshake failed: "
+                     << (r == io::closed ? "the client closed the connection"
+                                         : openssl_errors()));
+        ERR_clear_error();
+        return false;
+      }
+      e.handshaken = true;
+    }
+    for (;;) {
+      size_t n = 0;
+      auto r = tls_result(
+          e.ssl.get(), SSL_read_ex(e.ssl.get(), scratch, sizeof(scratch), &n));
+      if (r == io::done) {
+        if (e.head.size() < shed_head_bytes)
+          e.head.append(scratch, n);
+        continue;
+      }
+      ERR_clear_error();
+      if (r == io::want_read || r == io::want_write) {
+        e.wait = r;
+        return true;
+      }
+      return false;
+    }
+  };
   auto answer = [&](entry& e) {
     std::string method;
     std::string path;
@@ -450,18 +688,18 @@ void shedder::run() {
     if (!method.empty() && !e.stopping && probe_)
       probe = probe_(method, path);
     if (probe) {
-      send_now(e.fd, raw_answer(probe->status, probe->content_type, probe->body,
-                                probe->status == 503));
+      send_last(e, raw_answer(probe->status, probe->content_type, probe->body,
+                              probe->status == 503));
     } else if (e.stopping) {
-      send_now(e.fd, raw_error(503, "unavailable",
-                               "the server is shutting down; retry later"));
+      send_last(e, raw_error(503, "unavailable",
+                             "the server is shutting down; retry later"));
     } else {
       auto n = counters_.shed_connections.fetch_add(1) + 1;
-      send_now(e.fd,
-               raw_error(503, to_string(ec::overloaded),
-                         "the server is at capacity: every worker thread is "
-                         "busy and http.max_queued_connections connections "
-                         "are waiting; retry later"));
+      send_last(e,
+                raw_error(503, to_string(ec::overloaded),
+                          "the server is at capacity: every worker thread is "
+                          "busy and http.max_queued_connections connections "
+                          "are waiting; retry later"));
       if (counters_.warning_due())
         CQRS_LOG(warning, "http",
                  "overloaded: answered 503 to "
@@ -494,7 +732,9 @@ void shedder::run() {
     auto now = clock_type::now();
     auto next = now + std::chrono::seconds{10};
     for (auto& e : live) {
-      fds.push_back(pollfd{e.fd, POLLIN, 0});
+      bool out = e.answer && e.ssl && e.wait == io::want_write;
+      fds.push_back(
+          pollfd{e.fd, static_cast<short>(out ? POLLOUT : POLLIN), 0});
       next = std::min(next, e.deadline);
     }
     ::poll(fds.data(), fds.size(), poll_ms(next - now));
@@ -505,9 +745,12 @@ void shedder::run() {
     size_t kept = 0;
     for (size_t i = 0; i < live.size(); ++i) {
       auto& e = live[i];
-      bool readable = (fds[i + 1].revents & (POLLIN | POLLHUP | POLLERR)) != 0;
+      bool readable =
+          (fds[i + 1].revents & (POLLIN | POLLOUT | POLLHUP | POLLERR)) != 0;
       bool closed = false;
-      if (readable) {
+      if (readable && e.answer && e.ssl) {
+        closed = !receive_tls(e);
+      } else if (readable) {
         // Reads what is there: the head to answer, or the rest to discard.
         for (;;) {
           auto n = ::recv(e.fd, scratch, sizeof(scratch), MSG_DONTWAIT);
@@ -521,11 +764,15 @@ void shedder::run() {
           break;
         }
       }
-      if (e.answer && (closed || now >= e.deadline ||
-                       e.head.find("\r\n\r\n") != std::string::npos ||
-                       e.head.size() >= shed_head_bytes))
+      // Without a TLS session there is nobody to answer: the connection
+      // is closed when its time is up.
+      bool answerable = !e.ssl || e.handshaken;
+      if (e.answer && answerable &&
+          (closed || now >= e.deadline ||
+           e.head.find("\r\n\r\n") != std::string::npos ||
+           e.head.size() >= shed_head_bytes))
         answer(e);
-      if (closed || (!e.answer && now >= e.deadline)) {
+      if (closed || now >= e.deadline) {
         ::close(e.fd);
         continue;
       }
@@ -607,9 +854,9 @@ void connection_queue::work() {
 
 admission_server::admission_server(const connection_limits& limits,
                                    overload_counters& counters,
-                                   probe_function probe)
-    : limits_(limits), counters_(counters),
-      shedder_(counters, std::move(probe)) {}
+                                   probe_function probe, tls_context tls)
+    : limits_(limits), counters_(counters), tls_(tls),
+      shedder_(counters, std::move(probe), std::move(tls)) {}
 
 admission_server::~admission_server() = default;
 
@@ -629,7 +876,70 @@ bool admission_server::process_and_close_socket(socket_t sock) {
 
 void admission_server::serve(socket_t sock) {
   counters_.connections.fetch_add(1, std::memory_order_relaxed);
-  request_stream strm{sock, limits_};
+  bool graceful = false;
+  if (!tls_) {
+    tcp_transport conn{sock};
+    request_stream strm{sock, conn, limits_};
+    graceful = serve_requests(strm);
+  } else {
+    set_nonblocking(sock);
+    ERR_clear_error();
+    ssl_ptr ssl{SSL_new(tls_.get())};
+    if (!ssl || SSL_set_fd(ssl.get(), sock) != 1) {
+      CQRS_LOG(warning, "http",
+               "closing a connection: cannot start TLS: " << openssl_errors());
+    } else if (tls_handshake(ssl.get(), sock)) {
+      tls_transport conn{ssl.get()};
+      request_stream strm{sock, conn, limits_};
+      graceful = serve_requests(strm);
+      // Sends close_notify; the client's own is not waited for.
+      if (!strm.broken()) {
+        ERR_clear_error();
+        SSL_shutdown(ssl.get());
+        ERR_clear_error();
+      }
+    }
+  }
+  counters_.connections.fetch_sub(1, std::memory_order_relaxed);
+  if (graceful)
+    // The client may still be sending: close gracefully on the shedder, so
+    // that it reads the answer instead of a reset.
+    shedder_.linger(sock);
+  else
+    close_socket(sock);
+}
+
+bool admission_server::tls_handshake(SSL* ssl, socket_t sock) {
+  auto deadline = clock_type::now() + limits_.read_timeout;
+  for (;;) {
+    ERR_clear_error();
+    auto r = tls_result(ssl, SSL_accept(ssl));
+    if (r == io::done)
+      return true;
+    if (r != io::want_read && r != io::want_write) {
+      CQRS_LOG(debug, "http",
+               "closing a connection: TLS handshake failed: "
+                   << (r == io::closed ? "the client closed the connection"
+                                       : openssl_errors()));
+      ERR_clear_error();
+      return false;
+    }
+    if (stopping())
+      return false;
+    auto left = deadline - clock_type::now();
+    if (left <= clock_type::duration::zero()) {
+      counters_.read_timeouts.fetch_add(1, std::memory_order_relaxed);
+      CQRS_LOG(debug, "http",
+               "closing a connection: the TLS handshake did not finish within "
+               "http.read_timeout_ms ("
+                   << limits_.read_timeout.count() << " ms)");
+      return false;
+    }
+    await(sock, r, std::min<clock_type::duration>(left, stop_check));
+  }
+}
+
+bool admission_server::serve_requests(request_stream& strm) {
   current_stream = &strm;
   bool first = true;
   for (;;) {
@@ -659,19 +969,14 @@ void admission_server::serve(socket_t sock) {
       CQRS_LOG(debug, "http",
                "closing a connection: " << strm.failure_message());
       current_stream = nullptr;
-      counters_.connections.fetch_sub(1, std::memory_order_relaxed);
-      // The client may still be sending: close gracefully on the shedder,
-      // so that it reads the answer instead of a reset.
-      shedder_.linger(sock);
-      return;
+      return true;
     }
     if (!ok || closed || close_requested || strm.broken() || stopping())
       break;
     first = false;
   }
   current_stream = nullptr;
-  counters_.connections.fetch_sub(1, std::memory_order_relaxed);
-  close_socket(sock);
+  return false;
 }
 
 } // namespace cqrs::http

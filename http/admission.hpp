@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -18,7 +19,21 @@
 
 #include "http/metrics.hpp"
 
+struct ssl_ctx_st;
+struct ssl_st;
+
 namespace cqrs::http {
+
+class request_stream;
+
+/// An OpenSSL server context, shared by the worker threads and the shedder.
+using tls_context = std::shared_ptr<ssl_ctx_st>;
+
+/// Loads the PEM certificate chain `cert_file` and the (unencrypted) key
+/// `key_file` for serving TLS 1.2 or later. On failure returns nullptr and
+/// sets `error` to OpenSSL's reason.
+tls_context make_tls_context(const std::string& cert_file,
+                             const std::string& key_file, std::string& error);
 
 /// Limits that keep slow or huge clients from holding worker threads.
 struct connection_limits {
@@ -74,10 +89,15 @@ using probe_function = std::function<std::optional<probe_answer>(
 /// answer. One thread polls every socket it holds, so a slow client here
 /// delays nobody; each socket is held at most about a second and at most
 /// `max_sockets` at once (beyond that a socket is closed at once).
+///
+/// With a `tls` context, the shedder speaks TLS on the connections it
+/// answers: it runs the handshake without blocking in the same poll loop,
+/// and closes a connection whose handshake does not finish in that second
+/// without an answer.
 class shedder {
 public:
   shedder(overload_counters& counters, probe_function probe,
-          size_t max_sockets = 1024);
+          tls_context tls = nullptr, size_t max_sockets = 1024);
 
   ~shedder();
 
@@ -90,6 +110,7 @@ public:
 
   /// Stops sending on `fd`, reads what the client still sends (briefly) so
   /// the answer already written is not lost to a reset, then closes it.
+  /// On TLS connections, the caller sends its close_notify first.
   void linger(int fd);
 
 private:
@@ -101,6 +122,7 @@ private:
 
   overload_counters& counters_;
   probe_function probe_;
+  tls_context tls_;
   size_t max_sockets_;
   std::mutex mtx_;
   std::vector<entry> incoming_;
@@ -148,10 +170,14 @@ private:
 /// shedder instead of reading it on a worker. The shedder, not a worker,
 /// then reads the request head and writes the 503, so shedding never waits
 /// for a worker and a slow client cannot block it.
+///
+/// With a `tls` context the server speaks HTTPS only, under the same limits:
+/// a worker runs the TLS handshake within `read_timeout`, then serves the
+/// connection's requests over TLS exactly as it serves plain ones.
 class admission_server : public httplib::Server {
 public:
   admission_server(const connection_limits& limits, overload_counters& counters,
-                   probe_function probe);
+                   probe_function probe, tls_context tls = nullptr);
 
   ~admission_server() override;
 
@@ -161,13 +187,22 @@ public:
 private:
   bool process_and_close_socket(socket_t sock) override;
 
-  /// Serves the requests of one connection on the calling worker thread.
+  /// Serves one connection on the calling worker thread and closes it.
   void serve(socket_t sock);
+
+  /// Serves the requests of one connection over `strm`. Returns whether the
+  /// connection ends with an error answer, to be closed gracefully.
+  bool serve_requests(request_stream& strm);
+
+  /// Runs the TLS handshake on `ssl` within `read_timeout`; false when it
+  /// failed, timed out or the server stops.
+  bool tls_handshake(ssl_st* ssl, socket_t sock);
 
   bool stopping() const { return svr_sock_ == INVALID_SOCKET; }
 
   connection_limits limits_;
   overload_counters& counters_;
+  tls_context tls_;
   shedder shedder_;
 };
 

@@ -11,7 +11,6 @@
 #include <caf/sec.hpp>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
-#include <openssl/err.h>
 
 #include "actors/node.hpp"
 #include "config/logging.hpp"
@@ -105,19 +104,6 @@ bool check_params(const httplib::Request& req, httplib::Response& res,
   return true;
 }
 
-/// Drains this thread's OpenSSL error queue into one line.
-std::string openssl_errors() {
-  std::string result;
-  while (auto code = ERR_get_error()) {
-    char text[256];
-    ERR_error_string_n(code, text, sizeof(text));
-    if (!result.empty())
-      result += "; ";
-    result += text;
-  }
-  return result.empty() ? "unknown OpenSSL error" : result;
-}
-
 } // namespace
 
 gateway::gateway(caf::actor_system& sys, node& n, const settings& cfg)
@@ -125,37 +111,31 @@ gateway::gateway(caf::actor_system& sys, node& n, const settings& cfg)
       bridge_(std::make_unique<actor_bridge>(sys)) {
   // Connections beyond the worker threads and http.max_queued_connections
   // are answered 503 at once; see admission.hpp.
+  // HTTPS goes through the same admission server, under the same limits.
   const auto& h = cfg_.http;
+  connection_limits limits;
+  limits.read_timeout = std::chrono::milliseconds{h.read_timeout_ms};
+  limits.write_timeout = std::chrono::milliseconds{h.write_timeout_ms};
+  limits.keep_alive_timeout =
+      std::chrono::milliseconds{h.keep_alive_timeout_ms};
+  limits.max_header_bytes = h.max_header_bytes;
+  limits.max_body_bytes = h.max_body_bytes;
+  tls_context tls;
   if (h.tls.enabled()) {
-    // TODO(admission over TLS): SSLServer serves with its own thread pool.
-    server_ = std::make_unique<httplib::SSLServer>(h.tls.cert_file.c_str(),
-                                                   h.tls.key_file.c_str());
-    // A certificate or key that OpenSSL rejects leaves the server invalid;
-    // `bind` reports why.
-    if (!server_->is_valid())
-      tls_error_ = openssl_errors();
-    server_->new_task_queue = [threads = h.threads] {
-      return new httplib::ThreadPool(threads);
-    };
-  } else {
-    connection_limits limits;
-    limits.read_timeout = std::chrono::milliseconds{h.read_timeout_ms};
-    limits.write_timeout = std::chrono::milliseconds{h.write_timeout_ms};
-    limits.keep_alive_timeout =
-        std::chrono::milliseconds{h.keep_alive_timeout_ms};
-    limits.max_header_bytes = h.max_header_bytes;
-    limits.max_body_bytes = h.max_body_bytes;
-    auto admitted = std::make_unique<admission_server>(
-        limits, overload_,
-        [this](const std::string& method, const std::string& path) {
-          return probe(method, path);
-        });
-    admitted->new_task_queue = [svr = admitted.get(), threads = h.threads,
-                                queued = h.max_queued_connections] {
-      return svr->make_queue(threads, queued);
-    };
-    server_ = std::move(admitted);
+    // A certificate or key that OpenSSL rejects: `bind` reports why.
+    tls = make_tls_context(h.tls.cert_file, h.tls.key_file, tls_error_);
   }
+  auto admitted = std::make_unique<admission_server>(
+      limits, overload_,
+      [this](const std::string& method, const std::string& path) {
+        return probe(method, path);
+      },
+      std::move(tls));
+  admitted->new_task_queue = [svr = admitted.get(), threads = h.threads,
+                              queued = h.max_queued_connections] {
+    return svr->make_queue(threads, queued);
+  };
+  server_ = std::move(admitted);
   auto& svr = *server_;
   // Without TCP_NODELAY, keep-alive requests stall on delayed ACKs.
   svr.set_tcp_nodelay(true);
@@ -248,7 +228,7 @@ gateway::~gateway() {
 
 caf::expected<uint16_t> gateway::bind() {
   const auto& h = cfg_.http;
-  if (!server_->is_valid())
+  if (!tls_error_.empty())
     return make_cqrs_error(ec::internal,
                            "cannot serve HTTPS with http.tls.cert_file '" +
                                h.tls.cert_file + "' and http.tls.key_file '" +

@@ -1,19 +1,37 @@
 // TLS against real processes on loopback: HTTPS on the gateway, and cluster
 // links that only nodes holding a certificate signed by the cluster CA can
 // open. Certificates are made at test time with the openssl command line
-// tool. The cluster cases need PostgreSQL (CQRSD_TEST_POSTGRESQL, started by
+// tool. HTTPS goes through the same admission control as plain HTTP: the
+// https_* cases check shedding, slow clients and header limits over TLS. The
+// cluster cases need PostgreSQL (CQRSD_TEST_POSTGRESQL, started by
 // scripts/test.sh).
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
+#include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
+#include <openssl/ssl.h>
 
 #include "fixtures/api_model.hpp"
 #include "fixtures/cluster.hpp"
@@ -163,6 +181,215 @@ void write_and_read(cqrsd_process& node, const std::string& description) {
   BOOST_TEST(r.x_seq().value_or(-1) >= seq, r.describe());
 }
 
+/// An HTTP/1.1 answer read from a TLS connection.
+struct tls_answer {
+  int status = 0;
+  /// Header names in lower case.
+  std::map<std::string, std::string> headers;
+  std::string body;
+
+  std::string header(const std::string& name) const {
+    auto i = headers.find(name);
+    return i == headers.end() ? "" : i->second;
+  }
+
+  std::string error_code() const {
+    auto j = json::parse(body, nullptr, false);
+    if (j.is_discarded() || !j.contains("error"))
+      return "";
+    return j["error"].value("code", "");
+  }
+
+  std::string describe() const { return std::to_string(status) + " " + body; }
+};
+
+/// A TLS connection to the server (trusting `ca_file`) that sends bytes as
+/// the test says, for clients that misbehave. Every socket operation is
+/// bounded by 10 s.
+class tls_connection {
+public:
+  tls_connection(uint16_t port, const std::string& ca_file)
+      : ctx_(SSL_CTX_new(TLS_client_method()), SSL_CTX_free) {
+    // No BOOST_REQUIRE here: test threads make connections too.
+    if (!ctx_ || SSL_CTX_load_verify_locations(ctx_.get(), ca_file.c_str(),
+                                               nullptr) != 1)
+      return;
+    SSL_CTX_set_verify(ctx_.get(), SSL_VERIFY_PEER, nullptr);
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd_ < 0)
+      return;
+    timeval tv{10, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    connected_ =
+        ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  }
+
+  /// Whether the TCP connection was made.
+  bool connected() const { return connected_; }
+
+  ~tls_connection() {
+    if (ssl_ != nullptr)
+      SSL_free(ssl_);
+    if (fd_ >= 0)
+      ::close(fd_);
+  }
+
+  tls_connection(const tls_connection&) = delete;
+  tls_connection& operator=(const tls_connection&) = delete;
+
+  /// Runs the TLS handshake; false when it failed.
+  bool handshake() {
+    if (!connected_)
+      return false;
+    ssl_ = SSL_new(ctx_.get());
+    SSL_set_fd(ssl_, fd_);
+    SSL_set1_host(ssl_, "127.0.0.1");
+    return SSL_connect(ssl_) == 1;
+  }
+
+  /// Sends `bytes`; false when the connection broke.
+  bool send(const std::string& bytes) {
+    size_t done = 0;
+    while (done < bytes.size()) {
+      size_t n = 0;
+      if (SSL_write_ex(ssl_, bytes.data() + done, bytes.size() - done, &n) != 1)
+        return false;
+      done += n;
+    }
+    return true;
+  }
+
+  /// Whether the server sent something (or closed) within `timeout`.
+  bool readable(std::chrono::milliseconds timeout) {
+    if (!buffer_.empty() || (ssl_ != nullptr && SSL_pending(ssl_) > 0))
+      return true;
+    pollfd p{fd_, POLLIN, 0};
+    return ::poll(&p, 1, static_cast<int>(timeout.count())) > 0;
+  }
+
+  /// Reads one answer (head and Content-Length body); status 0 when none
+  /// came or the connection broke first.
+  tls_answer read_answer() {
+    tls_answer a;
+    size_t head_end;
+    while ((head_end = buffer_.find("\r\n\r\n")) == std::string::npos)
+      if (!fill())
+        return a;
+    std::istringstream head{buffer_.substr(0, head_end)};
+    std::string line;
+    std::getline(head, line);
+    if (line.rfind("HTTP/1.1 ", 0) != 0 || line.size() < 12)
+      return a;
+    while (std::getline(head, line)) {
+      if (auto colon = line.find(':'); colon != std::string::npos) {
+        auto name = line.substr(0, colon);
+        std::transform(name.begin(), name.end(), name.begin(),
+                       [](unsigned char c) { return std::tolower(c); });
+        auto value = line.substr(colon + 1);
+        value.erase(0, value.find_first_not_of(' '));
+        value.erase(value.find_last_not_of("\r") + 1);
+        a.headers[name] = value;
+      }
+    }
+    size_t length = 0;
+    if (auto cl = a.header("content-length"); !cl.empty())
+      length = std::stoul(cl);
+    while (buffer_.size() < head_end + 4 + length)
+      if (!fill())
+        return a;
+    a.status = std::stoi(buffer_.substr(9, 3));
+    a.body = buffer_.substr(head_end + 4, length);
+    buffer_.erase(0, head_end + 4 + length);
+    return a;
+  }
+
+  /// Whether the server closed the connection (within about 10 s), reading
+  /// and dropping whatever it still sends.
+  bool closed_by_server() {
+    if (!connected_)
+      return false;
+    char buf[4096];
+    for (;;) {
+      errno = 0;
+      auto n = ssl_ != nullptr ? SSL_read(ssl_, buf, sizeof(buf))
+                               : ::recv(fd_, buf, sizeof(buf), 0);
+      if (n > 0)
+        continue;
+      // A read timeout (EAGAIN) means the server kept the connection.
+      return errno != EAGAIN && errno != EWOULDBLOCK;
+    }
+  }
+
+  /// Whether the server ended TLS with a close_notify (within about 10 s),
+  /// dropping whatever it still sends before.
+  bool closed_with_close_notify() {
+    char buf[4096];
+    int n;
+    while ((n = SSL_read(ssl_, buf, sizeof(buf))) > 0) {
+      // Dropped.
+    }
+    return SSL_get_error(ssl_, n) == SSL_ERROR_ZERO_RETURN;
+  }
+
+private:
+  bool fill() {
+    char buf[4096];
+    auto n = SSL_read(ssl_, buf, sizeof(buf));
+    if (n <= 0)
+      return false;
+    buffer_.append(buf, static_cast<size_t>(n));
+    return true;
+  }
+
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx_;
+  SSL* ssl_ = nullptr;
+  int fd_ = -1;
+  bool connected_ = false;
+  std::string buffer_;
+};
+
+/// An HTTPS node with `extra` settings, and the CA its clients trust.
+cqrsd_process start_https(const certificates& certs,
+                          const cqrsd_process::overrides& extra,
+                          const std::string& name) {
+  cqrsd_process::options opts;
+  opts.settings = https_settings(certs);
+  for (const auto& [key, value] : extra)
+    opts.settings[key] = value;
+  opts.https_ca_file = certs.pem("ca");
+  opts.name = name;
+  return cqrsd_process{std::move(opts)};
+}
+
+/// The value of the Prometheus sample `name` (with its labels), or -1.
+double metric(const std::string& text, const std::string& name) {
+  std::istringstream in{text};
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(name + " ", 0) == 0)
+      return std::stod(line.substr(name.size() + 1));
+  return -1;
+}
+
+/// Polls `path` over HTTPS (at most `timeout`) until it answers `status`.
+bool eventually_answers(cqrsd_process& node, const std::string& path,
+                        int status, std::chrono::milliseconds timeout = 20s) {
+  auto deadline = clock_type::now() + timeout;
+  while (clock_type::now() < deadline) {
+    auto client = node.make_client();
+    client->set_keep_alive(false);
+    if (send_request(*client, "GET", path).status == status)
+      return true;
+    std::this_thread::sleep_for(100ms);
+  }
+  return false;
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(tls)
@@ -248,6 +475,254 @@ BOOST_AUTO_TEST_CASE(https_certificate_errors_stop_the_start) {
                  std::string::npos,
              r.err);
   BOOST_TEST(r.err.find("key values mismatch") != std::string::npos, r.err);
+}
+
+BOOST_AUTO_TEST_CASE(https_connections_past_the_bound_get_503_at_once) {
+  certificates certs;
+  // 2 worker threads and 1 queued connection: 3 connections fit.
+  auto node = start_https(certs,
+                          {{"http.threads", "2"},
+                           {"http.max_queued_connections", "1"},
+                           {"query.min_seq_timeout_ms", "6000"}},
+                          "https-bound");
+  BOOST_REQUIRE(node.post("/categories", category_body("Books")).status == 201);
+  node.client().stop();
+
+  BOOST_TEST_MESSAGE("8 slow reads over HTTPS at once: at most 3 fit");
+  // Each read waits for a seq no write reaches, holding its worker thread
+  // until query.min_seq_timeout_ms; a queued one cannot even finish its
+  // handshake before a worker is free, so every read runs in a thread.
+  std::mutex mtx;
+  struct outcome {
+    tls_answer answer;
+    bool closed = false;
+  };
+  std::vector<outcome> early; // Answered while the reads still wait.
+  std::atomic<bool> waiting{true};
+  std::vector<std::thread> readers;
+  for (int i = 0; i < 8; ++i) {
+    readers.emplace_back([&] {
+      tls_connection c{node.port(), certs.pem("ca")};
+      if (!c.handshake() ||
+          !c.send("GET /categories/1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  "X-Min-Seq: 1000000\r\n\r\n"))
+        return;
+      outcome o;
+      o.answer = c.read_answer();
+      bool in_time = waiting;
+      if (o.answer.status == 503)
+        o.closed = c.closed_by_server();
+      std::lock_guard<std::mutex> guard{mtx};
+      if (in_time)
+        early.push_back(o);
+    });
+  }
+  // Whatever answers within the (generous) 4 s must be the overload
+  // answer; the admitted reads wait 6 s for their seq.
+  auto deadline = clock_type::now() + 4s;
+  while (clock_type::now() < deadline) {
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      if (early.size() >= 5)
+        break;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+
+  BOOST_TEST_MESSAGE("probes are answered over HTTPS while every worker is "
+                     "busy");
+  for (auto path : {"/healthz", "/readyz"}) {
+    tls_connection c{node.port(), certs.pem("ca")};
+    BOOST_REQUIRE(c.handshake());
+    BOOST_REQUIRE(c.send("GET " + std::string{path} +
+                         " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+    auto a = c.read_answer();
+    BOOST_TEST(a.status == 200, path << ": " << a.describe());
+  }
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    waiting = false;
+    int shed = 0;
+    for (const auto& [a, closed] : early) {
+      if (a.status == 504)
+        continue; // An admitted read that timed out already: a slow machine.
+      BOOST_TEST(a.status == 503, "expected 503, got " << a.describe());
+      BOOST_TEST(a.header("retry-after") == "1", a.describe());
+      BOOST_TEST(a.header("connection") == "close", a.describe());
+      BOOST_TEST(a.error_code() == "overloaded", a.describe());
+      ++shed;
+    }
+    BOOST_TEST(shed >= 5, shed << " of 8 connections were shed, expected >= 5");
+  }
+  for (auto& t : readers)
+    t.join();
+  for (const auto& o : early)
+    if (o.answer.status == 503)
+      BOOST_TEST(o.closed, "a shed connection stays open");
+
+  BOOST_TEST_MESSAGE("after the load ends, reads are served again");
+  BOOST_TEST(eventually_answers(node, "/categories/1", 200));
+  auto metrics = node.get("/metrics");
+  BOOST_TEST(
+      metric(metrics.body, "cqrsd_http_shed_total{reason=\"queue_full\"}") >= 5,
+      metrics.body);
+  BOOST_TEST(node.log().find("overloaded: answered 503") != std::string::npos,
+             "no warning about shed load in the log");
+}
+
+BOOST_AUTO_TEST_CASE(https_slow_clients_lose_their_thread_after_the_timeout) {
+  certificates certs;
+  // As many silent clients as tricklers as worker threads.
+  constexpr int threads = 2;
+  auto node = start_https(certs,
+                          {{"http.threads", std::to_string(threads)},
+                           {"http.max_queued_connections", "16"},
+                           {"http.read_timeout_ms", "1000"}},
+                          "https-slow");
+  BOOST_REQUIRE(node.post("/categories", category_body("Books")).status == 201);
+  node.client().stop();
+
+  BOOST_TEST_MESSAGE("silent clients connect and never start the handshake");
+  std::vector<std::unique_ptr<tls_connection>> silent;
+  for (int i = 0; i < threads; ++i) {
+    silent.push_back(
+        std::make_unique<tls_connection>(node.port(), certs.pem("ca")));
+    BOOST_REQUIRE(silent.back()->connected());
+  }
+
+  BOOST_TEST_MESSAGE("tricklers finish the handshake, then send their "
+                     "headers a byte at a time, forever");
+  std::atomic<bool> done{false};
+  std::mutex mtx;
+  std::vector<tls_answer> trickler_answers;
+  std::vector<std::thread> tricklers;
+  for (int i = 0; i < threads; ++i) {
+    tricklers.emplace_back([&] {
+      tls_connection c{node.port(), certs.pem("ca")};
+      if (!c.handshake())
+        return;
+      std::string bytes = "GET /categories/1 HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+      for (size_t k = 0; !done; ++k) {
+        if (!c.send(k < bytes.size() ? bytes.substr(k, 1) : "X"))
+          break; // The server closed: its answer is still readable.
+        if (c.readable(100ms))
+          break;
+      }
+      auto a = c.read_answer();
+      std::lock_guard<std::mutex> guard{mtx};
+      trickler_answers.push_back(a);
+    });
+  }
+
+  BOOST_TEST_MESSAGE("others are served over HTTPS while the slow clients "
+                     "are connected");
+  for (int i = 0; i < 3; ++i) {
+    auto client = node.make_client();
+    client->set_keep_alive(false);
+    client->set_connection_timeout(20, 0);
+    client->set_read_timeout(20, 0);
+    auto a = send_request(*client, "GET", "/categories/1");
+    BOOST_TEST(a.status == 200, "request " << i << ": " << a.describe());
+  }
+
+  BOOST_TEST_MESSAGE("the silent clients were closed without an answer");
+  for (auto& c : silent)
+    BOOST_TEST(c->closed_by_server(), "a silent client still holds a thread");
+  // The tricklers end once answered; `done` only bounds the test.
+  auto deadline = clock_type::now() + 20s;
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      if (trickler_answers.size() == size_t{threads} ||
+          clock_type::now() >= deadline)
+        break;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  done = true;
+  for (auto& t : tricklers)
+    t.join();
+  BOOST_TEST(trickler_answers.size() == size_t{threads});
+  for (const auto& a : trickler_answers) {
+    BOOST_TEST(a.status == 408, "trickler got " << a.describe());
+    BOOST_TEST(a.header("connection") == "close", a.describe());
+    BOOST_TEST(a.error_code() == "request_timeout", a.describe());
+  }
+  auto metrics = node.get("/metrics");
+  BOOST_TEST(metric(metrics.body, "cqrsd_http_read_timeouts_total") >=
+                 2 * threads,
+             metrics.body);
+  BOOST_TEST(node.get("/healthz").status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(https_huge_headers_are_refused) {
+  certificates certs;
+  auto node =
+      start_https(certs, {{"http.max_header_bytes", "16384"}}, "https-headers");
+  BOOST_REQUIRE(node.post("/categories", category_body("Books")).status == 201);
+  auto ask = [&](const std::string& head) {
+    tls_connection c{node.port(), certs.pem("ca")};
+    BOOST_REQUIRE(c.handshake());
+    c.send("GET " + head + "\r\n\r\n");
+    auto a = c.read_answer();
+    if (a.status != 200)
+      BOOST_TEST(c.closed_by_server(), "the connection stays open");
+    return a;
+  };
+  BOOST_TEST_MESSAGE("one header of 100 KB");
+  auto a = ask("/categories/1 HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " +
+               std::string(100 * 1024, 'a'));
+  BOOST_TEST(a.status == 431, a.describe());
+  BOOST_TEST(a.header("connection") == "close", a.describe());
+  BOOST_TEST(a.error_code() == "header_too_large", a.describe());
+  BOOST_TEST_MESSAGE("many small headers, 60 KB in all");
+  std::string many;
+  for (int i = 0; i < 2000; ++i)
+    many += "\r\nX-Header-" + std::to_string(i) + ": abcdefghijklmnop";
+  a = ask("/categories/1 HTTP/1.1\r\nHost: 127.0.0.1" + many);
+  BOOST_TEST(a.status == 431, a.describe());
+  BOOST_TEST(a.error_code() == "header_too_large", a.describe());
+  BOOST_TEST_MESSAGE("a request line of 20 KB");
+  a = ask("/categories/1?" + std::string(20 * 1024, 'q') +
+          " HTTP/1.1\r\nHost: 127.0.0.1");
+  BOOST_TEST(a.status == 414, a.describe());
+  BOOST_TEST(a.error_code() == "uri_too_long", a.describe());
+  BOOST_TEST_MESSAGE("headers just under the limit are served");
+  std::string under;
+  for (int i = 0; i < 14; ++i)
+    under +=
+        "\r\nX-Header-" + std::to_string(i) + ": " + std::string(1000, 'c');
+  a = ask("/categories/1 HTTP/1.1\r\nHost: 127.0.0.1" + under);
+  BOOST_TEST(a.status == 200, a.describe());
+  BOOST_TEST(node.get("/healthz").status == 200);
+  BOOST_TEST(metric(node.get("/metrics").body,
+                    "cqrsd_http_header_too_large_total") == 3);
+}
+
+BOOST_AUTO_TEST_CASE(https_sigterm_answers_in_flight_and_closes_cleanly) {
+  certificates certs;
+  auto node =
+      start_https(certs, {{"query.min_seq_timeout_ms", "3000"}}, "https-stop");
+  BOOST_REQUIRE(node.post("/categories", category_body("Books")).status == 201);
+  BOOST_TEST_MESSAGE("an idle keep-alive connection and a read in flight");
+  tls_connection idle{node.port(), certs.pem("ca")};
+  BOOST_REQUIRE(idle.handshake());
+  BOOST_REQUIRE(idle.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+  BOOST_REQUIRE(idle.read_answer().status == 200);
+  tls_connection busy{node.port(), certs.pem("ca")};
+  BOOST_REQUIRE(busy.handshake());
+  BOOST_REQUIRE(busy.send("GET /categories/1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                          "X-Min-Seq: 1000000\r\n\r\n"));
+  auto deadline = clock_type::now() + 10s;
+  while (metric(node.get("/metrics").body, "cqrsd_http_in_flight") < 1 &&
+         clock_type::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  BOOST_TEST_MESSAGE("SIGTERM");
+  BOOST_TEST(node.stop(SIGTERM) == 0, node.log());
+  auto a = busy.read_answer();
+  BOOST_TEST(a.status != 0, "the read in flight got no answer");
+  BOOST_TEST(busy.closed_with_close_notify());
+  BOOST_TEST(idle.closed_with_close_notify());
 }
 
 // -- cluster links ------------------------------------------------------------
