@@ -564,8 +564,10 @@ BOOST_FIXTURE_TEST_CASE(lists_page_and_filter, fixture) {
   BOOST_TEST_MESSAGE("category_id filters");
   BOOST_TEST(walk("&category_id=" + std::to_string(b), b) == in_b,
              boost::test_tools::per_element());
-  for (const auto& item :
-       read("/objects?limit=500&category_id=" + std::to_string(b))["items"])
+  // Keep the page alive: a range-for over `read(...)["items"]` would iterate a
+  // member of a destroyed temporary.
+  auto page = read("/objects?limit=500&category_id=" + std::to_string(b));
+  for (const auto& item : page["items"])
     BOOST_TEST(item["category_description"] == "B");
 
   BOOST_TEST_MESSAGE("limit 1 and 500, empty pages");
