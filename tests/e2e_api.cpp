@@ -566,8 +566,8 @@ BOOST_FIXTURE_TEST_CASE(lists_page_and_filter, fixture) {
              boost::test_tools::per_element());
   // Keep the page alive: a range-for over `read(...)["items"]` would iterate a
   // member of a destroyed temporary.
-  auto page = read("/objects?limit=500&category_id=" + std::to_string(b));
-  for (const auto& item : page["items"])
+  auto filtered = read("/objects?limit=500&category_id=" + std::to_string(b));
+  for (const auto& item : filtered["items"])
     BOOST_TEST(item["category_description"] == "B");
 
   BOOST_TEST_MESSAGE("limit 1 and 500, empty pages");
