@@ -19,8 +19,10 @@ cd "$repo_root"
 
 # The default selection: every suite on SQLite, except `cluster` (several
 # nodes at once: slow under ASan, and its code paths are the e2e suites' plus
-# CAF's middleman) and `replica` (PostgreSQL only).
-ctest_args=(-LE postgresql -E '^(cluster|replica)$')
+# CAF's middleman), `replica` (PostgreSQL only) and `tls` (half of it is
+# clusters on PostgreSQL; its HTTPS cases share the admission code that
+# `overload` and `hostile_input` run here).
+ctest_args=(-LE postgresql -E '^(cluster|replica|tls)$')
 if (($#)); then
   if [[ "$1" == --all ]]; then
     shift
