@@ -21,8 +21,11 @@
 #include "config/settings.hpp"
 #include "db/error.hpp"
 #include "http/gateway.hpp"
+#include "http/openssl_errors.hpp"
 
 namespace {
+
+using cqrs::http::openssl_errors;
 
 constexpr int exit_ok = 0;
 constexpr int exit_failure = 1;
@@ -44,19 +47,6 @@ std::string describe(const cqrs::database_settings& db) {
     return "SQLite " + db.sqlite_path;
   return db.read_postgresql.empty() ? "PostgreSQL"
                                     : "PostgreSQL with a read replica";
-}
-
-/// Drains this thread's OpenSSL error queue into one line.
-std::string openssl_errors() {
-  std::string result;
-  while (auto code = ERR_get_error()) {
-    char text[256];
-    ERR_error_string_n(code, text, sizeof(text));
-    if (!result.empty())
-      result += "; ";
-    result += text;
-  }
-  return result.empty() ? "unknown OpenSSL error" : result;
 }
 
 /// Loads the cluster credentials the way CAF's OpenSSL module will, so that

@@ -1,5 +1,6 @@
 // Overload protection for the gateway's HTTP server.
 #include "http/admission.hpp"
+#include "http/openssl_errors.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -101,19 +102,6 @@ std::string raw_error(int status, std::string_view code,
                       std::string_view message) {
   return raw_answer(status, "application/json", error_json(code, message),
                     status == 503);
-}
-
-/// Drains this thread's OpenSSL error queue into one line.
-std::string openssl_errors() {
-  std::string result;
-  while (auto code = ERR_get_error()) {
-    char text[256];
-    ERR_error_string_n(code, text, sizeof(text));
-    if (!result.empty())
-      result += "; ";
-    result += text;
-  }
-  return result.empty() ? "unknown OpenSSL error" : result;
 }
 
 struct ssl_free {

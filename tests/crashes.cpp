@@ -57,16 +57,6 @@ bool is_clean_503(const http_answer& a) {
          !body["error"]["message"].get<std::string>().empty();
 }
 
-/// The value of a Prometheus metric without labels, or -1 if absent.
-double metric(const std::string& text, const std::string& name) {
-  std::istringstream in{text};
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind(name + " ", 0) == 0)
-      return std::stod(line.substr(name.size() + 1));
-  return -1;
-}
-
 /// Opens a session on the database of `proc`, for checks in SQL.
 std::unique_ptr<soci::session> connect(const test_database& database,
                                        const cqrsd_process& proc) {

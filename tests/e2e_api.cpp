@@ -96,16 +96,6 @@ std::set<std::string> methods(const std::string& allow) {
   return result;
 }
 
-/// The value of a Prometheus metric without labels, or -1 if absent.
-double metric(const std::string& text, const std::string& name) {
-  std::istringstream in{text};
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind(name + " ", 0) == 0)
-      return std::stod(line.substr(name.size() + 1));
-  return -1;
-}
-
 /// Status code of a raw HTTP answer ("HTTP/1.1 201 Created ..."), or 0.
 int raw_status(const std::string& answer) {
   if (answer.rfind("HTTP/1.1 ", 0) != 0 || answer.size() < 12)

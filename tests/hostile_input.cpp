@@ -158,6 +158,24 @@ struct fixture {
   std::string before;
 };
 
+// A raw POST of `body` to `path` in chunks of `chunk` bytes, with
+// `Connection: close`.
+std::string chunked_post(const std::string& path, const std::string& body,
+                         size_t chunk) {
+  std::string result = "POST " + path +
+                       " HTTP/1.1\r\nHost: x\r\n"
+                       "Content-Type: application/json\r\n"
+                       "Transfer-Encoding: chunked\r\n"
+                       "Connection: close\r\n\r\n";
+  for (size_t pos = 0; pos < body.size(); pos += chunk) {
+    auto part = body.substr(pos, chunk);
+    char size[32];
+    std::snprintf(size, sizeof(size), "%zx\r\n", part.size());
+    result += size + part + "\r\n";
+  }
+  return result + "0\r\n\r\n";
+}
+
 } // namespace
 
 BOOST_FIXTURE_TEST_SUITE(hostile_input, fixture)
@@ -367,19 +385,8 @@ BOOST_AUTO_TEST_CASE(ten_megabyte_bodies_are_payload_too_large) {
 BOOST_AUTO_TEST_CASE(ten_megabyte_chunked_bodies_are_payload_too_large) {
   auto body = R"({"description":")" + std::string(huge_body, 'x') + "\"}";
   BOOST_TEST_MESSAGE("chunked");
-  std::string chunked =
-      "POST /categories HTTP/1.1\r\nHost: x\r\n"
-      "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
-      "Connection: close\r\n\r\n";
-  constexpr size_t chunk = 1 << 16;
-  for (size_t pos = 0; pos < body.size(); pos += chunk) {
-    auto part = body.substr(pos, chunk);
-    char size[32];
-    std::snprintf(size, sizeof(size), "%zx\r\n", part.size());
-    chunked += size + part + "\r\n";
-  }
-  chunked += "0\r\n\r\n";
-  check_raw_error(proc.raw_request(chunked), 413, "payload_too_large");
+  check_raw_error(proc.raw_request(chunked_post("/categories", body, 1 << 16)),
+                  413, "payload_too_large");
   check_unharmed();
 }
 
@@ -387,19 +394,8 @@ BOOST_AUTO_TEST_CASE(chunked_bodies_just_over_the_limit_are_payload_too_large) {
   // Small chunks: the framing alone does not reach the wire bound, so the
   // decoded size is what gets the 413.
   auto body = R"({"description":")" + std::string(max_body + 1000, 'x') + "\"}";
-  std::string chunked =
-      "POST /categories HTTP/1.1\r\nHost: x\r\n"
-      "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
-      "Connection: close\r\n\r\n";
-  constexpr size_t chunk = 4000;
-  for (size_t pos = 0; pos < body.size(); pos += chunk) {
-    auto part = body.substr(pos, chunk);
-    char size[32];
-    std::snprintf(size, sizeof(size), "%zx\r\n", part.size());
-    chunked += size + part + "\r\n";
-  }
-  chunked += "0\r\n\r\n";
-  check_raw_error(proc.raw_request(chunked), 413, "payload_too_large");
+  check_raw_error(proc.raw_request(chunked_post("/categories", body, 4000)),
+                  413, "payload_too_large");
   check_unharmed();
 }
 

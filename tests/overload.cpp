@@ -200,16 +200,6 @@ void check_overloaded(const raw_answer& a, bool closes) {
     BOOST_TEST(a.header("connection") == "close");
 }
 
-/// The value of the Prometheus sample `name` (with its labels), or -1.
-double metric(const std::string& text, const std::string& name) {
-  std::istringstream in{text};
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind(name + " ", 0) == 0)
-      return std::stod(line.substr(name.size() + 1));
-  return -1;
-}
-
 /// Resident memory of process `pid` in kB, from /proc/<pid>/status.
 long rss_kb(pid_t pid) {
   std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};

@@ -65,16 +65,6 @@ std::unique_ptr<soci::session> connect_postgresql(const std::string& conninfo) {
   return std::make_unique<soci::session>(*soci::factory_postgresql(), conninfo);
 }
 
-/// The value of a Prometheus metric without labels, or -1 if absent.
-double metric(const std::string& text, const std::string& name) {
-  std::istringstream in{text};
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind(name + " ", 0) == 0)
-      return std::stod(line.substr(name.size() + 1));
-  return -1;
-}
-
 /// The id and seq of an acknowledged write.
 struct ack {
   int64_t id = 0;

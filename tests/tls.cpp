@@ -366,16 +366,6 @@ cqrsd_process start_https(const certificates& certs,
   return cqrsd_process{std::move(opts)};
 }
 
-/// The value of the Prometheus sample `name` (with its labels), or -1.
-double metric(const std::string& text, const std::string& name) {
-  std::istringstream in{text};
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind(name + " ", 0) == 0)
-      return std::stod(line.substr(name.size() + 1));
-  return -1;
-}
-
 /// Polls `path` over HTTPS (at most `timeout`) until it answers `status`.
 bool eventually_answers(cqrsd_process& node, const std::string& path,
                         int status, std::chrono::milliseconds timeout = 20s) {
