@@ -16,28 +16,9 @@ cd "$repo_root"
 
 # -- cleanup on exit ----------------------------------------------------------
 
-# Commands run by `cleanup` on exit, newest first. Register with `on_exit`.
-cleanup_steps=()
-
-# Registers a command (one string, evaluated at exit) to run when this script
-# ends, however it ends. Later registrations run first.
-on_exit() {
-  cleanup_steps+=("$1")
-}
-
-# Runs every registered step once; a failing step does not stop the others.
-# shellcheck disable=SC2317  # invoked by the EXIT trap
-cleanup() {
-  local status=$? i
-  trap - EXIT
-  for ((i = ${#cleanup_steps[@]} - 1; i >= 0; i--)); do
-    eval "${cleanup_steps[i]}" || echo "test.sh: cleanup step failed: ${cleanup_steps[i]}" >&2
-  done
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+cleanup_who=test.sh
+# shellcheck source=scripts/lib/cleanup.sh
+source scripts/lib/cleanup.sh
 
 # Scratch space for this run: the ctest log and the PostgreSQL server.
 scratch_dir="$(mktemp -d "${TMPDIR:-/tmp}/cqrsd-test.XXXXXX")"
@@ -123,7 +104,8 @@ fi
 
 # Runs one job script ($1) with its arguments and adds its counts.
 run_job() {
-  local job="$1" job_log="$scratch_dir/$(basename "$1").log" job_status line
+  local job="$1" job_log job_status line
+  job_log="$scratch_dir/$(basename "$1").log"
   shift
   echo "test.sh: running $job $*"
   set +e
