@@ -24,7 +24,7 @@ struct command_actor_config {
   uint32_t max_batch = 256;
   /// How long idempotency keys are kept and honoured.
   std::chrono::seconds idempotency_ttl = write_store::default_idempotency_ttl;
-  node_counters* counters = nullptr;
+  std::shared_ptr<node_counters> counters;
   /// Fault injection (cqrsd-testing only): fail with an error exit on every
   /// Nth command, before its batch commits; 0 never does.
   uint32_t crash_every = 0;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <deque>
+#include <memory>
 #include <unordered_map>
 #include <vector>
 
@@ -31,7 +32,7 @@ struct invalidation_hub_config {
   /// discard, as if the network lost them. Only the testing build of cqrsd
   /// can set it (see app/main.cpp); always 0 in the release.
   uint32_t drop_batches = 0;
-  node_counters* counters = nullptr;
+  std::shared_ptr<node_counters> counters;
 };
 
 struct invalidation_hub_state {

@@ -70,7 +70,7 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys,
   if (!last_seq)
     return std::move(last_seq.error());
   std::unique_ptr<node> n{new node(sys, cfg)};
-  auto counters = n->counters_.get();
+  const auto& counters = n->counters_;
   auto heartbeat = std::chrono::milliseconds{cfg.cluster.heartbeat_interval_ms};
   // -- readers and hub --------------------------------------------------------
   auto read_cfg = cfg.database;

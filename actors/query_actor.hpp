@@ -31,7 +31,7 @@ struct query_actor_config {
   /// How long a fill may take before its waiters get an error.
   caf::timespan fill_timeout = std::chrono::seconds{30};
   /// Shared counters; never null.
-  node_counters* counters = nullptr;
+  std::shared_ptr<node_counters> counters;
   /// The cache, shared with the HTTP threads that answer hits from it; the
   /// actor creates its own when null. A respawned actor gets a new one.
   std::shared_ptr<shared_query_cache> cache;

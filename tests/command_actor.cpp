@@ -56,7 +56,7 @@ struct fixture : deterministic_system {
   void start() {
     command_actor_config cfg;
     cfg.database = db.settings;
-    cfg.counters = &counters;
+    cfg.counters = shared_counters;
     writer = sys.spawn(command_actor_impl, cfg, publisher);
     run();
   }
@@ -82,7 +82,9 @@ struct fixture : deterministic_system {
   }
 
   temp_db db;
-  node_counters counters;
+  std::shared_ptr<node_counters> shared_counters =
+      std::make_shared<node_counters>();
+  node_counters& counters = *shared_counters;
   std::shared_ptr<std::vector<invalidation>> published =
       std::make_shared<std::vector<invalidation>>();
   command_node_actor publisher;

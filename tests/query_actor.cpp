@@ -23,14 +23,14 @@ struct fixture : deterministic_system {
   fixture() {
     reader = spawn_scripted_reader(sys, db);
     invalidation_hub_config hub_cfg;
-    hub_cfg.counters = &counters;
+    hub_cfg.counters = shared_counters;
     hub_cfg.sync_timeout = std::chrono::milliseconds{500};
     hub = sys.spawn(invalidation_hub_impl, hub_cfg,
                     caf::actor_cast<reader_actor>(reader));
     // Linked to a command node at seq 0: query actors may cache.
     caf::anon_send(hub, atom::connected_v, seq_t{0});
     query_actor_config cfg;
-    cfg.counters = &counters;
+    cfg.counters = shared_counters;
     cfg.min_seq_timeout = std::chrono::milliseconds{200};
     actor = sys.spawn(query_actor_impl, cfg,
                       caf::actor_cast<reader_actor>(reader), hub);
@@ -84,7 +84,9 @@ struct fixture : deterministic_system {
   }
 
   std::shared_ptr<scripted_db> db = std::make_shared<scripted_db>();
-  node_counters counters;
+  std::shared_ptr<node_counters> shared_counters =
+      std::make_shared<node_counters>();
+  node_counters& counters = *shared_counters;
   scripted_reader_actor reader;
   hub_actor hub;
   query_actor actor;

@@ -23,14 +23,14 @@ struct fixture : deterministic_system {
   fixture() {
     reader = spawn_scripted_reader(sys, db);
     invalidation_hub_config hub_cfg;
-    hub_cfg.counters = &counters;
+    hub_cfg.counters = shared_counters;
     hub = sys.spawn(invalidation_hub_impl, hub_cfg,
                     caf::actor_cast<reader_actor>(reader));
     // Linked to a command node at seq 0: query actors may cache.
     caf::anon_send(hub, atom::connected_v, seq_t{0});
     query_supervisor_config cfg;
     cfg.actors = 2;
-    cfg.actor.counters = &counters;
+    cfg.actor.counters = shared_counters;
     cfg.supervision.max_restarts = 2;
     cfg.supervision.window = std::chrono::seconds{60};
     cfg.supervision.on_give_up = [this](const std::string& why) {
@@ -78,7 +78,9 @@ struct fixture : deterministic_system {
   }
 
   std::shared_ptr<scripted_db> db = std::make_shared<scripted_db>();
-  node_counters counters;
+  std::shared_ptr<node_counters> shared_counters =
+      std::make_shared<node_counters>();
+  node_counters& counters = *shared_counters;
   scripted_reader_actor reader;
   hub_actor hub;
   std::shared_ptr<query_routes> routes =
