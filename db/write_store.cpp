@@ -14,6 +14,7 @@
 #include "db/error.hpp"
 #include "db/schema.hpp"
 #include "db/soci_mapping.hpp"
+#include "db/wal_checkpointer.hpp"
 #include "model/row_key.hpp"
 
 namespace cqrs {
@@ -146,7 +147,13 @@ write_store::open(const database_settings& cfg,
   } catch (const std::exception& e) {
     return detail::database_error("cannot read the last commit seq", e);
   }
+  if (cfg.backend == database_backend::sqlite)
+    result->checkpointer_ = wal_checkpointer::attach(cfg, *result->sql_);
   return result;
+}
+
+uint64_t write_store::wal_checkpoints() const {
+  return checkpointer_ ? checkpointer_->completed() : 0;
 }
 
 seq_t write_store::read_last_seq() {

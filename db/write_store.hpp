@@ -19,6 +19,8 @@ class session;
 
 namespace cqrs {
 
+class wal_checkpointer;
+
 /// Applies commands to the write model. Only one instance may exist per
 /// database at a time: it keeps the next seq in memory.
 class write_store {
@@ -68,6 +70,10 @@ public:
     return idempotency_ttl_;
   }
 
+  /// SQLite: WAL checkpoints run so far by this store's checkpointer, off
+  /// the writer's thread (see `wal_checkpointer`); always 0 on PostgreSQL.
+  uint64_t wal_checkpoints() const;
+
 private:
   write_store(std::unique_ptr<soci::session> sql, database_backend backend,
               std::chrono::seconds idempotency_ttl);
@@ -82,6 +88,8 @@ private:
   seq_t read_last_seq();
 
   std::unique_ptr<soci::session> sql_;
+  // SQLite only; declared after `sql_`, so it stops first.
+  std::unique_ptr<wal_checkpointer> checkpointer_;
   database_backend backend_;
   std::chrono::seconds idempotency_ttl_;
   // Runs after BEGIN; see `write_transaction_setup`.

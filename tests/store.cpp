@@ -794,6 +794,35 @@ BOOST_AUTO_TEST_CASE(seq_is_seeded_from_the_log_after_restart) {
   BOOST_TEST(rows("commit_log") == 4);
 }
 
+BOOST_AUTO_TEST_CASE(wal_is_checkpointed_off_the_writers_commits) {
+  if (skip_on(database_backend::postgresql, "SQLite's write-ahead log"))
+    return;
+  namespace fs = std::filesystem;
+  auto file_size = [](const fs::path& path) {
+    std::error_code err;
+    auto size = fs::file_size(path, err);
+    return err ? uintmax_t{0} : size;
+  };
+  const fs::path db_file = settings.sqlite_path;
+  auto before = file_size(db_file);
+  BOOST_TEST_MESSAGE("2,000 commits of 1,000-byte rows fill the WAL several "
+                     "times past its checkpoint threshold");
+  const std::string description(1000, 'x');
+  for (int i = 0; i < 2000; ++i)
+    ok(create_category(description));
+  BOOST_TEST_MESSAGE("the checkpointer copies the WAL into the database file");
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
+  while (store->wal_checkpoints() == 0 &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  BOOST_TEST(store->wal_checkpoints() >= 1u);
+  BOOST_TEST(file_size(db_file) > before + 1'000'000,
+             "database file " << file_size(db_file) << " bytes, " << before
+                              << " before the writes");
+  BOOST_TEST(rows("category") == 2000);
+  BOOST_TEST(rows("commit_log") == 2000);
+}
+
 // -- read store ---------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(object_view_joins_the_four_tables) {
