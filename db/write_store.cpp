@@ -14,6 +14,7 @@
 #include "db/error.hpp"
 #include "db/schema.hpp"
 #include "db/soci_mapping.hpp"
+#include "db/statement_cache.hpp"
 #include "db/wal_checkpointer.hpp"
 #include "model/row_key.hpp"
 
@@ -53,33 +54,34 @@ std::string join(const std::vector<std::string>& keys) {
 }
 
 // Whether the row `id` exists in `table_name` (a constant, never user input).
-bool exists(soci::session& sql, std::string_view table_name, row_id id) {
+bool exists(statement_cache& q, std::string_view table_name, row_id id) {
   long long count = 0;
   long long key = id;
-  sql << "SELECT count(*) FROM " + std::string{table_name} + " WHERE id = :id",
-      soci::use(key), soci::into(count);
+  q.exec("SELECT count(*) FROM " + std::string{table_name} + " WHERE id = :id",
+         soci::use(key), soci::into(count));
   return count > 0;
 }
 
 // How many child objects point at row `id` through `column`.
-long long referencing_children(soci::session& sql, std::string_view column,
+long long referencing_children(statement_cache& q, std::string_view column,
                                row_id id) {
   long long count = 0;
   long long key = id;
-  sql << "SELECT count(*) FROM child_object WHERE " + std::string{column} +
+  q.exec("SELECT count(*) FROM child_object WHERE " + std::string{column} +
              " = :id",
-      soci::use(key), soci::into(count);
+         soci::use(key), soci::into(count));
   return count;
 }
 
 // The id of the child object owned by `root`, or 0 when it has none.
-row_id child_of(soci::session& sql, row_id root) {
+row_id child_of(statement_cache& q, row_id root) {
   long long child = 0;
   long long key = root;
   soci::indicator ind = soci::i_null;
-  sql << "SELECT id FROM child_object WHERE top_level_object_id = :id",
-      soci::use(key), soci::into(child, ind);
-  return sql.got_data() && ind == soci::i_ok ? child : 0;
+  auto found =
+      q.exec("SELECT id FROM child_object WHERE top_level_object_id = :id",
+             soci::use(key), soci::into(child, ind));
+  return found && ind == soci::i_ok ? child : 0;
 }
 
 caf::error does_not_exist(ec code, std::string_view what, row_id id) {
@@ -104,15 +106,15 @@ constexpr const char* insert_child_text =
 // Inserts one row and returns its id. `text` is an INSERT without a
 // RETURNING clause; `bindings` are its SOCI `use` elements.
 template <class... Bindings>
-row_id insert_row(soci::session& sql, database_backend backend,
+row_id insert_row(statement_cache& q, database_backend backend,
                   const std::string& text, Bindings&&... bindings) {
   long long id = 0;
   if (backend == database_backend::postgresql) {
-    (((sql << text + " RETURNING id"), ..., std::forward<Bindings>(bindings)),
-     soci::into(id));
+    q.exec(text + " RETURNING id", std::forward<Bindings>(bindings)...,
+           soci::into(id));
   } else {
-    ((sql << text), ..., std::forward<Bindings>(bindings));
-    sql << "SELECT last_insert_rowid()", soci::into(id);
+    q.exec(text, std::forward<Bindings>(bindings)...);
+    q.exec("SELECT last_insert_rowid()", soci::into(id));
   }
   return id;
 }
@@ -124,8 +126,9 @@ row_id insert_row(soci::session& sql, database_backend backend,
 write_store::write_store(std::unique_ptr<soci::session> sql,
                          database_backend backend,
                          std::chrono::seconds idempotency_ttl)
-    : sql_(std::move(sql)), backend_(backend),
-      idempotency_ttl_(idempotency_ttl) {
+    : sql_(std::move(sql)),
+      statements_(std::make_unique<statement_cache>(*sql_, backend)),
+      backend_(backend), idempotency_ttl_(idempotency_ttl) {
   // nop
 }
 
@@ -171,29 +174,30 @@ write_store::apply(const std::vector<command>& cmds) {
     return results;
   results.reserve(cmds.size());
   auto& sql = *sql_;
+  auto& q = *statements_;
   try {
-    sql << (backend_ == database_backend::sqlite ? "BEGIN IMMEDIATE" : "BEGIN");
+    q.exec(backend_ == database_backend::sqlite ? "BEGIN IMMEDIATE" : "BEGIN");
     if (!transaction_setup_.empty())
-      sql << transaction_setup_;
+      q.exec(transaction_setup_);
     // After a failed transaction, the outcome of its COMMIT may be unknown
     // (a lost connection); the database then knows the last seq, we do not.
     auto base = resync_seq_ ? read_last_seq() : last_seq_;
     auto next = base;
     for (const auto& cmd : cmds) {
-      sql << "SAVEPOINT cmd";
+      q.exec("SAVEPOINT cmd");
       auto result = cmd.idempotency_key.empty() ? run(cmd, next + 1)
                                                 : run_once(cmd, next + 1);
       if (result) {
-        sql << "RELEASE SAVEPOINT cmd";
+        q.exec("RELEASE SAVEPOINT cmd");
         if (!result->replayed)
           ++next;
       } else {
-        sql << "ROLLBACK TO SAVEPOINT cmd";
-        sql << "RELEASE SAVEPOINT cmd";
+        q.exec("ROLLBACK TO SAVEPOINT cmd");
+        q.exec("RELEASE SAVEPOINT cmd");
       }
       results.emplace_back(std::move(result));
     }
-    sql << (next == base ? "ROLLBACK" : "COMMIT");
+    q.exec(next == base ? "ROLLBACK" : "COMMIT");
     last_seq_ = next;
     resync_seq_ = false;
     return results;
@@ -240,17 +244,18 @@ caf::expected<uint64_t> write_store::prune_idempotency_keys() {
 
 caf::expected<write_result> write_store::run_once(const command& cmd,
                                                   seq_t seq) {
-  auto& sql = *sql_;
+  auto& q = *statements_;
   auto now = std::chrono::system_clock::now();
   std::string stored_hash;
   std::string created_at;
   long long stored_id = 0;
   long long stored_seq = 0;
-  sql << "SELECT request_hash, id, seq, created_at FROM idempotency_key"
-         " WHERE key = :key",
+  auto found = q.exec(
+      "SELECT request_hash, id, seq, created_at FROM idempotency_key"
+      " WHERE key = :key",
       soci::use(cmd.idempotency_key), soci::into(stored_hash),
-      soci::into(stored_id), soci::into(stored_seq), soci::into(created_at);
-  if (sql.got_data()) {
+      soci::into(stored_id), soci::into(stored_seq), soci::into(created_at));
+  if (found) {
     if (created_at >= utc_text(now - idempotency_ttl_)) {
       if (stored_hash != cmd.request_hash)
         return make_cqrs_error(
@@ -265,8 +270,8 @@ caf::expected<write_result> write_store::run_once(const command& cmd,
       return replay;
     }
     // Expired but not pruned yet: the key is free again.
-    sql << "DELETE FROM idempotency_key WHERE key = :key",
-        soci::use(cmd.idempotency_key);
+    q.exec("DELETE FROM idempotency_key WHERE key = :key",
+           soci::use(cmd.idempotency_key));
   }
   auto result = run(cmd, seq);
   if (!result)
@@ -274,37 +279,37 @@ caf::expected<write_result> write_store::run_once(const command& cmd,
   long long id = result->id;
   long long seq_value = static_cast<long long>(result->seq);
   created_at = utc_text(now);
-  sql << "INSERT INTO idempotency_key (key, request_hash, id, seq, created_at)"
+  q.exec("INSERT INTO idempotency_key (key, request_hash, id, seq, created_at)"
          " VALUES (:key, :request_hash, :id, :seq, :created_at)",
-      soci::use(cmd.idempotency_key), soci::use(cmd.request_hash),
-      soci::use(id), soci::use(seq_value), soci::use(created_at);
+         soci::use(cmd.idempotency_key), soci::use(cmd.request_hash),
+         soci::use(id), soci::use(seq_value), soci::use(created_at));
   return result;
 }
 
 caf::expected<write_result> write_store::run(const command& cmd, seq_t seq) {
-  auto& sql = *sql_;
+  auto& q = *statements_;
   write_result result;
   switch (cmd.target) {
   case entity::category: {
     auto row = cmd.category_fields;
     if (cmd.op == operation::create) {
-      row.id = insert_row(sql, backend_,
+      row.id = insert_row(q, backend_,
                           "INSERT INTO category (description)"
                           " VALUES (:description)",
                           soci::use(std::as_const(row)));
     } else {
       row.id = cmd.id;
-      if (!exists(sql, table::category, row.id))
+      if (!exists(q, table::category, row.id))
         return does_not_exist(ec::not_found, table::category, row.id);
       if (cmd.op == operation::update) {
-        sql << "UPDATE category SET description = :description"
+        q.exec("UPDATE category SET description = :description"
                " WHERE id = :id",
-            soci::use(std::as_const(row));
+               soci::use(std::as_const(row)));
       } else {
-        if (auto n = referencing_children(sql, "category_id", row.id))
+        if (auto n = referencing_children(q, "category_id", row.id))
           return still_referenced(table::category, row.id, n);
         long long id = row.id;
-        sql << "DELETE FROM category WHERE id = :id", soci::use(id);
+        q.exec("DELETE FROM category WHERE id = :id", soci::use(id));
       }
     }
     result.id = row.id;
@@ -314,25 +319,25 @@ caf::expected<write_result> write_store::run(const command& cmd, seq_t seq) {
   case entity::related_object: {
     auto row = cmd.related_fields;
     if (cmd.op == operation::create) {
-      row.id = insert_row(sql, backend_,
+      row.id = insert_row(q, backend_,
                           "INSERT INTO related_object"
                           " (content_description, content_type)"
                           " VALUES (:content_description, :content_type)",
                           soci::use(std::as_const(row)));
     } else {
       row.id = cmd.id;
-      if (!exists(sql, table::related_object, row.id))
+      if (!exists(q, table::related_object, row.id))
         return does_not_exist(ec::not_found, table::related_object, row.id);
       if (cmd.op == operation::update) {
-        sql << "UPDATE related_object"
+        q.exec("UPDATE related_object"
                " SET content_description = :content_description,"
                " content_type = :content_type WHERE id = :id",
-            soci::use(std::as_const(row));
+               soci::use(std::as_const(row)));
       } else {
-        if (auto n = referencing_children(sql, "related_object_id", row.id))
+        if (auto n = referencing_children(q, "related_object_id", row.id))
           return still_referenced(table::related_object, row.id, n);
         long long id = row.id;
-        sql << "DELETE FROM related_object WHERE id = :id", soci::use(id);
+        q.exec("DELETE FROM related_object WHERE id = :id", soci::use(id));
       }
     }
     result.id = row.id;
@@ -344,49 +349,49 @@ caf::expected<write_result> write_store::run(const command& cmd, seq_t seq) {
     auto child = root.child;
     if (cmd.op != operation::create) {
       root.id = cmd.id;
-      if (!exists(sql, table::top_level_object, root.id))
+      if (!exists(q, table::top_level_object, root.id))
         return does_not_exist(ec::not_found, "object", root.id);
     }
     if (cmd.op != operation::remove) {
-      if (!exists(sql, table::related_object, child.related_object_id))
+      if (!exists(q, table::related_object, child.related_object_id))
         return does_not_exist(ec::missing_reference, table::related_object,
                               child.related_object_id);
-      if (!exists(sql, table::category, child.category_id))
+      if (!exists(q, table::category, child.category_id))
         return does_not_exist(ec::missing_reference, table::category,
                               child.category_id);
     }
     switch (cmd.op) {
     case operation::create:
-      root.id = insert_row(sql, backend_,
+      root.id = insert_row(q, backend_,
                            "INSERT INTO top_level_object (name)"
                            " VALUES (:name)",
                            soci::use(std::as_const(root)));
       child.top_level_object_id = root.id;
-      child.id = insert_row(sql, backend_, insert_child_text,
+      child.id = insert_row(q, backend_, insert_child_text,
                             soci::use(std::as_const(child)));
       break;
     case operation::update:
-      sql << "UPDATE top_level_object SET name = :name WHERE id = :id",
-          soci::use(std::as_const(root));
+      q.exec("UPDATE top_level_object SET name = :name WHERE id = :id",
+             soci::use(std::as_const(root)));
       child.top_level_object_id = root.id;
-      child.id = child_of(sql, root.id);
+      child.id = child_of(q, root.id);
       if (child.id != 0) {
-        sql << "UPDATE child_object SET access_code = :access_code,"
+        q.exec("UPDATE child_object SET access_code = :access_code,"
                " related_object_id = :related_object_id,"
                " category_id = :category_id WHERE id = :id",
-            soci::use(std::as_const(child));
+               soci::use(std::as_const(child)));
       } else {
         // Repairs a root that lost its child: it owns exactly one.
-        child.id = insert_row(sql, backend_, insert_child_text,
+        child.id = insert_row(q, backend_, insert_child_text,
                               soci::use(std::as_const(child)));
       }
       break;
     case operation::remove: {
-      child.id = child_of(sql, root.id);
+      child.id = child_of(q, root.id);
       long long id = root.id;
-      sql << "DELETE FROM child_object WHERE top_level_object_id = :id",
-          soci::use(id);
-      sql << "DELETE FROM top_level_object WHERE id = :id", soci::use(id);
+      q.exec("DELETE FROM child_object WHERE top_level_object_id = :id",
+             soci::use(id));
+      q.exec("DELETE FROM top_level_object WHERE id = :id", soci::use(id));
       break;
     }
     }
@@ -401,9 +406,9 @@ caf::expected<write_result> write_store::run(const command& cmd, seq_t seq) {
   long long seq_value = static_cast<long long>(seq);
   auto committed_at = utc_now();
   auto changed = join(result.changed);
-  sql << "INSERT INTO commit_log (seq, committed_at, changed)"
+  q.exec("INSERT INTO commit_log (seq, committed_at, changed)"
          " VALUES (:seq, :committed_at, :changed)",
-      soci::use(seq_value), soci::use(committed_at), soci::use(changed);
+         soci::use(seq_value), soci::use(committed_at), soci::use(changed));
   return result;
 }
 

@@ -19,6 +19,7 @@ class session;
 
 namespace cqrs {
 
+class statement_cache;
 class wal_checkpointer;
 
 /// Applies commands to the write model. Only one instance may exist per
@@ -88,6 +89,8 @@ private:
   seq_t read_last_seq();
 
   std::unique_ptr<soci::session> sql_;
+  // The statements run on `sql_`; declared after it, so they go first.
+  std::unique_ptr<statement_cache> statements_;
   // SQLite only; declared after `sql_`, so it stops first.
   std::unique_ptr<wal_checkpointer> checkpointer_;
   database_backend backend_;

@@ -823,6 +823,40 @@ BOOST_AUTO_TEST_CASE(wal_is_checkpointed_off_the_writers_commits) {
   BOOST_TEST(rows("commit_log") == 2000);
 }
 
+BOOST_AUTO_TEST_CASE(kept_statements_stay_correct_and_hold_no_snapshot) {
+  if (skip_on(database_backend::postgresql,
+              "statements are kept prepared on SQLite only"))
+    return;
+  BOOST_TEST_MESSAGE("600 updates run the same kept statements past the "
+                     "point where they are prepared anew");
+  auto id = ok(create_category("v0")).id;
+  for (int i = 1; i <= 600; ++i)
+    ok(update_category(id, "v" + std::to_string(i)));
+  BOOST_TEST(text("SELECT description FROM category WHERE id = " +
+                  std::to_string(id)) == "v600");
+  BOOST_TEST(rows("commit_log") == 601);
+  BOOST_TEST(code_of(store->apply(update_category(4242, "nobody"))) ==
+             "not_found");
+  BOOST_TEST_MESSAGE("no statement of the idle writer keeps a read snapshot: "
+                     "a TRUNCATE checkpoint empties the whole WAL");
+  auto sql = raw();
+  *sql << "PRAGMA busy_timeout=1000";
+  int busy = -1;
+  int wal_frames = -1;
+  int copied = -1;
+  // The checkpointer may hold the checkpoint lock just now (busy, -1
+  // frames): try again for up to 5 s.
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    *sql << "PRAGMA wal_checkpoint(TRUNCATE)", soci::into(busy),
+        soci::into(wal_frames), soci::into(copied);
+    if (busy == 0)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  }
+  BOOST_TEST(busy == 0);
+  BOOST_TEST(wal_frames == 0);
+}
+
 // -- read store ---------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(object_view_joins_the_four_tables) {

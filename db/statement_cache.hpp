@@ -1,0 +1,85 @@
+// Runs the write store's statements, prepared once where that pays.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+#include <soci/soci.h>
+
+#include "config/settings.hpp"
+
+namespace cqrs {
+
+/// Runs SQL statements on one session with SOCI `use` and `into` elements.
+///
+/// On SQLite, each distinct text is prepared once and kept: parsing and
+/// planning a statement costs more than running a one-row statement, and
+/// the single writer's thread pays it for every statement of every write.
+/// On PostgreSQL, each call is a one-time statement: a kept server-side
+/// statement would not survive a reconnect, and the parse is a small part
+/// of a round trip.
+class statement_cache {
+public:
+  statement_cache(soci::session& sql, database_backend backend)
+      : sql_(sql), keep_prepared_(backend == database_backend::sqlite) {
+    // nop
+  }
+
+  statement_cache(const statement_cache&) = delete;
+  statement_cache& operator=(const statement_cache&) = delete;
+
+  ~statement_cache();
+
+  soci::session& session() noexcept { return sql_; }
+
+  /// Runs `text` with `elements` and returns whether it produced a row
+  /// (fetched into the `into` elements). Throws what SOCI throws.
+  template <class... Elements>
+  bool exec(const std::string& text, Elements&&... elements) {
+    if (!keep_prepared_) {
+      ((sql_ << text), ..., std::forward<Elements>(elements));
+      return sql_.got_data();
+    }
+    auto& st = prepared(text);
+    (st.exchange(std::forward<Elements>(elements)), ...);
+    // The elements refer to the caller's variables: unbind them (and end
+    // the statement, so it holds no read snapshot) however this returns.
+    struct unbind {
+      statement_cache* self;
+      soci::statement* st;
+      ~unbind() { self->finish(*st); }
+    } guard{this, &st};
+    st.define_and_bind();
+    st.execute(true);
+    return st.got_data();
+  }
+
+  /// Drops every kept statement.
+  void clear() noexcept;
+
+private:
+  soci::statement& prepared(const std::string& text);
+
+  // Unbinds the elements of `st` and resets it for its next run.
+  void finish(soci::statement& st) noexcept;
+
+  /// SOCI 4.0's `bind_clean_up` never empties the list of indicators that
+  /// object-relational (`values`) bindings add, so each run of a kept
+  /// statement would walk and grow it. Preparing a statement anew after
+  /// this many runs bounds both; later SOCI versions clear the list.
+  static constexpr uint32_t runs_per_prepare = 256;
+
+  struct kept_statement {
+    std::unique_ptr<soci::statement> statement;
+    uint32_t runs = 0;
+  };
+
+  soci::session& sql_;
+  bool keep_prepared_;
+  std::unordered_map<std::string, kept_statement> kept_;
+};
+
+} // namespace cqrs
