@@ -111,6 +111,16 @@ int serve(const std::string& path) {
   std::atomic<int> exit_code{exit_ok};
   caf::actor_system_config sys_cfg;
   cqrs::add_cqrs_types(sys_cfg);
+  // Work sharing: idle workers wait on one queue's condition variable
+  // instead of polling and sleeping (work stealing, CAF's default). On
+  // this 2-core box, with 64 HTTP threads beside them, it served more of
+  // everything side by side (bench/run.sh --quick, two runs each): cold
+  // Zipf reads 63-66k vs 51-59k req/s, mixed 95/5 40k vs 32-35k req/s,
+  // invalidation visibility p99 0.42 vs 0.70 ms; and with 100,000 query
+  // actors (bench/scale.sh --quick) work stealing took 33 s to get ready,
+  // over 5 s to fan out one batch and starved hot reads (1 req/s), against
+  // 6.3 s, 0.2 s and 87k req/s.
+  sys_cfg.set("scheduler.policy", caf::atom("sharing"));
   if (cfg->node.role != cqrs::node_role::standalone) {
     // Clustered: the command node is reached over the CAF middleman, whose
     // heartbeats (off by default) detect a dead peer.
