@@ -1,11 +1,13 @@
 // Start-up and shutdown of a node's actors.
 #include "actors/node.hpp"
 
+#include <chrono>
+#include <thread>
+
 #include <caf/exit_reason.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/message.hpp>
 #include <caf/openssl/publish.hpp>
-#include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
 #include "actors/cluster_link.hpp"
@@ -150,17 +152,22 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys,
       sys.spawn(query_supervisor_impl, q_cfg, n->readers_, n->hub_, n->routes_);
   n->link_ = sys.spawn(cluster_link_impl, link_cfg, n->hub_, n->command_route_);
   // The supervisor fills the routing table as it starts, on a scheduler
-  // thread. Waiting for its first answer keeps the gateway from serving (and
+  // thread. Waiting for the full table keeps the gateway from serving (and
   // /readyz from saying ready) before reads have a query actor to go to,
   // which a restart under load would otherwise show as a burst of 503s.
-  caf::scoped_actor self{sys};
-  self->request(n->queries_, std::chrono::seconds{10}, atom::status_v)
-      .receive([](std::vector<query_actor_status>&) {},
-               [](caf::error& err) {
-                 CQRS_LOG(warning, "node",
-                          "query supervisor did not answer at start: "
-                              << caf::to_string(err));
-               });
+  // (Asking the supervisor for its status instead would cost a message to
+  // and from every query actor: seconds with 100,000 of them.)
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{60};
+  while (n->routes_->snapshot()->size() < cfg.query.actors) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      CQRS_LOG(warning, "node",
+               "the query supervisor has not spawned its "
+                   << cfg.query.actors << " query actors within 60 s; "
+                   << "serving anyway");
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds{1});
+  }
   CQRS_LOG(info, "node",
            "started " << to_string(cfg.node.role) << " node '" << cfg.node.name
                       << "': " << cfg.query.actors << " query actors, "

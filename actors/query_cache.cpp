@@ -116,6 +116,11 @@ size_t shared_query_cache::invalidate(const std::vector<std::string>& row_keys,
   return evicted;
 }
 
+seq_t shared_query_cache::applied_seq() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return applied_seq_;
+}
+
 void shared_query_cache::advance(seq_t seq) {
   std::lock_guard<std::mutex> guard{mtx_};
   applied_seq_ = std::max(applied_seq_, seq);

@@ -107,6 +107,9 @@ public:
   /// The number of cached entries.
   size_t size() const;
 
+  /// The last seq whose invalidations the owning actor applied.
+  seq_t applied_seq() const;
+
 private:
   mutable std::mutex mtx_;
   query_cache cache_;

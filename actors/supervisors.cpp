@@ -84,14 +84,15 @@ query_supervisor_impl(query_supervisor_ptr self, query_supervisor_config cfg,
   node_counters::set(st.cfg.actor.counters->query_actors, st.cfg.actors);
   self->set_down_handler([self, spawn_actor](const caf::down_msg& msg) {
     auto& st = self->state;
+    // Before the search, which is linear in `query.actors`.
+    if (is_shutdown(msg.reason))
+      return;
     auto i = std::find_if(
         st.actors.begin(), st.actors.end(),
         [&](const query_actor& a) { return a.address() == msg.source; });
     if (i == st.actors.end())
       return;
     auto index = static_cast<uint32_t>(i - st.actors.begin());
-    if (is_shutdown(msg.reason))
-      return;
     if (!st.budget.try_restart()) {
       give_up(self, st.cfg.supervision, "query actor", msg.reason);
       return;

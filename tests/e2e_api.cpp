@@ -1005,7 +1005,7 @@ BOOST_AUTO_TEST_CASE(read_token_guards_reads) {
 // -- operations ---------------------------------------------------------------
 
 BOOST_FIXTURE_TEST_CASE(operations_endpoints, fixture) {
-  create("/categories", category_body("Books"));
+  auto books = create("/categories", category_body("Books"));
   auto a = proc.get("/healthz");
   BOOST_TEST(a.status == 200, a.describe());
   a = proc.get("/readyz");
@@ -1020,10 +1020,29 @@ BOOST_FIXTURE_TEST_CASE(operations_endpoints, fixture) {
   BOOST_TEST(status["seq"] == last_seq);
   BOOST_TEST_REQUIRE(status["query_actors"].is_array());
   BOOST_TEST(status["query_actors"].size() == 8u, "query.actors defaults to 8");
-  for (const auto& actor : status["query_actors"]) {
-    BOOST_TEST(actor.contains("cache_entries"));
-    BOOST_TEST(actor.contains("applied_seq"));
+  BOOST_TEST(status["query_actor_count"] == 8);
+  BOOST_TEST(status["cache_entries"] == 0);
+  BOOST_TEST_MESSAGE("a read caches one view in one query actor, and every "
+                     "actor reports the create's seq as applied");
+  BOOST_TEST(proc.get("/categories/" + std::to_string(books)).status == 200);
+  auto all_applied = [&] {
+    for (const auto& actor : status["query_actors"])
+      if (actor["applied_seq"] != last_seq)
+        return false;
+    return true;
+  };
+  for (int i = 0; i < 500; ++i) {
+    status = proc.get("/status").json_body();
+    if (all_applied())
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
   }
+  BOOST_TEST(all_applied(), status.dump());
+  BOOST_TEST(status["cache_entries"] == 1, status.dump());
+  int cached = 0;
+  for (const auto& actor : status["query_actors"])
+    cached += actor["cache_entries"].get<int>();
+  BOOST_TEST(cached == 1, status.dump());
 
   BOOST_TEST_MESSAGE("/metrics is Prometheus text with the required series");
   a = proc.get("/metrics");
