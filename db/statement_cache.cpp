@@ -5,14 +5,6 @@
 
 namespace cqrs {
 
-statement_cache::~statement_cache() {
-  clear();
-}
-
-void statement_cache::clear() noexcept {
-  kept_.clear();
-}
-
 soci::statement& statement_cache::prepared(const std::string& text) {
   auto& kept = kept_[text];
   if (kept.statement == nullptr || ++kept.runs >= runs_per_prepare) {

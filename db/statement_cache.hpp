@@ -31,10 +31,6 @@ public:
   statement_cache(const statement_cache&) = delete;
   statement_cache& operator=(const statement_cache&) = delete;
 
-  ~statement_cache();
-
-  soci::session& session() noexcept { return sql_; }
-
   /// Runs `text` with `elements` and returns whether it produced a row
   /// (fetched into the `into` elements). Throws what SOCI throws.
   template <class... Elements>
@@ -56,9 +52,6 @@ public:
     st.execute(true);
     return st.got_data();
   }
-
-  /// Drops every kept statement.
-  void clear() noexcept;
 
 private:
   soci::statement& prepared(const std::string& text);
