@@ -57,6 +57,7 @@ void command_actor_state::flush() {
   if (inv.to_seq != 0) {
     inv.committed_at_ns = wall_clock_ns();
     node_counters::add(cfg.counters->commits, inv.to_seq - inv.from_seq + 1);
+    node_counters::add(cfg.counters->write_transactions);
     node_counters::set(cfg.counters->current_seq, inv.to_seq);
     // Publish before answering, so the batch is on its way to the hubs
     // before a client can ask for it with X-Min-Seq.

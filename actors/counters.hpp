@@ -29,6 +29,9 @@ struct node_counters {
   counter capacity_evictions{0};
   /// Committed write transactions' commands (one per seq).
   counter commits{0};
+  /// Committed write transactions: `commits` over this is the average group
+  /// commit size.
+  counter write_transactions{0};
   /// The last seq the command actor committed.
   counter current_seq{0};
   /// The seq the node's hub has fanned out.

@@ -134,6 +134,10 @@ std::string render_metrics(const node_counters& node,
        c::get(node.capacity_evictions));
   emit(out, "cqrsd_commits_total", "counter",
        "Commits (one per acknowledged write).", c::get(node.commits));
+  emit(out, "cqrsd_write_transactions_total", "counter",
+       "Committed write transactions; each holds one or more commits "
+       "(group commit).",
+       c::get(node.write_transactions));
   emit(out, "cqrsd_current_seq", "gauge",
        "Sequence number of the last durable commit.", c::get(node.current_seq));
   emit(out, "cqrsd_applied_seq", "gauge",

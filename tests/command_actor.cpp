@@ -122,6 +122,7 @@ BOOST_AUTO_TEST_CASE(queued_commands_share_one_commit_and_one_batch) {
   std::vector<std::string> expected{"category:1", "category:2", "category:3"};
   BOOST_TEST(inv.keys == expected, boost::test_tools::per_element());
   BOOST_TEST(counters.commits.load() == 3u);
+  BOOST_TEST(counters.write_transactions.load() == 1u);
   BOOST_TEST(counters.current_seq.load() == 3u);
 }
 

@@ -1055,6 +1055,8 @@ BOOST_FIXTURE_TEST_CASE(operations_endpoints, fixture) {
     BOOST_TEST(metric(a.body, name) >= 0, "missing metric " << name);
   BOOST_TEST(metric(a.body, "cqrsd_current_seq") == last_seq);
   BOOST_TEST(metric(a.body, "cqrsd_commits_total") == last_seq);
+  BOOST_TEST_MESSAGE("the one write so far was one write transaction");
+  BOOST_TEST(metric(a.body, "cqrsd_write_transactions_total") == 1);
   BOOST_TEST(metric(a.body, "cqrsd_query_actors") == 8);
   BOOST_TEST(a.body.find("cqrsd_http_requests_total{route=\"/categories\","
                          "status=\"201\"} 1") != std::string::npos,
