@@ -21,7 +21,7 @@ FROM debian:12
 # The runtime packages behind the -dev packages of scripts/deps.sh.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libcaf-core0.17 libcaf-io0.17 \
+      libcaf-core0.17 libcaf-io0.17 libcaf-openssl0.17 \
       libsoci-core4.0 libsoci-sqlite3-4.0 libsoci-postgresql4.0 \
       libsqlite3-0 libpq5 \
       libcpp-httplib0.11 libssl3 zlib1g libbrotli1 \
