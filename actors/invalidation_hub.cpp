@@ -3,7 +3,10 @@
 
 #include <algorithm>
 
+#include <caf/actor_cast.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/mailbox_element.hpp>
+#include <caf/make_message.hpp>
 
 #include "config/logging.hpp"
 #include "db/error.hpp"
@@ -12,8 +15,15 @@ namespace cqrs {
 
 void invalidation_hub_state::fan_out(caf::local_actor* self,
                                      const invalidation& inv) {
+  // One message for every subscriber: its content is shared, not copied
+  // (query actors take it by const reference). Per subscriber that leaves
+  // one mailbox element to allocate instead of a message, the batch and
+  // each of its keys.
+  auto msg = caf::make_message(atom::invalidate_v, inv);
   for (auto& [addr, sub] : subscribers)
-    caf::anon_send(sub, atom::invalidate_v, inv);
+    caf::actor_cast<caf::abstract_actor*>(sub)->enqueue(
+        caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, msg),
+        nullptr);
   applied_seq = std::max(applied_seq, inv.to_seq);
   node_counters::set(cfg.counters->applied_seq, applied_seq);
   auto done = [this](pending_sync& s) {
