@@ -64,13 +64,6 @@ size_t count_of(const std::string& text, const std::string& needle) {
   return n;
 }
 
-/// The test-only build with fault switches: $CQRSD_TESTING_BINARY if set
-/// (like $CQRSD_BINARY for the release build), else the one of this build.
-std::string testing_binary() {
-  const char* path = std::getenv("CQRSD_TESTING_BINARY");
-  return path != nullptr && *path != '\0' ? path : CQRSD_TESTING_BINARY;
-}
-
 /// The lines of `text` that contain `needle`.
 std::string lines_with(const std::string& text, const std::string& needle) {
   std::istringstream in{text};

@@ -33,19 +33,6 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-/// The test-only build with fault switches: $CQRSD_TESTING_BINARY if set.
-std::string testing_binary() {
-  const char* path = std::getenv("CQRSD_TESTING_BINARY");
-  return path != nullptr && *path != '\0' ? path : CQRSD_TESTING_BINARY;
-}
-
-/// Runs a test case only on SQLite (the fault switches do not depend on the
-/// backend, so the PostgreSQL run skips them).
-boost::test_tools::assertion_result on_sqlite(utf::test_unit_id) {
-  return boost::test_tools::assertion_result{backend_from_environment() ==
-                                             cqrs::database_backend::sqlite};
-}
-
 /// A 503 as the gateway answers it: JSON error body and Retry-After.
 bool is_clean_503(const http_answer& a) {
   if (a.status != 503 || !a.has_header("Retry-After"))
@@ -440,6 +427,9 @@ BOOST_FIXTURE_TEST_CASE(sigterm_under_write_load_answers_and_exits_0,
 }
 
 // -- fault switches -----------------------------------------------------------
+//
+// The fault switches do not depend on the backend: these cases run on SQLite
+// only (`on_sqlite`), and the PostgreSQL run skips them.
 
 namespace {
 

@@ -26,16 +26,6 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-boost::test_tools::assertion_result on_sqlite(utf::test_unit_id) {
-  return boost::test_tools::assertion_result{backend_from_environment() ==
-                                             cqrs::database_backend::sqlite};
-}
-
-boost::test_tools::assertion_result on_postgresql(utf::test_unit_id) {
-  return boost::test_tools::assertion_result{
-      backend_from_environment() == cqrs::database_backend::postgresql};
-}
-
 /// Checks that `a` is 503 database_unavailable with Retry-After and a
 /// message containing `words`.
 void check_unavailable(const http_answer& a, const std::string& words) {
