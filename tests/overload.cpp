@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fixtures/cqrsd_process.hpp"
+#include "fixtures/raw_http.hpp"
 
 using namespace cqrs::test;
 using json = nlohmann::json;
@@ -34,21 +35,6 @@ using namespace std::chrono_literals;
 namespace {
 
 using clock_type = std::chrono::steady_clock;
-
-/// An HTTP/1.1 answer read from a raw connection.
-struct raw_answer {
-  int status = 0;
-  /// Header names in lower case.
-  std::map<std::string, std::string> headers;
-  std::string body;
-
-  std::string header(const std::string& name) const {
-    auto i = headers.find(name);
-    return i == headers.end() ? "" : i->second;
-  }
-
-  std::string describe() const { return std::to_string(status) + " " + body; }
-};
 
 /// A TCP connection to the server that sends bytes as the test says, for
 /// clients that misbehave. Every wait is bounded.
@@ -99,41 +85,8 @@ public:
   /// Reads one answer (head and Content-Length body) within `timeout`;
   /// status 0 when none came or the connection broke first.
   raw_answer read_answer(std::chrono::milliseconds timeout = 10s) {
-    raw_answer a;
     auto deadline = clock_type::now() + timeout;
-    size_t head_end;
-    while ((head_end = buffer_.find("\r\n\r\n")) == std::string::npos)
-      if (!fill(deadline))
-        return a;
-    auto head = buffer_.substr(0, head_end);
-    if (head.rfind("HTTP/1.1 ", 0) != 0 || head.size() < 12)
-      return a;
-    size_t pos = head.find("\r\n");
-    while (pos != std::string::npos && pos < head.size()) {
-      auto next = head.find("\r\n", pos + 2);
-      auto line =
-          head.substr(pos + 2, next == std::string::npos ? std::string::npos
-                                                         : next - pos - 2);
-      if (auto colon = line.find(':'); colon != std::string::npos) {
-        auto name = line.substr(0, colon);
-        std::transform(name.begin(), name.end(), name.begin(),
-                       [](unsigned char c) { return std::tolower(c); });
-        auto value = line.substr(colon + 1);
-        value.erase(0, value.find_first_not_of(' '));
-        a.headers[name] = value;
-      }
-      pos = next;
-    }
-    size_t length = 0;
-    if (auto cl = a.header("content-length"); !cl.empty())
-      length = std::stoul(cl);
-    while (buffer_.size() < head_end + 4 + length)
-      if (!fill(deadline))
-        return a;
-    a.status = std::stoi(head.substr(9, 3));
-    a.body = buffer_.substr(head_end + 4, length);
-    buffer_.erase(0, head_end + 4 + length);
-    return a;
+    return take_raw_answer(buffer_, [&] { return fill(deadline); });
   }
 
   /// Whether the server closed the connection within `timeout`, reading and

@@ -36,6 +36,7 @@
 #include "fixtures/api_model.hpp"
 #include "fixtures/cluster.hpp"
 #include "fixtures/cqrsd_process.hpp"
+#include "fixtures/raw_http.hpp"
 
 using namespace cqrs::test;
 using json = nlohmann::json;
@@ -181,28 +182,6 @@ void write_and_read(cqrsd_process& node, const std::string& description) {
   BOOST_TEST(r.x_seq().value_or(-1) >= seq, r.describe());
 }
 
-/// An HTTP/1.1 answer read from a TLS connection.
-struct tls_answer {
-  int status = 0;
-  /// Header names in lower case.
-  std::map<std::string, std::string> headers;
-  std::string body;
-
-  std::string header(const std::string& name) const {
-    auto i = headers.find(name);
-    return i == headers.end() ? "" : i->second;
-  }
-
-  std::string error_code() const {
-    auto j = json::parse(body, nullptr, false);
-    if (j.is_discarded() || !j.contains("error"))
-      return "";
-    return j["error"].value("code", "");
-  }
-
-  std::string describe() const { return std::to_string(status) + " " + body; }
-};
-
 /// A TLS connection to the server (trusting `ca_file`) that sends bytes as
 /// the test says, for clients that misbehave. Every socket operation is
 /// bounded by 10 s.
@@ -274,38 +253,8 @@ public:
 
   /// Reads one answer (head and Content-Length body); status 0 when none
   /// came or the connection broke first.
-  tls_answer read_answer() {
-    tls_answer a;
-    size_t head_end;
-    while ((head_end = buffer_.find("\r\n\r\n")) == std::string::npos)
-      if (!fill())
-        return a;
-    std::istringstream head{buffer_.substr(0, head_end)};
-    std::string line;
-    std::getline(head, line);
-    if (line.rfind("HTTP/1.1 ", 0) != 0 || line.size() < 12)
-      return a;
-    while (std::getline(head, line)) {
-      if (auto colon = line.find(':'); colon != std::string::npos) {
-        auto name = line.substr(0, colon);
-        std::transform(name.begin(), name.end(), name.begin(),
-                       [](unsigned char c) { return std::tolower(c); });
-        auto value = line.substr(colon + 1);
-        value.erase(0, value.find_first_not_of(' '));
-        value.erase(value.find_last_not_of("\r") + 1);
-        a.headers[name] = value;
-      }
-    }
-    size_t length = 0;
-    if (auto cl = a.header("content-length"); !cl.empty())
-      length = std::stoul(cl);
-    while (buffer_.size() < head_end + 4 + length)
-      if (!fill())
-        return a;
-    a.status = std::stoi(buffer_.substr(9, 3));
-    a.body = buffer_.substr(head_end + 4, length);
-    buffer_.erase(0, head_end + 4 + length);
-    return a;
+  raw_answer read_answer() {
+    return take_raw_answer(buffer_, [this] { return fill(); });
   }
 
   /// Whether the server closed the connection (within about 10 s), reading
@@ -484,7 +433,7 @@ BOOST_AUTO_TEST_CASE(https_connections_past_the_bound_get_503_at_once) {
   // handshake before a worker is free, so every read runs in a thread.
   std::mutex mtx;
   struct outcome {
-    tls_answer answer;
+    raw_answer answer;
     bool closed = false;
   };
   std::vector<outcome> early; // Answered while the reads still wait.
@@ -584,7 +533,7 @@ BOOST_AUTO_TEST_CASE(https_slow_clients_lose_their_thread_after_the_timeout) {
                      "headers a byte at a time, forever");
   std::atomic<bool> done{false};
   std::mutex mtx;
-  std::vector<tls_answer> trickler_answers;
+  std::vector<raw_answer> trickler_answers;
   std::vector<std::thread> tricklers;
   for (int i = 0; i < threads; ++i) {
     tricklers.emplace_back([&] {
