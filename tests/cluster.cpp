@@ -55,15 +55,6 @@ template <class Rng> bool chance(Rng& rng, double p) {
   return std::bernoulli_distribution{p}(rng);
 }
 
-/// How often `needle` occurs in `text`.
-size_t count_of(const std::string& text, const std::string& needle) {
-  size_t n = 0;
-  for (auto pos = text.find(needle); pos != std::string::npos;
-       pos = text.find(needle, pos + needle.size()))
-    ++n;
-  return n;
-}
-
 /// The lines of `text` that contain `needle`.
 std::string lines_with(const std::string& text, const std::string& needle) {
   std::istringstream in{text};

@@ -49,15 +49,6 @@ using clock_type = std::chrono::steady_clock;
 /// How long a query node may take to link.
 constexpr auto link_timeout = 20s;
 
-/// Counts the occurrences of `needle` in `text`.
-size_t count_of(const std::string& text, const std::string& needle) {
-  size_t n = 0;
-  for (auto pos = text.find(needle); pos != std::string::npos;
-       pos = text.find(needle, pos + needle.size()))
-    ++n;
-  return n;
-}
-
 /// A throw-away PKI in a temporary directory: the cluster CA `ca` with the
 /// node certificates `node` and `other` (the latter's key encrypted with
 /// `key_password`), and an unrelated CA `rogue` with its own node
