@@ -22,13 +22,9 @@ using command_actor = caf::typed_actor<
 
 /// A query actor: a private read-through cache of flat read models.
 using query_actor = caf::typed_actor<
-    // Answers a read from the cache or through a fill.
+    // Answers a read from the cache or through a fill. (Invalidations do
+    // not come as messages: the hub applies them to the actor's cache.)
     caf::replies_to<atom::read, read_request>::with<read_answer>,
-    // Evicts every cached entry that depends on the invalidated keys.
-    caf::reacts_to<atom::invalidate, invalidation>,
-    // true: drop the cache and read from the database until told false (the
-    // node cannot keep caches fresh); false: cache again.
-    caf::reacts_to<atom::bypass, bool>,
     // Re-runs the fill for a cache key whose last snapshot was older than a
     // waiting read's X-Min-Seq (the actor sends this to itself after a pause).
     caf::reacts_to<atom::retry, std::string>,
@@ -48,9 +44,10 @@ using reader_actor = caf::typed_actor<
 using hub_actor = caf::typed_actor<
     // A batch of commits, from the command actor.
     caf::reacts_to<atom::invalidate, invalidation>,
-    // Registers a query actor; answers the hub's applied seq, after which the
-    // actor receives every later batch.
-    caf::replies_to<atom::subscribe, query_actor>::with<seq_t>,
+    // Registers a query actor and its cache. The hub advances the cache to
+    // its applied seq, applies every later batch to it directly and switches
+    // its caching on and off, until the actor goes down.
+    caf::reacts_to<atom::subscribe, query_actor, query_cache_ptr>,
     // Answers once every commit up to the given seq has been fanned out,
     // catching up from commit_log if needed.
     caf::replies_to<atom::sync, seq_t>::with<seq_t>,

@@ -3,27 +3,27 @@
 
 #include <algorithm>
 
-#include <caf/actor_cast.hpp>
 #include <caf/event_based_actor.hpp>
-#include <caf/mailbox_element.hpp>
-#include <caf/make_message.hpp>
 
 #include "config/logging.hpp"
 #include "db/error.hpp"
 
 namespace cqrs {
 
-void invalidation_hub_state::fan_out(caf::local_actor* self,
-                                     const invalidation& inv) {
-  // One message for every subscriber: its content is shared, not copied
-  // (query actors take it by const reference). Per subscriber that leaves
-  // one mailbox element to allocate instead of a message, the batch and
-  // each of its keys.
-  auto msg = caf::make_message(atom::invalidate_v, inv);
-  for (auto& [addr, sub] : subscribers)
-    caf::actor_cast<caf::abstract_actor*>(sub)->enqueue(
-        caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, msg),
-        nullptr);
+void invalidation_hub_state::fan_out(const invalidation& inv) {
+  // Applied to each cache directly, under its own lock: no message, mailbox
+  // element or wake-up per query actor, which is what made a batch cost
+  // about 1.5 µs per actor. The batch and its eviction keys are built once.
+  auto batch = cache_invalidation::of(inv);
+  size_t evicted = 0;
+  for (auto& [addr, cache] : subscribers)
+    evicted += cache->apply(batch);
+  node_counters::add(cfg.counters->invalidations_applied, subscribers.size());
+  if (evicted > 0)
+    node_counters::add(cfg.counters->invalidation_evictions, evicted);
+  if (inv.committed_at_ns != 0 && !subscribers.empty())
+    cfg.counters->invalidation_lag.observe(
+        std::chrono::nanoseconds{wall_clock_ns() - inv.committed_at_ns});
   applied_seq = std::max(applied_seq, inv.to_seq);
   node_counters::set(cfg.counters->applied_seq, applied_seq);
   auto done = [this](pending_sync& s) {
@@ -53,8 +53,7 @@ invalidation_hub_state::merge(const std::vector<commit_entry>& entries) const {
   return inv;
 }
 
-void invalidation_hub_state::set_caching(caf::local_actor* self, bool on,
-                                         const char* why) {
+void invalidation_hub_state::set_caching(bool on, const char* why) {
   if (caching == on)
     return;
   caching = on;
@@ -68,8 +67,8 @@ void invalidation_hub_state::set_caching(caf::local_actor* self, bool on,
     CQRS_LOG(warning, "invalidation_hub",
              "caches flushed, reads go to the database (" << why << ")");
   }
-  for (auto& [addr, sub] : subscribers)
-    caf::anon_send(sub, atom::bypass_v, !on);
+  for (auto& [addr, cache] : subscribers)
+    cache->set_caching(on);
 }
 
 seq_t invalidation_hub_state::wanted_seq() const {
@@ -122,7 +121,7 @@ void resume(invalidation_hub_ptr self, const char* why) {
     return;
   }
   if (!st.catching_up)
-    st.set_caching(self, true, why);
+    st.set_caching(true, why);
 }
 
 // Reads commits after applied_seq up to `up_to` from commit_log, applies
@@ -145,7 +144,7 @@ void catch_up(invalidation_hub_ptr self, seq_t up_to) {
               return;
             }
             if (inv.to_seq != 0)
-              st.fan_out(self, inv);
+              st.fan_out(inv);
             auto queued = std::move(st.queued);
             st.queued.clear();
             for (auto& batch : queued)
@@ -165,7 +164,7 @@ void catch_up(invalidation_hub_ptr self, seq_t up_to) {
                      "reading commit_log failed: " << error_message(err));
             st.catching_up = false;
             // Batches cannot be applied in order now: stop trusting caches.
-            st.set_caching(self, false, "commit_log unreadable");
+            st.set_caching(false, "commit_log unreadable");
             schedule_retry(self);
           });
 }
@@ -188,7 +187,7 @@ void process(invalidation_hub_ptr self, invalidation inv) {
     catch_up(self, st.queued.back().from_seq - 1);
     return;
   }
-  st.fan_out(self, inv);
+  st.fan_out(inv);
 }
 
 } // namespace
@@ -219,14 +218,13 @@ hub_actor::behavior_type invalidation_hub_impl(invalidation_hub_ptr self,
         }
         process(self, std::move(inv));
       },
-      [self](atom::subscribe, query_actor& sub) {
+      [self](atom::subscribe, query_actor& sub, query_cache_ptr& cache) {
         auto& st = self->state;
+        // A query actor that died already is reported down at once.
         self->monitor(sub);
-        // Arrives right after the answer: whether to cache at all.
-        self->send(sub, atom::bypass_v, !st.caching);
-        auto addr = sub.address();
-        st.subscribers.emplace(std::move(addr), std::move(sub));
-        return st.applied_seq;
+        cache->advance(st.applied_seq);
+        cache->set_caching(st.caching);
+        st.subscribers.emplace(sub.address(), std::move(cache));
       },
       [self](atom::sync, seq_t seq) -> caf::result<seq_t> {
         auto& st = self->state;
@@ -263,12 +261,12 @@ hub_actor::behavior_type invalidation_hub_impl(invalidation_hub_ptr self,
         auto& st = self->state;
         st.linked = false;
         node_counters::set(st.cfg.counters->command_node_linked, 0);
-        st.set_caching(self, false, "lost the command node");
+        st.set_caching(false, "lost the command node");
       },
       [self](atom::tick) {
         auto& st = self->state;
         if (st.linked && !heartbeat_fresh(self))
-          st.set_caching(self, false, "no heartbeat from the command node");
+          st.set_caching(false, "no heartbeat from the command node");
         self->delayed_send(self, st.cfg.heartbeat_timeout, atom::tick_v);
       },
       [self](atom::retry) {

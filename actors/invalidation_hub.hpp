@@ -14,6 +14,7 @@
 
 #include "actors/counters.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/query_cache.hpp"
 
 namespace cqrs {
 
@@ -49,9 +50,9 @@ struct invalidation_hub_state {
   reader_actor reader;
   /// Every commit up to here was fanned out.
   seq_t applied_seq = 0;
-  /// The local query actors, by address: a dying one leaves in O(1), which
-  /// matters when a pool of many actors stops at once.
-  std::unordered_map<caf::actor_addr, query_actor> subscribers;
+  /// The caches of the local query actors, by actor address: a dying actor
+  /// leaves in O(1), which matters when a pool of many actors stops at once.
+  std::unordered_map<caf::actor_addr, query_cache_ptr> subscribers;
   /// Batches that arrived while a catch-up was running, in order.
   std::deque<invalidation> queued;
   bool catching_up = false;
@@ -62,15 +63,16 @@ struct invalidation_hub_state {
   /// The command node's latest seq, from the link or a heartbeat.
   seq_t command_seq = 0;
   caf::actor_clock::time_point last_heartbeat;
-  /// Whether the query actors may cache (told through `bypass`).
+  /// Whether the query actors' caches may serve.
   bool caching = false;
 
-  /// Tells every query actor to cache or to bypass its cache.
-  void set_caching(caf::local_actor* self, bool on, const char* why);
+  /// Lets every query actor's cache serve, or flushes them all and has reads
+  /// bypass them.
+  void set_caching(bool on, const char* why);
 
-  /// Sends `inv` to every subscriber and advances `applied_seq`; answers the
-  /// syncs it satisfies.
-  void fan_out(caf::local_actor* self, const invalidation& inv);
+  /// Applies `inv` to every subscriber's cache and advances `applied_seq`;
+  /// answers the syncs it satisfies.
+  void fan_out(const invalidation& inv);
 
   /// Merges commit_log entries that continue `applied_seq` into one batch;
   /// empty when they do not start at `applied_seq + 1`.

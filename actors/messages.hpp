@@ -21,6 +21,11 @@ namespace cqrs {
 /// A serialized JSON body, shared between the cache and every answer.
 using body_ptr = std::shared_ptr<const std::string>;
 
+class shared_query_cache;
+
+/// A query actor's cache, as it subscribes to its node's hub. Local only.
+using query_cache_ptr = std::shared_ptr<shared_query_cache>;
+
 /// A read as routed by the gateway: the query, its precomputed cache key and
 /// the lowest commit the answer must reflect (`X-Min-Seq`, 0 for none).
 struct read_request {
@@ -142,6 +147,7 @@ typename Inspector::result_type inspect(Inspector& f, query_actor_status& x) {
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cqrs::read_answer)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cqrs::fill_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cqrs::query_cache_ptr)
 
 // -- atoms (their type IDs are assigned in actors/interfaces.hpp)
 // ----------------
@@ -161,5 +167,4 @@ CAF_ADD_ATOM(cqrsd, cqrs::atom, retry, "retry")
 CAF_ADD_ATOM(cqrsd, cqrs::atom, heartbeat, "heartbeat")
 CAF_ADD_ATOM(cqrsd, cqrs::atom, connected, "connected")
 CAF_ADD_ATOM(cqrsd, cqrs::atom, disconnect, "disconnect")
-CAF_ADD_ATOM(cqrsd, cqrs::atom, bypass, "bypass")
 CAF_ADD_ATOM(cqrsd, cqrs::atom, tick, "tick")

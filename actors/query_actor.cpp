@@ -49,30 +49,12 @@ std::optional<std::string> query_actor_state::enqueue(const read_request& req,
   fill_in_flight fill;
   fill.q = req.q;
   fill.waiters.push_back(std::move(w));
-  fill.log_pos = next_log_pos;
-  fill.applied_at_start = applied_seq;
-  fill.caching_at_start = caching;
+  fill.ticket = cache->start_fill();
   fills.emplace(key, std::move(fill));
   return key;
 }
 
 // -- fills --------------------------------------------------------------------
-
-bool query_actor_state::cacheable(const fill_in_flight& fill,
-                                  const fill_result& r) const {
-  // Before the subscription we may have missed invalidations altogether.
-  if (!fill.caching_at_start)
-    return false;
-  // The snapshot predates invalidations applied before the fill started
-  // (a lagging replica); those are no longer remembered.
-  if (r.read_seq < fill.applied_at_start)
-    return false;
-  for (const auto& inv : recent)
-    if (inv.pos >= fill.log_pos && inv.to_seq > r.read_seq &&
-        touches(inv.keys, r.dependencies))
-      return false;
-  return true;
-}
 
 std::vector<query_actor_state::waiter>
 query_actor_state::complete_fill(const std::string& key, fill_result& r) {
@@ -81,16 +63,16 @@ query_actor_state::complete_fill(const std::string& key, fill_result& r) {
     return {};
   auto fill = std::move(i->second);
   fills.erase(i);
-  if (cfg.cache_enabled && caching) {
-    if (cacheable(fill, r)) {
-      auto evicted = cache->insert(
-          key, query_cache::entry{r.found, r.body, r.read_seq, r.dependencies});
-      node_counters::add(cfg.counters->capacity_evictions, evicted);
-    } else {
-      node_counters::add(cfg.counters->stale_fills_refused);
-    }
-  }
-  prune_recent();
+  size_t evicted = 0;
+  auto outcome =
+      cache->finish_fill(fill.ticket, key,
+                         query_cache::entry{r.found, r.body, r.read_seq,
+                                            std::move(r.dependencies)},
+                         evicted);
+  if (outcome == shared_query_cache::fill_outcome::cached && evicted > 0)
+    node_counters::add(cfg.counters->capacity_evictions, evicted);
+  else if (outcome == shared_query_cache::fill_outcome::refused)
+    node_counters::add(cfg.counters->stale_fills_refused);
   read_answer ans{r.found, r.body, r.read_seq};
   std::vector<waiter> unsatisfied;
   for (auto& w : fill.waiters) {
@@ -109,7 +91,7 @@ void query_actor_state::fail_fill(const std::string& key,
     return;
   auto fill = std::move(i->second);
   fills.erase(i);
-  prune_recent();
+  cache->abandon_fill(fill.ticket);
   auto reason =
       error_code(err) == ec::internal
           ? make_cqrs_error(ec::database_unavailable,
@@ -117,40 +99,6 @@ void query_actor_state::fail_fill(const std::string& key,
           : err;
   for (auto& w : fill.waiters)
     w.promise.deliver(reason);
-}
-
-// -- invalidations ------------------------------------------------------------
-
-void query_actor_state::apply(const invalidation& inv) {
-  if (inv.committed_at_ns != 0)
-    cfg.counters->invalidation_lag.observe(
-        std::chrono::nanoseconds{wall_clock_ns() - inv.committed_at_ns});
-  auto evicted = cache->invalidate(inv.keys, inv.to_seq);
-  // Most actors evict nothing: skip the shared counter's cache line then.
-  if (evicted > 0)
-    node_counters::add(cfg.counters->invalidation_evictions, evicted);
-  if (!fills.empty())
-    recent.push_back(
-        applied_invalidation{next_log_pos++, inv.to_seq, inv.keys});
-  applied_seq = std::max(applied_seq, inv.to_seq);
-  node_counters::add(cfg.counters->invalidations_applied);
-}
-
-void query_actor_state::prune_recent() {
-  if (fills.empty()) {
-    recent.clear();
-    return;
-  }
-  auto oldest = next_log_pos;
-  for (const auto& [key, fill] : fills)
-    oldest = std::min(oldest, fill.log_pos);
-  while (!recent.empty() && recent.front().pos < oldest)
-    recent.pop_front();
-}
-
-void query_actor_state::bypass(bool on) {
-  caching = !on;
-  cache->set_caching(cfg.cache_enabled && caching);
 }
 
 // -- behaviour ----------------------------------------------------------------
@@ -201,7 +149,6 @@ void start_fill(query_actor_ptr self, const std::string& key, query q) {
           });
 }
 
-// Serves `req` into `rp` once the actor has applied `req.min_seq`.
 // Returns the cached answer to `req`, counting the hit, if there is one.
 std::optional<read_answer> cached(query_actor_ptr self,
                                   const read_request& req) {
@@ -222,6 +169,7 @@ void fill_for(query_actor_ptr self, const read_request& req,
     start_fill(self, *fill_key, req.q);
 }
 
+// Answers `req` into `rp` from the cache, or through a fill.
 void serve(query_actor_ptr self, const read_request& req,
            query_actor_state::promise_type rp) {
   if (auto answer = cached(self, req))
@@ -239,16 +187,12 @@ query_actor::behavior_type query_actor_impl(query_actor_ptr self,
   auto& st = self->state;
   st.cfg = cfg;
   st.reader = std::move(reader);
-  st.cache = cfg.cache
-                 ? cfg.cache
-                 : std::make_shared<shared_query_cache>(cfg.cache_max_entries);
-  self->request(hub, caf::infinite, atom::subscribe_v,
-                caf::actor_cast<query_actor>(self))
-      .then([self](seq_t applied) {
-        auto& st = self->state;
-        st.applied_seq = std::max(st.applied_seq, applied);
-        st.cache->advance(applied);
-      });
+  st.cache = cfg.cache ? cfg.cache
+                       : std::make_shared<shared_query_cache>(
+                             cfg.cache_max_entries, cfg.cache_enabled);
+  // From here on the hub applies every batch to the cache itself.
+  self->send(hub, atom::subscribe_v, caf::actor_cast<query_actor>(self),
+             st.cache);
   return {
       [self, hub](atom::read, read_request& req) -> caf::result<read_answer> {
         auto& st = self->state;
@@ -263,17 +207,17 @@ query_actor::behavior_type query_actor_impl(query_actor_ptr self,
                   " crashed on read " + std::to_string(st.reads_received)));
           return rp;
         }
-        if (req.min_seq <= st.applied_seq) {
-          // Fast path: a hit answers without a promise.
-          if (auto answer = cached(self, req))
-            return std::move(*answer);
+        // Fast path: a hit answers without a promise.
+        if (auto answer = cached(self, req))
+          return std::move(*answer);
+        if (req.min_seq <= st.cache->applied_seq()) {
           auto rp = self->make_response_promise<read_answer>();
           fill_for(self, req, rp);
           return rp;
         }
         // Lagging behind X-Min-Seq: ask the hub to bring us up to date. The
-        // hub answers after sending us every batch up to min_seq, so by the
-        // time its answer arrives, we have applied them.
+        // hub answers after applying every batch up to min_seq to our cache,
+        // so by the time its answer arrives, the cache has them.
         auto rp = self->make_response_promise<read_answer>();
         auto ticket = st.next_ticket++;
         auto min_seq = req.min_seq;
@@ -285,7 +229,7 @@ query_actor::behavior_type query_actor_impl(query_actor_ptr self,
             return;
           auto [req, rp] = std::move(i->second);
           st.parked.erase(i);
-          if (st.applied_seq >= req.min_seq)
+          if (st.cache->applied_seq() >= req.min_seq)
             serve(self, req, std::move(rp));
           else
             rp.deliver(make_cqrs_error(ec::min_seq_timeout,
@@ -298,10 +242,6 @@ query_actor::behavior_type query_actor_impl(query_actor_ptr self,
                   [resume](caf::error&) { resume(); });
         return rp;
       },
-      [self](atom::invalidate, const invalidation& inv) {
-        self->state.apply(inv);
-      },
-      [self](atom::bypass, bool on) { self->state.bypass(on); },
       [self](atom::retry, const std::string& key) {
         auto& st = self->state;
         auto i = st.retries.find(key);
@@ -318,7 +258,7 @@ query_actor::behavior_type query_actor_impl(query_actor_ptr self,
       [self](atom::status) {
         auto& st = self->state;
         return query_actor_status{st.cfg.index, st.cache->size(),
-                                  st.applied_seq};
+                                  st.cache->applied_seq()};
       },
   };
 }

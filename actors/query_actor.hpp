@@ -2,7 +2,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,32 +57,16 @@ struct query_actor_state {
   struct fill_in_flight {
     query q;
     std::vector<waiter> waiters;
-    /// Position in `recent_` of the first invalidation applied after start.
-    uint64_t log_pos = 0;
-    /// `applied_seq` when the fill started.
-    seq_t applied_at_start = 0;
-    /// Whether the actor was caching when the fill started.
-    bool caching_at_start = false;
-  };
-
-  /// An invalidation applied while fills were in flight.
-  struct applied_invalidation {
-    uint64_t pos = 0;
-    seq_t to_seq = 0;
-    std::vector<std::string> keys;
+    /// What the cache looked like when the fill started.
+    shared_query_cache::fill_ticket ticket;
   };
 
   query_actor_config cfg;
   reader_actor reader;
+  /// Shared with the HTTP threads and the hub, which applies every batch to
+  /// it directly; its `applied_seq` is this actor's.
   std::shared_ptr<shared_query_cache> cache;
-  /// The last commit whose invalidation this actor applied.
-  seq_t applied_seq = 0;
-  /// Whether the hub lets this actor cache: it is subscribed and the node
-  /// can keep caches fresh (see `atom::bypass`).
-  bool caching = false;
   std::unordered_map<std::string, fill_in_flight> fills;
-  std::deque<applied_invalidation> recent;
-  uint64_t next_log_pos = 0;
   /// Makes the keys of fills unique when the cache is off.
   uint64_t next_uncached_fill = 0;
   /// Reads whose fill came back older than their `X-Min-Seq` (a lagging
@@ -112,34 +95,19 @@ struct query_actor_state {
 
   // -- fills ------------------------------------------------------------------
 
-  /// Whether a fill's result may be cached: no invalidation applied since the
-  /// fill's snapshot touched its dependencies.
-  bool cacheable(const fill_in_flight& fill, const fill_result& r) const;
-
-  /// Completes the fill for `key`: caches it when allowed, answers waiters
-  /// whose `X-Min-Seq` it satisfies and returns the others, which need a
-  /// newer fill.
+  /// Completes the fill for `key`: caches it unless a batch applied since
+  /// its snapshot touched it, answers waiters whose `X-Min-Seq` it satisfies
+  /// and returns the others, which need a newer fill.
   std::vector<waiter> complete_fill(const std::string& key, fill_result& r);
 
   /// Fails every waiter of the fill for `key`.
   void fail_fill(const std::string& key, const caf::error& err);
-
-  // -- invalidations ----------------------------------------------------------
-
-  /// Evicts entries hit by `inv` and advances `applied_seq`.
-  void apply(const invalidation& inv);
-
-  /// Drops remembered invalidations that no fill in flight needs.
-  void prune_recent();
-
-  /// Stops caching and drops the cache (`on`), or starts caching again.
-  void bypass(bool on);
 };
 
 using query_actor_ptr = query_actor::stateful_pointer<query_actor_state>;
 
-/// Spawnable behaviour of a query actor. It subscribes to `hub` at start and
-/// sends cache fills to `reader`.
+/// Spawnable behaviour of a query actor. It subscribes its cache to `hub` at
+/// start and sends cache fills to `reader`.
 query_actor::behavior_type query_actor_impl(query_actor_ptr self,
                                             query_actor_config cfg,
                                             reader_actor reader, hub_actor hub);

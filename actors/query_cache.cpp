@@ -37,13 +37,16 @@ size_t query_cache::insert(const std::string& key, entry value) {
 }
 
 size_t query_cache::invalidate(const std::vector<std::string>& row_keys) {
+  return evict_dependents_of(eviction_keys(row_keys));
+}
+
+size_t query_cache::evict_dependents_of(const std::vector<std::string>& keys) {
   size_t evicted = 0;
-  for (const auto& key : row_keys) {
+  // Most caches of a large pool are empty: skip the hashing then.
+  if (entries_.empty())
+    return evicted;
+  for (const auto& key : keys)
     evict_dependents(key, evicted);
-    auto whole_table = table_key_of(key);
-    if (!whole_table.empty() && whole_table != key)
-      evict_dependents(whole_table, evicted);
-  }
   return evicted;
 }
 
@@ -82,10 +85,20 @@ void query_cache::evict_dependents(const std::string& row_key,
   }
 }
 
+// -- cache_invalidation -------------------------------------------------------
+
+cache_invalidation_ptr cache_invalidation::of(const invalidation& inv) {
+  auto result = std::make_shared<cache_invalidation>();
+  result->to_seq = inv.to_seq;
+  result->changed = inv.keys;
+  result->eviction_keys = cqrs::eviction_keys(inv.keys);
+  return result;
+}
+
 // -- shared_query_cache -------------------------------------------------------
 
-shared_query_cache::shared_query_cache(size_t max_entries)
-    : cache_(max_entries) {
+shared_query_cache::shared_query_cache(size_t max_entries, bool enabled)
+    : cache_(max_entries), enabled_(enabled) {
   // nop
 }
 
@@ -102,17 +115,74 @@ std::optional<read_answer> shared_query_cache::hit(const std::string& key,
   return read_answer{e->found, e->body, std::max(applied_seq_, e->read_seq)};
 }
 
-size_t shared_query_cache::insert(const std::string& key,
-                                  query_cache::entry value) {
+shared_query_cache::fill_ticket shared_query_cache::start_fill() {
   std::lock_guard<std::mutex> guard{mtx_};
-  return serving_ ? cache_.insert(key, std::move(value)) : 0;
+  ++open_fills_[next_log_pos_];
+  return fill_ticket{next_log_pos_, applied_seq_, epoch_, serving_};
 }
 
-size_t shared_query_cache::invalidate(const std::vector<std::string>& row_keys,
-                                      seq_t to_seq) {
+shared_query_cache::fill_outcome
+shared_query_cache::finish_fill(const fill_ticket& ticket,
+                                const std::string& key,
+                                query_cache::entry value, size_t& evicted) {
+  evicted = 0;
   std::lock_guard<std::mutex> guard{mtx_};
-  auto evicted = cache_.invalidate(row_keys);
-  applied_seq_ = std::max(applied_seq_, to_seq);
+  auto outcome = fill_outcome::not_caching;
+  if (serving_) {
+    if (cacheable(ticket, value)) {
+      evicted = cache_.insert(key, std::move(value));
+      outcome = fill_outcome::cached;
+    } else {
+      outcome = fill_outcome::refused;
+    }
+  }
+  end_fill(ticket);
+  return outcome;
+}
+
+void shared_query_cache::abandon_fill(const fill_ticket& ticket) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  end_fill(ticket);
+}
+
+bool shared_query_cache::cacheable(const fill_ticket& ticket,
+                                   const query_cache::entry& value) const {
+  // Caching stopped since the fill started (or it had not started yet):
+  // batches may have been missed altogether.
+  if (!ticket.serving_at_start || ticket.epoch != epoch_)
+    return false;
+  // The snapshot predates batches applied before the fill started (a
+  // lagging replica); those are no longer remembered.
+  if (value.read_seq < ticket.applied_at_start)
+    return false;
+  // The log is ordered by position; it starts at or before the ticket's.
+  for (auto i = log_.rbegin(); i != log_.rend() && i->pos >= ticket.log_pos;
+       ++i)
+    if (i->batch->to_seq > value.read_seq &&
+        touches(i->batch->changed, value.dependencies))
+      return false;
+  return true;
+}
+
+void shared_query_cache::end_fill(const fill_ticket& ticket) {
+  if (auto i = open_fills_.find(ticket.log_pos); i != open_fills_.end())
+    if (--i->second == 0)
+      open_fills_.erase(i);
+  if (open_fills_.empty()) {
+    log_.clear();
+    return;
+  }
+  auto oldest = open_fills_.begin()->first;
+  while (!log_.empty() && log_.front().pos < oldest)
+    log_.pop_front();
+}
+
+size_t shared_query_cache::apply(const cache_invalidation_ptr& batch) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto evicted = cache_.evict_dependents_of(batch->eviction_keys);
+  applied_seq_ = std::max(applied_seq_, batch->to_seq);
+  if (!open_fills_.empty())
+    log_.push_back(logged_batch{next_log_pos_++, batch});
   return evicted;
 }
 
@@ -128,7 +198,10 @@ void shared_query_cache::advance(seq_t seq) {
 
 void shared_query_cache::set_caching(bool on) {
   std::lock_guard<std::mutex> guard{mtx_};
-  serving_ = on && !closed_;
+  auto serving = on && enabled_ && !closed_;
+  if (serving_ && !serving)
+    ++epoch_;
+  serving_ = serving;
   if (!serving_)
     cache_.clear();
 }
@@ -136,6 +209,8 @@ void shared_query_cache::set_caching(bool on) {
 void shared_query_cache::close() {
   std::lock_guard<std::mutex> guard{mtx_};
   closed_ = true;
+  if (serving_)
+    ++epoch_;
   serving_ = false;
   cache_.clear();
 }
@@ -145,7 +220,30 @@ size_t shared_query_cache::size() const {
   return cache_.size();
 }
 
+size_t shared_query_cache::remembered_batches() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return log_.size();
+}
+
 // -- free functions -----------------------------------------------------------
+
+std::vector<std::string>
+eviction_keys(const std::vector<std::string>& changed) {
+  // A batch may change one row many times, and every cache of the node
+  // looks up each key: keep each once.
+  std::vector<std::string> result;
+  result.reserve(changed.size() + 4);
+  std::unordered_set<std::string> seen;
+  auto add = [&](std::string key) {
+    if (!key.empty() && seen.insert(key).second)
+      result.push_back(std::move(key));
+  };
+  for (const auto& key : changed) {
+    add(key);
+    add(table_key_of(key));
+  }
+  return result;
+}
 
 bool touches(const std::vector<std::string>& changed,
              const std::vector<std::string>& dependencies) {

@@ -3,7 +3,11 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <deque>
 #include <list>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -42,6 +46,11 @@ public:
   /// Returns how many were evicted.
   size_t invalidate(const std::vector<std::string>& row_keys);
 
+  /// Evicts every entry depending on one of `keys` exactly, without adding
+  /// table-wide keys: `keys` come from `eviction_keys`. Returns how many
+  /// were evicted.
+  size_t evict_dependents_of(const std::vector<std::string>& keys);
+
   /// Drops every entry.
   void clear();
 
@@ -67,32 +76,93 @@ private:
   std::unordered_map<std::string, std::unordered_set<std::string>> dependents_;
 };
 
-/// A query actor's cache, shared with the HTTP threads so that they answer
-/// hits without a message round trip to the actor.
+/// One commit batch as the hub applies it to every cache of the node. It is
+/// built once per batch and shared: caches with fills in flight remember it
+/// without copying its keys.
+struct cache_invalidation {
+  seq_t to_seq = 0;
+  /// The changed row keys, as committed.
+  std::vector<std::string> changed;
+  /// What to evict by: `changed` and the table-wide key of each, once each.
+  std::vector<std::string> eviction_keys;
+
+  /// Builds the shared form of `inv`.
+  static std::shared_ptr<const cache_invalidation> of(const invalidation& inv);
+};
+
+using cache_invalidation_ptr = std::shared_ptr<const cache_invalidation>;
+
+/// A query actor's cache, shared with the HTTP threads, which answer hits
+/// without a message round trip to the actor, and with the node's
+/// invalidation hub, which applies every commit batch to it directly.
 ///
-/// Only the owning actor changes what is cached: it inserts fills, applies
-/// invalidations, switches caching on and off and closes the cache when it
-/// stops. HTTP threads only look up (which reorders the LRU list). One mutex
-/// guards it all; each critical section is a hash lookup, an LRU splice or
-/// one invalidation, so contention stays low. `applied_seq` is kept here in
-/// the same critical section as the evictions it stands for, so a hit is
-/// consistent with the seq it reports.
+/// Who changes what:
+/// - the owning actor inserts fills (`start_fill`, `finish_fill`) and closes
+///   the cache when it stops;
+/// - the hub applies batches (`apply`), advances `applied_seq` and switches
+///   caching on and off;
+/// - HTTP threads only look up, which reorders the LRU list.
+///
+/// One mutex guards it all; each critical section is a hash lookup, an LRU
+/// splice, one batch or one fill's check, so contention stays low.
+/// `applied_seq` changes in the same critical section as the evictions it
+/// stands for, so a hit is consistent with the seq it reports.
+///
+/// A fill reads the database outside the lock, so a batch can be applied
+/// between its snapshot and its insert. The cache therefore remembers the
+/// batches applied while fills are in flight, and `finish_fill` refuses a
+/// result that one of them touched, under the same lock as the insert: no
+/// batch can slip in between the check and the insert.
 class shared_query_cache {
 public:
+  /// What a fill saw of the cache when it started; `finish_fill` needs it.
+  struct fill_ticket {
+    /// Log position of the first batch applied after the fill started.
+    uint64_t log_pos = 0;
+    /// `applied_seq` when the fill started.
+    seq_t applied_at_start = 0;
+    /// The caching epoch: it changes whenever caching stops.
+    uint64_t epoch = 0;
+    /// Whether the cache served when the fill started.
+    bool serving_at_start = false;
+  };
+
+  /// What became of a fill's result.
+  enum class fill_outcome {
+    /// It was cached.
+    cached,
+    /// A batch applied since the fill's snapshot touched it, or caching
+    /// stopped meanwhile: answered, but not cached.
+    refused,
+    /// The cache does not serve (disabled, bypassed or closed).
+    not_caching,
+  };
+
   /// Creates a closed cache that does not serve until `set_caching(true)`.
-  explicit shared_query_cache(size_t max_entries);
+  /// A cache created with `enabled = false` never serves (the node runs
+  /// with `query.cache_enabled: false`).
+  explicit shared_query_cache(size_t max_entries, bool enabled = true);
 
   /// Answers `key` from the cache when the cache serves and has applied
   /// `min_seq`; otherwise returns nothing and the read goes to the actor.
   std::optional<read_answer> hit(const std::string& key, seq_t min_seq = 0);
 
-  /// Caches an entry; returns how many entries it evicted for room. Ignored
-  /// unless the cache serves.
-  size_t insert(const std::string& key, query_cache::entry value);
+  /// Registers a fill that is about to read the database. Every ticket must
+  /// end in `finish_fill` or `abandon_fill`.
+  fill_ticket start_fill();
 
-  /// Evicts every entry touched by `row_keys` and advances `applied_seq` to
+  /// Ends the fill of `ticket` and caches `value` under `key` unless a batch
+  /// applied since its start touched it, or caching stopped meanwhile.
+  /// `evicted` receives how many entries the insert evicted for room.
+  fill_outcome finish_fill(const fill_ticket& ticket, const std::string& key,
+                           query_cache::entry value, size_t& evicted);
+
+  /// Ends the fill of `ticket` without a result (it failed).
+  void abandon_fill(const fill_ticket& ticket);
+
+  /// Evicts every entry touched by `batch` and advances `applied_seq` to its
   /// `to_seq`. Returns how many entries were evicted.
-  size_t invalidate(const std::vector<std::string>& row_keys, seq_t to_seq);
+  size_t apply(const cache_invalidation_ptr& batch);
 
   /// Advances `applied_seq` to `seq` (when the actor subscribed).
   void advance(seq_t seq);
@@ -100,23 +170,48 @@ public:
   /// Starts serving again (`on`), or stops and drops every entry.
   void set_caching(bool on);
 
-  /// Stops serving for good: the owning actor stopped and no longer sees
-  /// invalidations.
+  /// Stops serving for good: the owning actor stopped.
   void close();
 
   /// The number of cached entries.
   size_t size() const;
 
-  /// The last seq whose invalidations the owning actor applied.
+  /// The last seq whose invalidations this cache applied.
   seq_t applied_seq() const;
 
+  /// The batches remembered for fills in flight (for tests).
+  size_t remembered_batches() const;
+
 private:
+  /// A batch applied while fills were in flight.
+  struct logged_batch {
+    uint64_t pos = 0;
+    cache_invalidation_ptr batch;
+  };
+
+  bool cacheable(const fill_ticket& ticket,
+                 const query_cache::entry& value) const;
+
+  /// Ends the fill of `ticket` and forgets the batches no fill still needs.
+  void end_fill(const fill_ticket& ticket);
+
   mutable std::mutex mtx_;
   query_cache cache_;
   seq_t applied_seq_ = 0;
+  const bool enabled_;
   bool serving_ = false;
   bool closed_ = false;
+  uint64_t epoch_ = 0;
+  /// Batches applied while fills were in flight, oldest first.
+  std::deque<logged_batch> log_;
+  uint64_t next_log_pos_ = 0;
+  /// Fills in flight, by their `log_pos`: the oldest bounds `log_`.
+  std::map<uint64_t, size_t> open_fills_;
 };
+
+/// The keys that evict the entries a change to `changed` touches: each row
+/// key and its table-wide key ("category:7" and "category:*"), once each.
+std::vector<std::string> eviction_keys(const std::vector<std::string>& changed);
 
 /// Returns whether any of `changed` (row keys) hits any of `dependencies`,
 /// directly or through a table-wide dependency such as "category:*".

@@ -65,8 +65,8 @@ query_supervisor_impl(query_supervisor_ptr self, query_supervisor_config cfg,
     actor_cfg.index = index;
     // A fresh, empty cache for each incarnation: the routes must never pair
     // a new actor with a cache its predecessor left behind.
-    actor_cfg.cache =
-        std::make_shared<shared_query_cache>(actor_cfg.cache_max_entries);
+    actor_cfg.cache = std::make_shared<shared_query_cache>(
+        actor_cfg.cache_max_entries, actor_cfg.cache_enabled);
     auto cache = actor_cfg.cache;
     auto actor = self->spawn<caf::monitored>(query_actor_impl, actor_cfg,
                                              st.reader, st.hub);

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,6 +39,22 @@ struct fixture {
     result.read_seq = seq;
     result.dependencies = std::move(deps);
     return result;
+  }
+
+  /// Caches `value` under `key` as a fill that no batch overtook; returns
+  /// how many entries it evicted for room.
+  static size_t fill(shared_query_cache& cache, const std::string& key,
+                     cqrs::query_cache::entry value) {
+    size_t evicted = 0;
+    cache.finish_fill(cache.start_fill(), key, std::move(value), evicted);
+    return evicted;
+  }
+
+  /// Applies the batch of commits `seq` that changed `changed`, as the hub
+  /// does; returns how many entries it evicted.
+  static size_t invalidate(shared_query_cache& cache, keys changed, seq_t seq) {
+    return cache.apply(
+        cache_invalidation::of(invalidation{seq, seq, std::move(changed)}));
   }
 
   /// Whether `cache` holds `key`. Note: refreshes the key's recency.
@@ -491,11 +508,11 @@ BOOST_AUTO_TEST_CASE(repeated_replacement_does_not_grow) {
 BOOST_AUTO_TEST_CASE(shared_cache_serves_only_while_caching) {
   shared_query_cache cache{10};
   BOOST_TEST_MESSAGE("a new cache does not serve, nor cache");
-  BOOST_TEST(cache.insert("object:1", found("one", {"category:1"})) == 0u);
+  BOOST_TEST(fill(cache, "object:1", found("one", {"category:1"})) == 0u);
   BOOST_TEST(cache.size() == 0u);
   BOOST_TEST(!cache.hit("object:1"));
   cache.set_caching(true);
-  cache.insert("object:1", found("one", {"category:1"}, 3));
+  fill(cache, "object:1", found("one", {"category:1"}, 3));
   auto a = cache.hit("object:1");
   BOOST_TEST_REQUIRE(a.has_value());
   BOOST_TEST(a->found);
@@ -512,21 +529,21 @@ BOOST_AUTO_TEST_CASE(shared_cache_serves_only_while_caching) {
 BOOST_AUTO_TEST_CASE(shared_cache_hits_report_the_applied_seq) {
   shared_query_cache cache{10};
   cache.set_caching(true);
+  fill(cache, "object:1", found("one", {"top_level_object:1"}, 2));
+  fill(cache, "object:2", missing({"top_level_object:2"}, 2));
   cache.advance(5);
-  cache.insert("object:1", found("one", {"top_level_object:1"}, 2));
-  cache.insert("object:2", missing({"top_level_object:2"}, 2));
   BOOST_TEST(cache.hit("object:1")->seq == 5u);
   BOOST_TEST_MESSAGE("an unrelated invalidation advances the seq of hits");
-  BOOST_TEST(cache.invalidate({"category:9"}, 8) == 0u);
+  BOOST_TEST(invalidate(cache, {"category:9"}, 8) == 0u);
   BOOST_TEST(cache.hit("object:1")->seq == 8u);
   BOOST_TEST(!cache.hit("object:2")->found);
   BOOST_TEST_MESSAGE("a related one evicts, in the same step");
-  BOOST_TEST(cache.invalidate({"top_level_object:2"}, 9) == 1u);
+  BOOST_TEST(invalidate(cache, {"top_level_object:2"}, 9) == 1u);
   BOOST_TEST(!cache.hit("object:2"));
   BOOST_TEST(cache.hit("object:1")->seq == 9u);
   BOOST_TEST_MESSAGE("the seq never goes back");
   cache.advance(4);
-  cache.invalidate({}, 7);
+  invalidate(cache, {}, 7);
   BOOST_TEST(cache.hit("object:1")->seq == 9u);
 }
 
@@ -534,22 +551,22 @@ BOOST_AUTO_TEST_CASE(shared_cache_misses_reads_ahead_of_it) {
   shared_query_cache cache{10};
   cache.set_caching(true);
   cache.advance(4);
-  cache.insert("object:1", found("one", {"top_level_object:1"}, 4));
+  fill(cache, "object:1", found("one", {"top_level_object:1"}, 4));
   BOOST_TEST(cache.hit("object:1", 4).has_value());
   BOOST_TEST(!cache.hit("object:1", 5));
-  cache.invalidate({"category:1"}, 5);
+  invalidate(cache, {"category:1"}, 5);
   BOOST_TEST(cache.hit("object:1", 5).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(closed_shared_cache_never_serves_again) {
   shared_query_cache cache{10};
   cache.set_caching(true);
-  cache.insert("object:1", found("one", {"top_level_object:1"}));
+  fill(cache, "object:1", found("one", {"top_level_object:1"}));
   cache.close();
   BOOST_TEST(!cache.hit("object:1"));
   BOOST_TEST(cache.size() == 0u);
   cache.set_caching(true);
-  BOOST_TEST(cache.insert("object:1", found("one", {"top_level_object:1"})) ==
+  BOOST_TEST(fill(cache, "object:1", found("one", {"top_level_object:1"})) ==
              0u);
   BOOST_TEST(!cache.hit("object:1"));
 }
@@ -559,9 +576,8 @@ BOOST_AUTO_TEST_CASE(shared_cache_keeps_its_bound) {
   cache.set_caching(true);
   size_t evicted = 0;
   for (int i = 1; i <= 30; ++i)
-    evicted +=
-        cache.insert("object:" + std::to_string(i),
-                     found("x", {"top_level_object:" + std::to_string(i)}));
+    evicted += fill(cache, "object:" + std::to_string(i),
+                    found("x", {"top_level_object:" + std::to_string(i)}));
   BOOST_TEST(cache.size() == 3u);
   BOOST_TEST(evicted == 27u);
   BOOST_TEST(cache.hit("object:30").has_value());
@@ -600,10 +616,10 @@ BOOST_AUTO_TEST_CASE(
   for (seq_t seq = 1; seq <= max_seq && hits.load() < enough_hits; seq += 2) {
     // Commit `seq` changes object 1; commit `seq + 1` changes something
     // else. The refill of object 1 reads at `seq`.
-    cache.invalidate({"top_level_object:1"}, seq);
-    cache.insert("object:1",
-                 found(std::to_string(seq), {"top_level_object:1"}, seq));
-    cache.invalidate({"category:1"}, seq + 1);
+    invalidate(cache, {"top_level_object:1"}, seq);
+    fill(cache, "object:1",
+         found(std::to_string(seq), {"top_level_object:1"}, seq));
+    invalidate(cache, {"category:1"}, seq + 1);
   }
   done = true;
   for (auto& t : readers)
@@ -611,6 +627,181 @@ BOOST_AUTO_TEST_CASE(
   BOOST_TEST(wrong.load() == 0u);
   BOOST_TEST(hits.load() > 0u);
   BOOST_TEST_MESSAGE(hits.load() << " concurrent hits checked");
+}
+
+// -- fills racing batches -----------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(fill_overtaken_by_a_batch_that_touches_it_is_refused) {
+  shared_query_cache cache{10};
+  cache.set_caching(true);
+  BOOST_TEST_MESSAGE("a fill reads object 1 at seq 0, then commit 1 changes "
+                     "its category before the fill returns");
+  auto ticket = cache.start_fill();
+  invalidate(cache, {"category:7"}, 1);
+  BOOST_TEST(cache.remembered_batches() == 1u);
+  size_t evicted = 0;
+  auto outcome = cache.finish_fill(ticket, "object:1",
+                                   found("old", {"category:7"}, 0), evicted);
+  BOOST_TEST((outcome == shared_query_cache::fill_outcome::refused));
+  BOOST_TEST(!cache.hit("object:1"));
+  BOOST_TEST(cache.remembered_batches() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(
+    fill_overtaken_by_unrelated_or_included_batches_is_cached) {
+  shared_query_cache cache{10};
+  cache.set_caching(true);
+  size_t evicted = 0;
+  BOOST_TEST_MESSAGE("commit 1 changes another category: no conflict");
+  auto a = cache.start_fill();
+  invalidate(cache, {"category:8"}, 1);
+  BOOST_TEST(
+      (cache.finish_fill(a, "object:1", found("v", {"category:7"}, 0),
+                         evicted) == shared_query_cache::fill_outcome::cached));
+  BOOST_TEST_MESSAGE("commit 2 changes the category, but the fill's snapshot "
+                     "already shows it");
+  auto b = cache.start_fill();
+  invalidate(cache, {"category:9"}, 2);
+  BOOST_TEST(
+      (cache.finish_fill(b, "object:2", found("v", {"category:9"}, 2),
+                         evicted) == shared_query_cache::fill_outcome::cached));
+  BOOST_TEST(cache.hit("object:1").has_value());
+  BOOST_TEST(cache.hit("object:2").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(fill_older_than_the_applied_seq_is_refused) {
+  // A lagging read replica: the snapshot predates batches applied before
+  // the fill started, which are no longer remembered.
+  shared_query_cache cache{10};
+  cache.set_caching(true);
+  invalidate(cache, {"category:7"}, 5);
+  auto ticket = cache.start_fill();
+  size_t evicted = 0;
+  BOOST_TEST((cache.finish_fill(ticket, "object:1",
+                                found("old", {"category:7"}, 4), evicted) ==
+              shared_query_cache::fill_outcome::refused));
+  BOOST_TEST(!cache.hit("object:1"));
+}
+
+BOOST_AUTO_TEST_CASE(fill_that_outlived_a_flush_is_refused) {
+  // The hub flushes caches when it may have missed batches (lost command
+  // node); those batches never reach the log, so a fill that started
+  // before the flush is never cached, even once caching is back.
+  shared_query_cache cache{10};
+  cache.set_caching(true);
+  auto ticket = cache.start_fill();
+  cache.set_caching(false);
+  cache.set_caching(true);
+  size_t evicted = 0;
+  BOOST_TEST((cache.finish_fill(ticket, "object:1",
+                                found("v", {"category:7"}, 0), evicted) ==
+              shared_query_cache::fill_outcome::refused));
+  BOOST_TEST(!cache.hit("object:1"));
+  BOOST_TEST_MESSAGE("a fill that started while bypassed is not cached");
+  cache.set_caching(false);
+  auto bypassed = cache.start_fill();
+  BOOST_TEST((cache.finish_fill(bypassed, "object:1",
+                                found("v", {"category:7"}, 0), evicted) ==
+              shared_query_cache::fill_outcome::not_caching));
+  cache.set_caching(true);
+  BOOST_TEST(!cache.hit("object:1"));
+}
+
+BOOST_AUTO_TEST_CASE(disabled_cache_never_caches) {
+  shared_query_cache cache{10, false};
+  cache.set_caching(true);
+  BOOST_TEST(fill(cache, "object:1", found("v", {"category:7"})) == 0u);
+  BOOST_TEST(!cache.hit("object:1"));
+  BOOST_TEST(cache.size() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(batches_are_remembered_only_while_fills_need_them) {
+  shared_query_cache cache{10};
+  cache.set_caching(true);
+  invalidate(cache, {"category:1"}, 1);
+  BOOST_TEST(cache.remembered_batches() == 0u);
+  auto older = cache.start_fill();
+  invalidate(cache, {"category:2"}, 2);
+  auto newer = cache.start_fill();
+  invalidate(cache, {"category:3"}, 3);
+  BOOST_TEST(cache.remembered_batches() == 2u);
+  BOOST_TEST_MESSAGE("the newer fill only needs the batch after its start");
+  cache.abandon_fill(older);
+  BOOST_TEST(cache.remembered_batches() == 1u);
+  size_t evicted = 0;
+  BOOST_TEST((cache.finish_fill(newer, "object:1",
+                                found("v", {"category:3"}, 2), evicted) ==
+              shared_query_cache::fill_outcome::refused));
+  BOOST_TEST(cache.remembered_batches() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(fills_racing_batches_never_leave_a_stale_entry) {
+  // The protocol end to end, across threads: one writer commits to a
+  // stand-in database and applies each batch (as the hub does), fillers
+  // read the database outside the cache's lock and finish their fills, and
+  // readers hit. Once the writer is done, every cached entry must show the
+  // database's current value: a stale fill that slipped in would not.
+  constexpr int objects = 8;
+  constexpr seq_t commits = 20000;
+  shared_query_cache cache{objects};
+  cache.set_caching(true);
+  std::mutex db_mtx;
+  seq_t db_seq = 0;
+  std::vector<seq_t> db_value(objects, 0);
+  auto dep = [](int id) { return "top_level_object:" + std::to_string(id); };
+  auto key = [](int id) { return "object:" + std::to_string(id); };
+  std::atomic<bool> done{false};
+  std::atomic<uint64_t> refused{0};
+  auto filler = [&](int seed) {
+    for (int round = 0; !done.load(); ++round) {
+      auto id = (round * 7 + seed) % objects;
+      auto ticket = cache.start_fill();
+      seq_t read_seq = 0;
+      seq_t value = 0;
+      {
+        std::lock_guard<std::mutex> guard{db_mtx};
+        read_seq = db_seq;
+        value = db_value[id];
+      }
+      std::this_thread::yield();
+      size_t evicted = 0;
+      if (cache.finish_fill(ticket, key(id),
+                            found(std::to_string(value), {dep(id)}, read_seq),
+                            evicted) ==
+          shared_query_cache::fill_outcome::refused)
+        ++refused;
+    }
+  };
+  std::atomic<uint64_t> ahead{0};
+  auto reader = [&] {
+    while (!done.load())
+      for (int id = 0; id < objects; ++id)
+        if (auto a = cache.hit(key(id)); a && std::stoull(*a->body) > a->seq)
+          ++ahead; // A body newer than the seq it claims.
+  };
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 2; ++i)
+    threads.emplace_back(filler, i);
+  threads.emplace_back(reader);
+  for (seq_t seq = 1; seq <= commits; ++seq) {
+    auto id = static_cast<int>(seq % objects);
+    {
+      std::lock_guard<std::mutex> guard{db_mtx};
+      db_seq = seq;
+      db_value[id] = seq;
+    }
+    invalidate(cache, {dep(id)}, seq);
+  }
+  done = true;
+  for (auto& t : threads)
+    t.join();
+  BOOST_TEST_MESSAGE(refused.load() << " stale fills refused");
+  BOOST_TEST(ahead.load() == 0u);
+  for (int id = 0; id < objects; ++id)
+    if (auto a = cache.hit(key(id)))
+      BOOST_TEST(*a->body == std::to_string(db_value[id]),
+                 key(id) << " is cached stale");
+  BOOST_TEST(cache.remembered_batches() == 0u);
 }
 
 // -- touches ------------------------------------------------------------------
