@@ -31,8 +31,9 @@ struct query_actor_config {
   caf::timespan fill_timeout = std::chrono::seconds{30};
   /// Shared counters; never null.
   std::shared_ptr<node_counters> counters;
-  /// The cache, shared with the HTTP threads that answer hits from it; the
-  /// actor creates its own when null. A respawned actor gets a new one.
+  /// The cache, shared with the HTTP threads that answer hits from it and
+  /// with the hub that applies batches to it; created with `cache_enabled`.
+  /// The actor creates its own when null. A respawned actor gets a new one.
   std::shared_ptr<shared_query_cache> cache;
   /// Fault injection (cqrsd-testing only): fail with an error exit on every
   /// Nth read, holding it pending; 0 never does.

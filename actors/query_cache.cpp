@@ -181,7 +181,7 @@ size_t shared_query_cache::apply(const cache_invalidation_ptr& batch) {
   std::lock_guard<std::mutex> guard{mtx_};
   auto evicted = cache_.evict_dependents_of(batch->eviction_keys);
   applied_seq_ = std::max(applied_seq_, batch->to_seq);
-  if (!open_fills_.empty())
+  if (!open_fills_.empty() && !closed_)
     log_.push_back(logged_batch{next_log_pos_++, batch});
   return evicted;
 }
@@ -213,6 +213,9 @@ void shared_query_cache::close() {
     ++epoch_;
   serving_ = false;
   cache_.clear();
+  // Fills still in flight can no longer be cached: nothing to remember.
+  log_.clear();
+  open_fills_.clear();
 }
 
 size_t shared_query_cache::size() const {

@@ -562,6 +562,7 @@ BOOST_AUTO_TEST_CASE(closed_shared_cache_never_serves_again) {
   shared_query_cache cache{10};
   cache.set_caching(true);
   fill(cache, "object:1", found("one", {"top_level_object:1"}));
+  auto in_flight = cache.start_fill();
   cache.close();
   BOOST_TEST(!cache.hit("object:1"));
   BOOST_TEST(cache.size() == 0u);
@@ -569,6 +570,14 @@ BOOST_AUTO_TEST_CASE(closed_shared_cache_never_serves_again) {
   BOOST_TEST(fill(cache, "object:1", found("one", {"top_level_object:1"})) ==
              0u);
   BOOST_TEST(!cache.hit("object:1"));
+  BOOST_TEST_MESSAGE("the hub may still apply batches until it hears the "
+                     "actor died: a closed cache remembers none of them");
+  invalidate(cache, {"top_level_object:1"}, 1);
+  BOOST_TEST(cache.remembered_batches() == 0u);
+  size_t evicted = 0;
+  BOOST_TEST((cache.finish_fill(
+                  in_flight, "object:1", found("one", {"top_level_object:1"}),
+                  evicted) == shared_query_cache::fill_outcome::not_caching));
 }
 
 BOOST_AUTO_TEST_CASE(shared_cache_keeps_its_bound) {
