@@ -3,6 +3,7 @@
 #include "db/read_store.hpp"
 
 #include <algorithm>
+#include <array>
 #include <limits>
 #include <string>
 #include <utility>
@@ -12,6 +13,7 @@
 #include "db/error.hpp"
 #include "db/schema.hpp"
 #include "db/soci_mapping.hpp"
+#include "db/statement_cache.hpp"
 #include "model/row_key.hpp"
 
 namespace cqrs {
@@ -20,28 +22,39 @@ namespace {
 
 // -- statements ---------------------------------------------------------------
 
-// The object view: one join over the four tables of the write model.
+// The object view: one join over the four tables of the write model. The
+// columns have distinct names, so that `with_seq` can select them all.
 constexpr const char* object_view_select =
-    "SELECT t.id, t.name, c.access_code, r.content_description,"
-    " r.content_type, g.description, c.id, r.id, g.id"
+    "SELECT t.id AS id, t.name AS name, c.access_code AS access_code,"
+    " r.content_description AS content_description,"
+    " r.content_type AS content_type, g.description AS category_description,"
+    " c.id AS child_id, r.id AS related_id, g.id AS category_id"
     " FROM top_level_object t"
     " JOIN child_object c ON c.top_level_object_id = t.id"
     " JOIN related_object r ON r.id = c.related_object_id"
     " JOIN category g ON g.id = c.category_id";
 
+// Turns the query `view` for at most one row into one statement that also
+// reads `max(commit_log.seq)`: the seq LEFT JOINed with the view, so the seq
+// comes back even when the view finds no row (its columns are NULL then).
+// One statement reads one snapshot on both backends, so the seq is exactly
+// the one the view reflects, without BEGIN and COMMIT around two statements:
+// on PostgreSQL one round trip instead of four.
+std::string with_seq(const std::string& view) {
+  return "SELECT s.seq, v.* FROM (SELECT coalesce(max(seq), 0) AS seq"
+         " FROM commit_log) s LEFT JOIN (" +
+         view + ") v ON 1 = 1";
+}
+
 // -- transactions -------------------------------------------------------------
 
-// Runs `body` inside BEGIN ... COMMIT. On SQLite in WAL mode, the deferred
-// transaction reads one snapshot from its first SELECT on; on PostgreSQL, the
-// session runs REPEATABLE READ. Every failure becomes an error.
+// Runs `body`, which reads with one statement, and turns every failure into
+// an error.
 template <class T, class F>
-caf::expected<T> read_transaction(soci::session& sql, const char* what,
-                                  F&& body) {
+caf::expected<T> read_statement(soci::session& sql, const char* what,
+                                F&& body) {
   try {
-    sql << "BEGIN";
-    T result = body();
-    sql << "COMMIT";
-    return result;
+    return body();
   } catch (const std::exception& e) {
     detail::execute_quietly(sql, "ROLLBACK");
     recover_lost_connection(sql, session_mode::read);
@@ -52,6 +65,20 @@ caf::expected<T> read_transaction(soci::session& sql, const char* what,
     return make_cqrs_error(ec::internal,
                            std::string{what} + ": unknown exception");
   }
+}
+
+// Runs `body` inside BEGIN ... COMMIT. On SQLite in WAL mode, the deferred
+// transaction reads one snapshot from its first SELECT on; on PostgreSQL, the
+// session runs REPEATABLE READ. Every failure becomes an error.
+template <class T, class F>
+caf::expected<T> read_transaction(soci::session& sql, const char* what,
+                                  F&& body) {
+  return read_statement<T>(sql, what, [&] {
+    sql << "BEGIN";
+    T result = body();
+    sql << "COMMIT";
+    return result;
+  });
 }
 
 seq_t max_seq(soci::session& sql) {
@@ -80,7 +107,8 @@ std::vector<std::string> split(const std::string& text) {
   return result;
 }
 
-// One row of the object view join, bound to a statement by `into`.
+// One row of the object view join. Its columns are NULL when `with_seq`
+// found no row, hence an indicator for each.
 struct object_row {
   long long id = 0;
   std::string name;
@@ -91,18 +119,20 @@ struct object_row {
   long long child_id = 0;
   long long related_id = 0;
   long long category_id = 0;
+  std::array<soci::indicator, 9> ind{};
 
-  void bind(soci::statement& st) {
-    st.exchange(soci::into(id));
-    st.exchange(soci::into(name));
-    st.exchange(soci::into(access_code));
-    st.exchange(soci::into(content_description));
-    st.exchange(soci::into(content_type));
-    st.exchange(soci::into(category_description));
-    st.exchange(soci::into(child_id));
-    st.exchange(soci::into(related_id));
-    st.exchange(soci::into(category_id));
+  /// Calls `f` with one SOCI `into` element per column, in column order.
+  template <class F> decltype(auto) bind(F&& f) {
+    return f(soci::into(id, ind[0]), soci::into(name, ind[1]),
+             soci::into(access_code, ind[2]),
+             soci::into(content_description, ind[3]),
+             soci::into(content_type, ind[4]),
+             soci::into(category_description, ind[5]),
+             soci::into(child_id, ind[6]), soci::into(related_id, ind[7]),
+             soci::into(category_id, ind[8]));
   }
+
+  bool found() const noexcept { return ind[0] == soci::i_ok; }
 
   object_view view() const {
     return {id,           name,
@@ -117,7 +147,9 @@ struct object_row {
 
 read_store::read_store(std::unique_ptr<soci::session> sql,
                        database_backend backend)
-    : sql_(std::move(sql)), backend_(backend) {
+    : sql_(std::move(sql)),
+      statements_(std::make_unique<statement_cache>(*sql_, backend)),
+      backend_(backend) {
   // nop
 }
 
@@ -135,20 +167,20 @@ read_store::open(const database_settings& cfg) {
 // -- views --------------------------------------------------------------------
 
 caf::expected<snapshot<object_view>> read_store::object(row_id id) {
-  auto& sql = *sql_;
-  return read_transaction<snapshot<object_view>>(
-      sql, "cannot read object view", [&] {
+  return read_statement<snapshot<object_view>>(
+      *sql_, "cannot read object view", [&] {
         snapshot<object_view> result;
-        result.read_seq = max_seq(sql);
-        object_row row;
+        long long seq = 0;
         long long key = id;
-        soci::statement st(sql);
-        row.bind(st);
-        st.exchange(soci::use(key, "id"));
-        st.alloc();
-        st.prepare(std::string{object_view_select} + " WHERE t.id = :id");
-        st.define_and_bind();
-        if (st.execute(true)) {
+        object_row row;
+        row.bind([&](auto&&... columns) {
+          statements_->exec(
+              with_seq(std::string{object_view_select} + " WHERE t.id = :id"),
+              soci::into(seq), std::forward<decltype(columns)>(columns)...,
+              soci::use(key, "id"));
+        });
+        result.read_seq = static_cast<seq_t>(seq);
+        if (row.found()) {
           result.value = row.view();
           result.dependencies = {
               row_key(table::top_level_object, row.id),
@@ -187,7 +219,7 @@ caf::expected<snapshot<object_page>> read_store::objects(const query& q) {
         text += " ORDER BY t.id LIMIT :fetch";
         object_row row;
         soci::statement st(sql);
-        row.bind(st);
+        row.bind([&](auto&&... columns) { (st.exchange(columns), ...); });
         st.exchange(soci::use(after, "after"));
         if (category_id != 0)
           st.exchange(soci::use(category_id, "category_id"));
@@ -208,37 +240,50 @@ caf::expected<snapshot<object_page>> read_store::objects(const query& q) {
 }
 
 caf::expected<snapshot<category>> read_store::category_by_id(row_id id) {
-  auto& sql = *sql_;
-  return read_transaction<snapshot<category>>(sql, "cannot read category", [&] {
+  return read_statement<snapshot<category>>(*sql_, "cannot read category", [&] {
     snapshot<category> result;
-    result.read_seq = max_seq(sql);
     result.dependencies = {row_key(table::category, id)};
-    category row;
+    long long seq = 0;
     long long key = id;
-    sql << "SELECT CAST(id AS BIGINT) AS id, description"
-           " FROM category WHERE id = :id",
-        soci::use(key), soci::into(row);
-    if (sql.got_data())
+    category row;
+    long long row_id = 0;
+    soci::indicator found = soci::i_null;
+    soci::indicator description = soci::i_null;
+    statements_->exec(
+        with_seq("SELECT id, description FROM category WHERE id = :id"),
+        soci::into(seq), soci::into(row_id, found),
+        soci::into(row.description, description), soci::use(key, "id"));
+    result.read_seq = static_cast<seq_t>(seq);
+    if (found == soci::i_ok) {
+      row.id = row_id;
       result.value = std::move(row);
+    }
     return result;
   });
 }
 
 caf::expected<snapshot<related_object>>
 read_store::related_object_by_id(row_id id) {
-  auto& sql = *sql_;
-  return read_transaction<snapshot<related_object>>(
-      sql, "cannot read related object", [&] {
+  return read_statement<snapshot<related_object>>(
+      *sql_, "cannot read related object", [&] {
         snapshot<related_object> result;
-        result.read_seq = max_seq(sql);
         result.dependencies = {row_key(table::related_object, id)};
-        related_object row;
+        long long seq = 0;
         long long key = id;
-        sql << "SELECT CAST(id AS BIGINT) AS id, content_description,"
-               " content_type FROM related_object WHERE id = :id",
-            soci::use(key), soci::into(row);
-        if (sql.got_data())
+        related_object row;
+        long long row_id = 0;
+        std::array<soci::indicator, 3> ind{};
+        statements_->exec(
+            with_seq("SELECT id, content_description, content_type"
+                     " FROM related_object WHERE id = :id"),
+            soci::into(seq), soci::into(row_id, ind[0]),
+            soci::into(row.content_description, ind[1]),
+            soci::into(row.content_type, ind[2]), soci::use(key, "id"));
+        result.read_seq = static_cast<seq_t>(seq);
+        if (ind[0] == soci::i_ok) {
+          row.id = row_id;
           result.value = std::move(row);
+        }
         return result;
       });
 }

@@ -18,6 +18,8 @@ class session;
 
 namespace cqrs {
 
+class statement_cache;
+
 /// A view read in one read transaction together with `max(commit_log.seq)`.
 template <class T> struct snapshot {
   /// The view, or nothing when the addressed row does not exist.
@@ -35,7 +37,8 @@ struct commit_entry {
   std::vector<std::string> changed;
 };
 
-/// Read-only access to the database. Every method runs one read transaction.
+/// Read-only access to the database. Every method reads one snapshot: a
+/// single statement where one suffices, else one read transaction.
 class read_store {
 public:
   /// Opens a read-only session.
@@ -66,6 +69,8 @@ private:
   read_store(std::unique_ptr<soci::session> sql, database_backend backend);
 
   std::unique_ptr<soci::session> sql_;
+  // The statements run on `sql_`; declared after it, so they go first.
+  std::unique_ptr<statement_cache> statements_;
   database_backend backend_;
 };
 

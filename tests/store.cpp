@@ -823,6 +823,33 @@ BOOST_AUTO_TEST_CASE(wal_is_checkpointed_off_the_writers_commits) {
   BOOST_TEST(rows("commit_log") == 2000);
 }
 
+namespace {
+
+struct checkpoint_result {
+  int busy = -1;
+  int frames_left = -1;
+};
+
+// Runs a TRUNCATE checkpoint on `sql`, which empties the whole WAL unless a
+// connection still holds a read snapshot (busy, frames left).
+checkpoint_result truncate_wal(soci::session& sql) {
+  sql << "PRAGMA busy_timeout=1000";
+  checkpoint_result result;
+  int copied = -1;
+  // The checkpointer may hold the checkpoint lock just now (busy, -1
+  // frames): try again for up to 5 s.
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    sql << "PRAGMA wal_checkpoint(TRUNCATE)", soci::into(result.busy),
+        soci::into(result.frames_left), soci::into(copied);
+    if (result.busy == 0)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  }
+  return result;
+}
+
+} // namespace
+
 BOOST_AUTO_TEST_CASE(kept_statements_stay_correct_and_hold_no_snapshot) {
   if (skip_on(database_backend::postgresql,
               "statements are kept prepared on SQLite only"))
@@ -839,22 +866,9 @@ BOOST_AUTO_TEST_CASE(kept_statements_stay_correct_and_hold_no_snapshot) {
              "not_found");
   BOOST_TEST_MESSAGE("no statement of the idle writer keeps a read snapshot: "
                      "a TRUNCATE checkpoint empties the whole WAL");
-  auto sql = raw();
-  *sql << "PRAGMA busy_timeout=1000";
-  int busy = -1;
-  int wal_frames = -1;
-  int copied = -1;
-  // The checkpointer may hold the checkpoint lock just now (busy, -1
-  // frames): try again for up to 5 s.
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    *sql << "PRAGMA wal_checkpoint(TRUNCATE)", soci::into(busy),
-        soci::into(wal_frames), soci::into(copied);
-    if (busy == 0)
-      break;
-    std::this_thread::sleep_for(std::chrono::milliseconds{100});
-  }
-  BOOST_TEST(busy == 0);
-  BOOST_TEST(wal_frames == 0);
+  auto wal = truncate_wal(*raw());
+  BOOST_TEST(wal.busy == 0);
+  BOOST_TEST(wal.frames_left == 0);
 }
 
 // -- read store ---------------------------------------------------------------
@@ -896,6 +910,32 @@ BOOST_AUTO_TEST_CASE(missing_object_depends_on_its_key) {
   BOOST_TEST(view->read_seq == 1u);
   BOOST_TEST(view->dependencies ==
              std::vector<std::string>{row_key(table::top_level_object, 99)});
+}
+
+BOOST_AUTO_TEST_CASE(view_reads_hold_no_snapshot) {
+  if (skip_on(database_backend::postgresql,
+              "statements are kept prepared on SQLite only"))
+    return;
+  auto cat = ok(create_category("tools")).id;
+  auto rel = ok(create_related("a hammer", "image/png")).id;
+  auto obj = ok(create_object("box", "secret", rel, cat)).id;
+  auto reader = open_reader();
+  BOOST_TEST_MESSAGE("each view is read twice, found and missing, through "
+                     "the reader's kept statements");
+  for (int round = 0; round < 2; ++round) {
+    BOOST_TEST(reader->object(obj)->value.has_value());
+    BOOST_TEST(!reader->object(obj + 100)->value.has_value());
+    BOOST_TEST(reader->category_by_id(cat)->value->description == "tools");
+    BOOST_TEST(!reader->category_by_id(cat + 100)->value.has_value());
+    BOOST_TEST(reader->related_object_by_id(rel)->value->content_type ==
+               "image/png");
+    BOOST_TEST(!reader->related_object_by_id(rel + 100)->value.has_value());
+  }
+  BOOST_TEST_MESSAGE("an idle reader keeps no read snapshot: a TRUNCATE "
+                     "checkpoint empties the whole WAL");
+  auto wal = truncate_wal(*raw());
+  BOOST_TEST(wal.busy == 0);
+  BOOST_TEST(wal.frames_left == 0);
 }
 
 BOOST_AUTO_TEST_CASE(object_list_pages_and_filters) {
