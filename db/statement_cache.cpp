@@ -1,4 +1,4 @@
-// Runs the write store's statements, prepared once where that pays.
+// Runs the statements of a store's session, prepared once where that pays.
 #include "db/statement_cache.hpp"
 
 #include <soci/sqlite3/soci-sqlite3.h>

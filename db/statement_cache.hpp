@@ -1,4 +1,4 @@
-// Runs the write store's statements, prepared once where that pays.
+// Runs the statements of a store's session, prepared once where that pays.
 #pragma once
 
 #include <cstdint>
@@ -17,7 +17,8 @@ namespace cqrs {
 ///
 /// On SQLite, each distinct text is prepared once and kept: parsing and
 /// planning a statement costs more than running a one-row statement, and
-/// the single writer's thread pays it for every statement of every write.
+/// the single writer's thread pays it for every statement of every write,
+/// a reader for every fill.
 /// On PostgreSQL, each call is a one-time statement: a kept server-side
 /// statement would not survive a reconnect, and the parse is a small part
 /// of a round trip.
