@@ -53,36 +53,19 @@ std::string join(const std::vector<std::string>& keys) {
   return result;
 }
 
-// Whether the row `id` exists in `table_name` (a constant, never user input).
-bool exists(statement_cache& q, std::string_view table_name, row_id id) {
-  long long count = 0;
-  long long key = id;
-  q.exec("SELECT count(*) FROM " + std::string{table_name} + " WHERE id = :id",
-         soci::use(key), soci::into(count));
-  return count > 0;
-}
+// -- a command's checks: reads only -------------------------------------------
+//
+// A command's checks take one statement at most (an Idempotency-Key adds
+// one): every existence check and count it needs is a scalar subquery of
+// that statement, each with a bind name of its own, so that they cost one
+// round trip together.
 
-// How many child objects point at row `id` through `column`.
-long long referencing_children(statement_cache& q, std::string_view column,
-                               row_id id) {
-  long long count = 0;
-  long long key = id;
-  q.exec("SELECT count(*) FROM child_object WHERE " + std::string{column} +
-             " = :id",
-         soci::use(key), soci::into(count));
-  return count;
-}
-
-// The id of the child object owned by `root`, or 0 when it has none.
-row_id child_of(statement_cache& q, row_id root) {
-  long long child = 0;
-  long long key = root;
-  soci::indicator ind = soci::i_null;
-  auto found =
-      q.exec("SELECT id FROM child_object WHERE top_level_object_id = :id",
-             soci::use(key), soci::into(child, ind));
-  return found && ind == soci::i_ok ? child : 0;
-}
+// What a command's checks read that its writes use.
+struct checked {
+  // The child of the object an update or removal targets; 0 when it has
+  // none.
+  row_id child = 0;
+};
 
 caf::error does_not_exist(ec code, std::string_view what, row_id id) {
   return make_cqrs_error(code, std::string{what} + " " + std::to_string(id) +
@@ -96,6 +79,109 @@ caf::error still_referenced(std::string_view what, row_id id, long long count) {
                              std::to_string(count) +
                              (count == 1 ? " object" : " objects"));
 }
+
+// Checks an update or removal of the category or related object `id` in
+// `table_name` (a constant, never user input): it must exist and, to be
+// removed, no child object may refer to it through `column`.
+caf::expected<checked> check_referenced_row(statement_cache& q, operation op,
+                                            std::string_view table_name,
+                                            std::string_view column,
+                                            row_id id) {
+  const std::string table{table_name};
+  long long key = id;
+  long long rows = 0;
+  long long referencing = 0;
+  if (op == operation::update) {
+    q.exec("SELECT count(*) FROM " + table + " WHERE id = :id", soci::use(key),
+           soci::into(rows));
+  } else {
+    q.exec("SELECT (SELECT count(*) FROM " + table +
+               " WHERE id = :id),"
+               " (SELECT count(*) FROM child_object WHERE " +
+               std::string{column} + " = :referenced_id)",
+           soci::use(key), soci::use(key), soci::into(rows),
+           soci::into(referencing));
+  }
+  if (rows == 0)
+    return does_not_exist(ec::not_found, table_name, id);
+  if (referencing > 0)
+    return still_referenced(table_name, id, referencing);
+  return checked{};
+}
+
+// Checks an object command: the object must exist (update, remove), and so
+// must the related object and the category its child refers to (create,
+// update), reported in that order. Reads the object's child for the writes.
+caf::expected<checked> check_object(statement_cache& q, const command& cmd) {
+  const auto& child = cmd.object_fields.child;
+  long long id = cmd.id;
+  long long related_id = child.related_object_id;
+  long long category_id = child.category_id;
+  // What an operation does not check counts as present.
+  long long objects = 1;
+  long long related = 1;
+  long long categories = 1;
+  long long child_id = 0;
+  soci::indicator child_ind = soci::i_null;
+  switch (cmd.op) {
+  case operation::create:
+    q.exec("SELECT"
+           " (SELECT count(*) FROM related_object WHERE id = :related_id),"
+           " (SELECT count(*) FROM category WHERE id = :category_id)",
+           soci::use(related_id), soci::use(category_id), soci::into(related),
+           soci::into(categories));
+    break;
+  case operation::update:
+    q.exec("SELECT (SELECT count(*) FROM top_level_object WHERE id = :id),"
+           " (SELECT count(*) FROM related_object WHERE id = :related_id),"
+           " (SELECT count(*) FROM category WHERE id = :category_id),"
+           " (SELECT id FROM child_object WHERE top_level_object_id = :root)",
+           soci::use(id), soci::use(related_id), soci::use(category_id),
+           soci::use(id), soci::into(objects), soci::into(related),
+           soci::into(categories), soci::into(child_id, child_ind));
+    break;
+  case operation::remove:
+    q.exec("SELECT (SELECT count(*) FROM top_level_object WHERE id = :id),"
+           " (SELECT id FROM child_object WHERE top_level_object_id = :root)",
+           soci::use(id), soci::use(id), soci::into(objects),
+           soci::into(child_id, child_ind));
+    break;
+  }
+  if (objects == 0)
+    return does_not_exist(ec::not_found, "object", cmd.id);
+  if (related == 0)
+    return does_not_exist(ec::missing_reference, table::related_object,
+                          child.related_object_id);
+  if (categories == 0)
+    return does_not_exist(ec::missing_reference, table::category,
+                          child.category_id);
+  checked result;
+  if (child_ind == soci::i_ok)
+    result.child = static_cast<row_id>(child_id);
+  return result;
+}
+
+// Runs the checks of `cmd`, reads only: returns the error that refuses it,
+// or what its writes need.
+caf::expected<checked> check(statement_cache& q, const command& cmd) {
+  switch (cmd.target) {
+  case entity::category:
+    if (cmd.op == operation::create)
+      return checked{};
+    return check_referenced_row(q, cmd.op, table::category, "category_id",
+                                cmd.id);
+  case entity::related_object:
+    if (cmd.op == operation::create)
+      return checked{};
+    return check_referenced_row(q, cmd.op, table::related_object,
+                                "related_object_id", cmd.id);
+  case entity::object:
+    return check_object(q, cmd);
+  }
+  return make_cqrs_error(ec::internal, "unknown command target");
+}
+
+// -- a command's writes: they cannot fail but for the database ----------------
 
 constexpr const char* insert_child_text =
     "INSERT INTO child_object"
@@ -117,6 +203,165 @@ row_id insert_row(statement_cache& q, database_backend backend,
     q.exec("SELECT last_insert_rowid()", soci::into(id));
   }
   return id;
+}
+
+// Writes `cmd`, whose checks passed and found `found`, as commit `seq`: its
+// rows and its commit_log row. Nothing here refuses the command: a database
+// error throws and fails the whole transaction.
+write_result write(statement_cache& q, database_backend backend,
+                   const command& cmd, const checked& found, seq_t seq) {
+  write_result result;
+  switch (cmd.target) {
+  case entity::category: {
+    auto row = cmd.category_fields;
+    if (cmd.op == operation::create) {
+      row.id = insert_row(q, backend,
+                          "INSERT INTO category (description)"
+                          " VALUES (:description)",
+                          soci::use(std::as_const(row)));
+    } else if (cmd.op == operation::update) {
+      row.id = cmd.id;
+      q.exec("UPDATE category SET description = :description WHERE id = :id",
+             soci::use(std::as_const(row)));
+    } else {
+      row.id = cmd.id;
+      long long id = row.id;
+      q.exec("DELETE FROM category WHERE id = :id", soci::use(id));
+    }
+    result.id = row.id;
+    result.changed = {row_key(table::category, row.id)};
+    break;
+  }
+  case entity::related_object: {
+    auto row = cmd.related_fields;
+    if (cmd.op == operation::create) {
+      row.id = insert_row(q, backend,
+                          "INSERT INTO related_object"
+                          " (content_description, content_type)"
+                          " VALUES (:content_description, :content_type)",
+                          soci::use(std::as_const(row)));
+    } else if (cmd.op == operation::update) {
+      row.id = cmd.id;
+      q.exec("UPDATE related_object"
+             " SET content_description = :content_description,"
+             " content_type = :content_type WHERE id = :id",
+             soci::use(std::as_const(row)));
+    } else {
+      row.id = cmd.id;
+      long long id = row.id;
+      q.exec("DELETE FROM related_object WHERE id = :id", soci::use(id));
+    }
+    result.id = row.id;
+    result.changed = {row_key(table::related_object, row.id)};
+    break;
+  }
+  case entity::object: {
+    auto root = cmd.object_fields;
+    auto child = root.child;
+    switch (cmd.op) {
+    case operation::create:
+      root.id = insert_row(q, backend,
+                           "INSERT INTO top_level_object (name)"
+                           " VALUES (:name)",
+                           soci::use(std::as_const(root)));
+      child.top_level_object_id = root.id;
+      child.id = insert_row(q, backend, insert_child_text,
+                            soci::use(std::as_const(child)));
+      break;
+    case operation::update:
+      root.id = cmd.id;
+      q.exec("UPDATE top_level_object SET name = :name WHERE id = :id",
+             soci::use(std::as_const(root)));
+      child.top_level_object_id = root.id;
+      child.id = found.child;
+      if (child.id != 0) {
+        q.exec("UPDATE child_object SET access_code = :access_code,"
+               " related_object_id = :related_object_id,"
+               " category_id = :category_id WHERE id = :id",
+               soci::use(std::as_const(child)));
+      } else {
+        // Repairs a root that lost its child: it owns exactly one.
+        child.id = insert_row(q, backend, insert_child_text,
+                              soci::use(std::as_const(child)));
+      }
+      break;
+    case operation::remove: {
+      root.id = cmd.id;
+      child.id = found.child;
+      long long id = root.id;
+      q.exec("DELETE FROM child_object WHERE top_level_object_id = :id",
+             soci::use(id));
+      q.exec("DELETE FROM top_level_object WHERE id = :id", soci::use(id));
+      break;
+    }
+    }
+    result.id = root.id;
+    result.changed.push_back(row_key(table::top_level_object, root.id));
+    if (child.id != 0)
+      result.changed.push_back(row_key(table::child_object, child.id));
+    break;
+  }
+  }
+  result.seq = seq;
+  long long seq_value = static_cast<long long>(seq);
+  auto committed_at = utc_now();
+  auto changed = join(result.changed);
+  q.exec("INSERT INTO commit_log (seq, committed_at, changed)"
+         " VALUES (:seq, :committed_at, :changed)",
+         soci::use(seq_value), soci::use(committed_at), soci::use(changed));
+  return result;
+}
+
+// -- Idempotency-Key ----------------------------------------------------------
+
+// A check, reads only: what the key of `cmd` says. When a command stored
+// the key at or after `oldest_valid` (a `utc_text`), the same request gets
+// that command's answer to replay and another request
+// `ec::idempotency_key_reused`. A key never stored, or stored before
+// `oldest_valid` and not pruned yet, is free: nothing is returned.
+caf::expected<std::optional<write_result>>
+stored_answer(statement_cache& q, const command& cmd,
+              const std::string& oldest_valid) {
+  std::string stored_hash;
+  std::string created_at;
+  long long stored_id = 0;
+  long long stored_seq = 0;
+  auto found = q.exec(
+      "SELECT request_hash, id, seq, created_at FROM idempotency_key"
+      " WHERE key = :key",
+      soci::use(cmd.idempotency_key), soci::into(stored_hash),
+      soci::into(stored_id), soci::into(stored_seq), soci::into(created_at));
+  if (!found || created_at < oldest_valid)
+    return std::optional<write_result>{};
+  if (stored_hash != cmd.request_hash)
+    return make_cqrs_error(
+        ec::idempotency_key_reused,
+        "Idempotency-Key '" + cmd.idempotency_key +
+            "' was already used for a different request (method, path "
+            "or body); use a new key for a new request");
+  write_result replay;
+  replay.id = static_cast<row_id>(stored_id);
+  replay.seq = static_cast<seq_t>(stored_seq);
+  replay.replayed = true;
+  return std::optional<write_result>{std::move(replay)};
+}
+
+// A write: stores the key of `cmd` with its answer `result`, written at
+// `created_at` (a `utc_text`). It takes over the row of an expired key that
+// was not pruned yet, so a free key is never deleted before the command's
+// checks ran.
+void store_key(statement_cache& q, const command& cmd,
+               const write_result& result, const std::string& created_at) {
+  long long id = result.id;
+  long long seq = static_cast<long long>(result.seq);
+  q.exec(
+      "INSERT INTO idempotency_key (key, request_hash, id, seq, created_at)"
+      " VALUES (:key, :request_hash, :id, :seq, :created_at)"
+      " ON CONFLICT (key) DO UPDATE SET request_hash = excluded.request_hash,"
+      " id = excluded.id, seq = excluded.seq,"
+      " created_at = excluded.created_at",
+      soci::use(cmd.idempotency_key), soci::use(cmd.request_hash),
+      soci::use(id), soci::use(seq), soci::use(created_at));
 }
 
 } // namespace
@@ -183,18 +428,12 @@ write_store::apply(const std::vector<command>& cmds) {
     // (a lost connection); the database then knows the last seq, we do not.
     auto base = resync_seq_ ? read_last_seq() : last_seq_;
     auto next = base;
+    // No savepoint per command: `run` refuses a command before its first
+    // write, so a refused command leaves nothing to roll back.
     for (const auto& cmd : cmds) {
-      q.exec("SAVEPOINT cmd");
-      auto result = cmd.idempotency_key.empty() ? run(cmd, next + 1)
-                                                : run_once(cmd, next + 1);
-      if (result) {
-        q.exec("RELEASE SAVEPOINT cmd");
-        if (!result->replayed)
-          ++next;
-      } else {
-        q.exec("ROLLBACK TO SAVEPOINT cmd");
-        q.exec("RELEASE SAVEPOINT cmd");
-      }
+      auto result = run(cmd, next + 1);
+      if (result && !result->replayed)
+        ++next;
       results.emplace_back(std::move(result));
     }
     q.exec(next == base ? "ROLLBACK" : "COMMIT");
@@ -242,173 +481,25 @@ caf::expected<uint64_t> write_store::prune_idempotency_keys() {
 
 // -- one command --------------------------------------------------------------
 
-caf::expected<write_result> write_store::run_once(const command& cmd,
-                                                  seq_t seq) {
-  auto& q = *statements_;
-  auto now = std::chrono::system_clock::now();
-  std::string stored_hash;
-  std::string created_at;
-  long long stored_id = 0;
-  long long stored_seq = 0;
-  auto found = q.exec(
-      "SELECT request_hash, id, seq, created_at FROM idempotency_key"
-      " WHERE key = :key",
-      soci::use(cmd.idempotency_key), soci::into(stored_hash),
-      soci::into(stored_id), soci::into(stored_seq), soci::into(created_at));
-  if (found) {
-    if (created_at >= utc_text(now - idempotency_ttl_)) {
-      if (stored_hash != cmd.request_hash)
-        return make_cqrs_error(
-            ec::idempotency_key_reused,
-            "Idempotency-Key '" + cmd.idempotency_key +
-                "' was already used for a different request (method, path "
-                "or body); use a new key for a new request");
-      write_result replay;
-      replay.id = static_cast<row_id>(stored_id);
-      replay.seq = static_cast<seq_t>(stored_seq);
-      replay.replayed = true;
-      return replay;
-    }
-    // Expired but not pruned yet: the key is free again.
-    q.exec("DELETE FROM idempotency_key WHERE key = :key",
-           soci::use(cmd.idempotency_key));
-  }
-  auto result = run(cmd, seq);
-  if (!result)
-    return result;
-  long long id = result->id;
-  long long seq_value = static_cast<long long>(result->seq);
-  created_at = utc_text(now);
-  q.exec("INSERT INTO idempotency_key (key, request_hash, id, seq, created_at)"
-         " VALUES (:key, :request_hash, :id, :seq, :created_at)",
-         soci::use(cmd.idempotency_key), soci::use(cmd.request_hash),
-         soci::use(id), soci::use(seq_value), soci::use(created_at));
-  return result;
-}
-
 caf::expected<write_result> write_store::run(const command& cmd, seq_t seq) {
   auto& q = *statements_;
-  write_result result;
-  switch (cmd.target) {
-  case entity::category: {
-    auto row = cmd.category_fields;
-    if (cmd.op == operation::create) {
-      row.id = insert_row(q, backend_,
-                          "INSERT INTO category (description)"
-                          " VALUES (:description)",
-                          soci::use(std::as_const(row)));
-    } else {
-      row.id = cmd.id;
-      if (!exists(q, table::category, row.id))
-        return does_not_exist(ec::not_found, table::category, row.id);
-      if (cmd.op == operation::update) {
-        q.exec("UPDATE category SET description = :description"
-               " WHERE id = :id",
-               soci::use(std::as_const(row)));
-      } else {
-        if (auto n = referencing_children(q, "category_id", row.id))
-          return still_referenced(table::category, row.id, n);
-        long long id = row.id;
-        q.exec("DELETE FROM category WHERE id = :id", soci::use(id));
-      }
-    }
-    result.id = row.id;
-    result.changed = {row_key(table::category, row.id)};
-    break;
+  auto now = std::chrono::system_clock::now();
+  // The checks: reads only, and the only place a command is refused.
+  if (!cmd.idempotency_key.empty()) {
+    auto stored = stored_answer(q, cmd, utc_text(now - idempotency_ttl_));
+    if (!stored)
+      return std::move(stored.error());
+    if (*stored)
+      return std::move(**stored);
   }
-  case entity::related_object: {
-    auto row = cmd.related_fields;
-    if (cmd.op == operation::create) {
-      row.id = insert_row(q, backend_,
-                          "INSERT INTO related_object"
-                          " (content_description, content_type)"
-                          " VALUES (:content_description, :content_type)",
-                          soci::use(std::as_const(row)));
-    } else {
-      row.id = cmd.id;
-      if (!exists(q, table::related_object, row.id))
-        return does_not_exist(ec::not_found, table::related_object, row.id);
-      if (cmd.op == operation::update) {
-        q.exec("UPDATE related_object"
-               " SET content_description = :content_description,"
-               " content_type = :content_type WHERE id = :id",
-               soci::use(std::as_const(row)));
-      } else {
-        if (auto n = referencing_children(q, "related_object_id", row.id))
-          return still_referenced(table::related_object, row.id, n);
-        long long id = row.id;
-        q.exec("DELETE FROM related_object WHERE id = :id", soci::use(id));
-      }
-    }
-    result.id = row.id;
-    result.changed = {row_key(table::related_object, row.id)};
-    break;
-  }
-  case entity::object: {
-    auto root = cmd.object_fields;
-    auto child = root.child;
-    if (cmd.op != operation::create) {
-      root.id = cmd.id;
-      if (!exists(q, table::top_level_object, root.id))
-        return does_not_exist(ec::not_found, "object", root.id);
-    }
-    if (cmd.op != operation::remove) {
-      if (!exists(q, table::related_object, child.related_object_id))
-        return does_not_exist(ec::missing_reference, table::related_object,
-                              child.related_object_id);
-      if (!exists(q, table::category, child.category_id))
-        return does_not_exist(ec::missing_reference, table::category,
-                              child.category_id);
-    }
-    switch (cmd.op) {
-    case operation::create:
-      root.id = insert_row(q, backend_,
-                           "INSERT INTO top_level_object (name)"
-                           " VALUES (:name)",
-                           soci::use(std::as_const(root)));
-      child.top_level_object_id = root.id;
-      child.id = insert_row(q, backend_, insert_child_text,
-                            soci::use(std::as_const(child)));
-      break;
-    case operation::update:
-      q.exec("UPDATE top_level_object SET name = :name WHERE id = :id",
-             soci::use(std::as_const(root)));
-      child.top_level_object_id = root.id;
-      child.id = child_of(q, root.id);
-      if (child.id != 0) {
-        q.exec("UPDATE child_object SET access_code = :access_code,"
-               " related_object_id = :related_object_id,"
-               " category_id = :category_id WHERE id = :id",
-               soci::use(std::as_const(child)));
-      } else {
-        // Repairs a root that lost its child: it owns exactly one.
-        child.id = insert_row(q, backend_, insert_child_text,
-                              soci::use(std::as_const(child)));
-      }
-      break;
-    case operation::remove: {
-      child.id = child_of(q, root.id);
-      long long id = root.id;
-      q.exec("DELETE FROM child_object WHERE top_level_object_id = :id",
-             soci::use(id));
-      q.exec("DELETE FROM top_level_object WHERE id = :id", soci::use(id));
-      break;
-    }
-    }
-    result.id = root.id;
-    result.changed.push_back(row_key(table::top_level_object, root.id));
-    if (child.id != 0)
-      result.changed.push_back(row_key(table::child_object, child.id));
-    break;
-  }
-  }
-  result.seq = seq;
-  long long seq_value = static_cast<long long>(seq);
-  auto committed_at = utc_now();
-  auto changed = join(result.changed);
-  q.exec("INSERT INTO commit_log (seq, committed_at, changed)"
-         " VALUES (:seq, :committed_at, :changed)",
-         soci::use(seq_value), soci::use(committed_at), soci::use(changed));
+  auto found = check(q, cmd);
+  if (!found)
+    return std::move(found.error());
+  // The writes: from here on, only a database error (an exception, which
+  // fails the whole transaction) stops the command.
+  auto result = write(q, backend_, cmd, *found, seq);
+  if (!cmd.idempotency_key.empty())
+    store_key(q, cmd, result, utc_text(now));
   return result;
 }
 

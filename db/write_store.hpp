@@ -42,20 +42,26 @@ public:
   /// The seq of the last durable commit (0 before the first).
   seq_t last_seq() const noexcept { return last_seq_; }
 
-  /// Applies `cmds` in one database transaction (group commit). Each command
-  /// runs in its own savepoint and, when it succeeds, gets the next seq and a
-  /// `commit_log` row in the same transaction. A command that fails (unknown
-  /// id, missing reference, still referenced) is rolled back alone and gets
-  /// an error without consuming a seq. Returns one result per command, in
-  /// order, after the transaction is durable. If the transaction itself
-  /// fails, every command gets `ec::database_unavailable` and no seq is used.
+  /// Applies `cmds` in one database transaction (group commit). A command
+  /// that succeeds gets the next seq and a `commit_log` row in the same
+  /// transaction. A command that fails (unknown id, missing reference, still
+  /// referenced) gets an error without consuming a seq and leaves nothing
+  /// behind. Returns one result per command, in order, after the
+  /// transaction is durable. If the transaction itself fails, every command
+  /// gets `ec::database_unavailable` and no seq is used.
   ///
   /// A command with an `idempotency_key` that a successful command stored
   /// within the TTL (earlier, or before it in the same batch) is not applied:
   /// with the same `request_hash` it gets that command's `id` and `seq` with
   /// `replayed` set, otherwise `ec::idempotency_key_reused`. Otherwise the
-  /// key is stored with the command's result in its savepoint, so it commits
-  /// or rolls back with the write. Failed commands store no key.
+  /// key is stored with the command's result in the same transaction, so it
+  /// commits or rolls back with the write. Failed commands store no key.
+  ///
+  /// The invariant that makes this work without a savepoint per command:
+  /// every way a command can fail is detected by reads before its first
+  /// write (see `run`). A refused command has written nothing, and once a
+  /// command writes, only a database error stops it, which fails the whole
+  /// transaction.
   std::vector<caf::expected<write_result>>
   apply(const std::vector<command>& cmds);
 
@@ -79,11 +85,14 @@ private:
   write_store(std::unique_ptr<soci::session> sql, database_backend backend,
               std::chrono::seconds idempotency_ttl);
 
+  // Runs one command of a batch as commit `seq` (unless it is refused or
+  // replayed) in two phases. First its checks: reads only, and the only
+  // place a command is refused (Idempotency-Key reused, unknown id, missing
+  // reference, still referenced). Then its writes: its rows, its commit_log
+  // row and its Idempotency-Key, none of which refuses it. Keep every new
+  // refusal in the checks: `apply` has no savepoint to roll a command's
+  // writes back. Throws on database errors.
   caf::expected<write_result> run(const command& cmd, seq_t seq);
-
-  // Runs a command that carries an idempotency key: replays, refuses or
-  // runs it and stores the key. Throws on database errors.
-  caf::expected<write_result> run_once(const command& cmd, seq_t seq);
 
   // Reads `max(commit_log.seq)`; throws on database errors.
   seq_t read_last_seq();
