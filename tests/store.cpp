@@ -89,6 +89,13 @@ command remove(entity target, row_id id) {
   return cmd;
 }
 
+// `cmd` with an Idempotency-Key and the hash of its request.
+command keyed(command cmd, std::string key, std::string hash) {
+  cmd.idempotency_key = std::move(key);
+  cmd.request_hash = std::move(hash);
+  return cmd;
+}
+
 // -- result helpers -----------------------------------------------------------
 
 // "ok" for a value, else the error code's name; printable in BOOST_TEST.
@@ -598,6 +605,93 @@ BOOST_AUTO_TEST_CASE(batch_numbers_successes_and_isolates_failures) {
   BOOST_TEST(changed_at(3) == row_key(table::category, results[2]->id));
 }
 
+BOOST_AUTO_TEST_CASE(every_refusal_between_two_successes_leaves_nothing) {
+  // A batch has no savepoint per command: a refused command must be refused
+  // before its first write. Each kind of refusal sits between two commands
+  // that succeed, so that a write it left behind would commit with them.
+  auto cat = ok(create_category("c")).id;
+  auto rel = ok(create_related("r", "t")).id;
+  auto obj = ok(create_object("o", "x", rel, cat)).id;
+  const auto before = store->last_seq();
+  const std::vector<std::pair<command, std::string>> refusals{
+      {update_object(4242, "n", "y", 4243, 4244), "object 4242 does not exist"},
+      {update_object(obj, "n", "y", 4243, 4244),
+       "related_object 4243 does not exist"},
+      {update_object(obj, "n", "y", rel, 4244), "category 4244 does not exist"},
+      {create_object("n", "y", 4243, 4244),
+       "related_object 4243 does not exist"},
+      {create_object("n", "y", rel, 4244), "category 4244 does not exist"},
+      {remove(entity::object, 4242), "object 4242 does not exist"},
+      {update_category(4244, "n"), "category 4244 does not exist"},
+      {remove(entity::category, cat),
+       "category " + std::to_string(cat) + " is still referenced by 1 object"},
+      {update_related(4243, "n", "t"), "related_object 4243 does not exist"},
+      {remove(entity::related_object, rel),
+       "related_object " + std::to_string(rel) +
+           " is still referenced by 1 object"},
+  };
+  for (size_t i = 0; i < refusals.size(); ++i) {
+    const auto& [refused, message] = refusals[i];
+    BOOST_TEST_CONTEXT("refusal " << i << ": " << message) {
+      auto seq = store->last_seq();
+      auto n = std::to_string(i);
+      auto results = store->apply(std::vector<command>{
+          keyed(create_category("before " + n), "before-" + n, "h"),
+          keyed(refused, "refused-" + n, "h"),
+          keyed(create_related("after " + n, "t"), "after-" + n, "h"),
+      });
+      BOOST_REQUIRE(results.size() == 3u);
+      BOOST_REQUIRE_MESSAGE(results[0], message_of(results[0]));
+      BOOST_REQUIRE_MESSAGE(results[2], message_of(results[2]));
+      BOOST_TEST(message_of(results[1]) == message);
+      BOOST_TEST(results[0]->seq == seq + 1);
+      BOOST_TEST(results[2]->seq == seq + 2);
+      BOOST_TEST(store->last_seq() == seq + 2);
+      BOOST_TEST(scalar("SELECT count(*) FROM idempotency_key"
+                        " WHERE key = 'refused-" +
+                        n + "'") == 0);
+    }
+  }
+  BOOST_TEST_MESSAGE("only the successes wrote: their rows, log and keys");
+  const auto n = static_cast<long long>(refusals.size());
+  BOOST_TEST(rows("category") == 1 + n);
+  BOOST_TEST(rows("related_object") == 1 + n);
+  BOOST_TEST(rows("commit_log") == static_cast<long long>(before) + 2 * n);
+  BOOST_TEST(rows("idempotency_key") == 2 * n);
+  BOOST_TEST_MESSAGE("the rows the refused commands named are as they were");
+  BOOST_TEST(rows("top_level_object") == 1);
+  BOOST_TEST(rows("child_object") == 1);
+  BOOST_TEST(text("SELECT name FROM top_level_object") == "o");
+  BOOST_TEST(text("SELECT access_code FROM child_object") == "x");
+  BOOST_TEST(scalar("SELECT related_object_id FROM child_object") == rel);
+  BOOST_TEST(scalar("SELECT category_id FROM child_object") == cat);
+  BOOST_TEST(text("SELECT description FROM category WHERE id = " +
+                  std::to_string(cat)) == "c");
+}
+
+BOOST_AUTO_TEST_CASE(update_repairs_an_object_that_lost_its_child) {
+  auto cat = ok(create_category("c")).id;
+  auto rel = ok(create_related("r", "t")).id;
+  auto obj = ok(create_object("o", "x", rel, cat)).id;
+  *raw() << "DELETE FROM child_object";
+  auto updated = ok(update_object(obj, "o2", "y", rel, cat));
+  auto child =
+      scalar("SELECT id FROM child_object WHERE top_level_object_id = " +
+             std::to_string(obj));
+  BOOST_TEST(child > 0);
+  BOOST_TEST(updated.changed ==
+             (std::vector<std::string>{row_key(table::top_level_object, obj),
+                                       row_key(table::child_object, child)}));
+  BOOST_TEST(text("SELECT access_code FROM child_object") == "y");
+
+  BOOST_TEST_MESSAGE("an object without a child is removed alone");
+  *raw() << "DELETE FROM child_object";
+  auto removed = ok(remove(entity::object, obj));
+  BOOST_TEST(removed.changed ==
+             std::vector<std::string>{row_key(table::top_level_object, obj)});
+  BOOST_TEST(rows("top_level_object") == 0);
+}
+
 BOOST_AUTO_TEST_CASE(commit_log_row_and_data_commit_together) {
   ok(create_category("before"));
   BOOST_TEST_MESSAGE("make the commit_log insert of seq 3 fail");
@@ -1080,16 +1174,6 @@ BOOST_AUTO_TEST_CASE(object_changed_keys_split_in_the_log) {
 
 // -- idempotency keys ---------------------------------------------------------
 
-namespace {
-
-command keyed(command cmd, std::string key, std::string hash) {
-  cmd.idempotency_key = std::move(key);
-  cmd.request_hash = std::move(hash);
-  return cmd;
-}
-
-} // namespace
-
 BOOST_AUTO_TEST_CASE(idempotency_key_replays_the_first_result) {
   auto first = ok(keyed(create_category("a"), "k", "hash-a"));
   BOOST_TEST(!first.replayed);
@@ -1163,6 +1247,36 @@ BOOST_AUTO_TEST_CASE(failed_commands_store_no_key) {
   BOOST_TEST(!retried.replayed);
   BOOST_TEST(retried.seq == 3u);
   BOOST_TEST(rows("idempotency_key") == 2);
+}
+
+BOOST_AUTO_TEST_CASE(a_refused_command_leaves_an_expired_key_alone) {
+  auto first = ok(keyed(create_category("a"), "k", "h"));
+  const std::string expired = "2000-01-01T00:00:00.000Z";
+  *raw() << "UPDATE idempotency_key SET created_at = '" + expired + "'";
+  BOOST_TEST_MESSAGE("the expired key is free, but the command is refused in "
+                     "a batch that commits");
+  auto results = store->apply(std::vector<command>{
+      create_category("b"), keyed(update_category(777, "x"), "k", "h2"),
+      create_category("c")});
+  BOOST_REQUIRE(results.size() == 3u);
+  BOOST_TEST(code_of(results[1]) == "not_found");
+  BOOST_TEST(store->last_seq() == 3u);
+  BOOST_TEST(rows("idempotency_key") == 1);
+  BOOST_TEST(text("SELECT created_at FROM idempotency_key") == expired);
+  BOOST_TEST(scalar("SELECT seq FROM idempotency_key") == first.seq);
+
+  BOOST_TEST_MESSAGE("a command that succeeds takes the key over");
+  auto taken = ok(keyed(update_category(first.id, "b"), "k", "h2"));
+  BOOST_TEST(!taken.replayed);
+  BOOST_TEST(taken.seq == 4u);
+  BOOST_TEST(rows("idempotency_key") == 1);
+  BOOST_TEST(text("SELECT request_hash FROM idempotency_key") == "h2");
+  BOOST_TEST(scalar("SELECT seq FROM idempotency_key") == 4);
+  BOOST_TEST(text("SELECT created_at FROM idempotency_key") > expired);
+  auto replay = ok(keyed(update_category(first.id, "b"), "k", "h2"));
+  BOOST_TEST(replay.replayed);
+  BOOST_TEST(replay.seq == 4u);
+  BOOST_TEST(store->last_seq() == 4u);
 }
 
 BOOST_AUTO_TEST_CASE(idempotency_keys_survive_a_restart_and_expire) {
