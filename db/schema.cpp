@@ -196,9 +196,9 @@ void recover_lost_connection(soci::session& sql, session_mode mode) noexcept {
   }
 }
 
-std::string write_transaction_setup(const database_settings& cfg) {
+std::string write_transaction_begin(const database_settings& cfg) {
   if (cfg.backend != database_backend::postgresql)
-    return {};
+    return "BEGIN IMMEDIATE";
   // set_config(..., true) is SET LOCAL: it ends with the transaction. A
   // lock_timeout of 0 waits forever, as asked; a statement_timeout of 0
   // leaves the server's (or the role's) own setting alone.
@@ -206,7 +206,11 @@ std::string write_transaction_setup(const database_settings& cfg) {
     return std::string{"set_config('"} + name + "', '" + std::to_string(ms) +
            "ms', true)";
   };
-  std::string result = "SELECT " + setting("lock_timeout", cfg.lock_timeout_ms);
+  // Two statements in one simple query: SOCI sends a statement without
+  // parameters with PQexec, which runs them in order in one round trip, and
+  // the transaction BEGIN opens goes on after them.
+  std::string result =
+      "BEGIN; SELECT " + setting("lock_timeout", cfg.lock_timeout_ms);
   if (cfg.statement_timeout_ms != 0)
     result += ", " + setting("statement_timeout", cfg.statement_timeout_ms);
   return result;

@@ -37,12 +37,13 @@ open_session(const database_settings& cfg, session_mode mode);
 /// live connections are left alone; failures are left for the next attempt.
 void recover_lost_connection(soci::session& sql, session_mode mode) noexcept;
 
-/// The statement a write transaction runs right after BEGIN to bound its
-/// waits: on PostgreSQL, `lock_timeout` and `statement_timeout` for this
-/// transaction only (so they survive reconnects) from
-/// `database.lock_timeout_ms` and `database.statement_timeout_ms`. Empty
-/// when there is nothing to set (SQLite bounds waits with its busy timeout).
-std::string write_transaction_setup(const database_settings& cfg);
+/// The statement that opens a write transaction. On SQLite, BEGIN IMMEDIATE:
+/// it takes the write lock up front (SQLite bounds waits with its busy
+/// timeout). On PostgreSQL, BEGIN followed, in the same round trip, by the
+/// setting of `lock_timeout` and `statement_timeout` for this transaction
+/// only (so they survive reconnects) from `database.lock_timeout_ms` and
+/// `database.statement_timeout_ms`.
+std::string write_transaction_begin(const database_settings& cfg);
 
 /// Creates or upgrades the schema (tables, indexes, commit_log) inside one
 /// transaction. Idempotent.

@@ -389,7 +389,7 @@ write_store::open(const database_settings& cfg,
     return err;
   std::unique_ptr<write_store> result{
       new write_store(std::move(*sql), cfg.backend, idempotency_ttl)};
-  result->transaction_setup_ = write_transaction_setup(cfg);
+  result->transaction_begin_ = write_transaction_begin(cfg);
   try {
     result->last_seq_ = result->read_last_seq();
   } catch (const std::exception& e) {
@@ -421,9 +421,7 @@ write_store::apply(const std::vector<command>& cmds) {
   auto& sql = *sql_;
   auto& q = *statements_;
   try {
-    q.exec(backend_ == database_backend::sqlite ? "BEGIN IMMEDIATE" : "BEGIN");
-    if (!transaction_setup_.empty())
-      q.exec(transaction_setup_);
+    q.exec(transaction_begin_);
     // After a failed transaction, the outcome of its COMMIT may be unknown
     // (a lost connection); the database then knows the last seq, we do not.
     auto base = resync_seq_ ? read_last_seq() : last_seq_;

@@ -104,8 +104,8 @@ private:
   std::unique_ptr<wal_checkpointer> checkpointer_;
   database_backend backend_;
   std::chrono::seconds idempotency_ttl_;
-  // Runs after BEGIN; see `write_transaction_setup`.
-  std::string transaction_setup_;
+  // Opens each write transaction; see `write_transaction_begin`.
+  std::string transaction_begin_;
   seq_t last_seq_ = 0;
   // Set after a failed transaction: the next one re-reads the last seq from
   // the database before numbering commits.

@@ -742,6 +742,39 @@ BOOST_AUTO_TEST_CASE(locked_database_fails_the_batch_without_using_seqs) {
   BOOST_TEST(rows("category") == 2);
 }
 
+BOOST_AUTO_TEST_CASE(
+    a_row_lock_held_elsewhere_fails_the_batch_after_the_timeout) {
+  if (skip_on(database_backend::sqlite,
+              "PostgreSQL lock_timeout; see locked_database_fails_the_batch_"
+              "without_using_seqs"))
+    return;
+  settings.lock_timeout_ms = 200;
+  reopen();
+  auto cat = ok(create_category("before")).id;
+  auto other = raw();
+  *other << "BEGIN";
+  *other << "SELECT id FROM category WHERE id = " + std::to_string(cat) +
+                " FOR UPDATE";
+  BOOST_TEST_MESSAGE("the transaction's lock_timeout is set as it begins");
+  auto start = std::chrono::steady_clock::now();
+  auto results = store->apply(
+      std::vector<command>{create_category("a"), update_category(cat, "b")});
+  auto waited_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now() - start)
+                       .count();
+  BOOST_REQUIRE(results.size() == 2u);
+  for (auto& result : results) {
+    BOOST_TEST(code_of(result) == "database_unavailable");
+    BOOST_TEST(contains(message_of(result), "lock timeout"),
+               message_of(result));
+  }
+  BOOST_TEST(waited_ms < 5000);
+  BOOST_TEST(store->last_seq() == 1u);
+  *other << "ROLLBACK";
+  BOOST_TEST(ok(update_category(cat, "after")).seq == 2u);
+  BOOST_TEST(rows("category") == 1);
+}
+
 BOOST_AUTO_TEST_CASE(lost_connection_fails_the_batch_without_using_seqs) {
   if (skip_on(database_backend::sqlite, "a file has no connection to lose"))
     return;
