@@ -1203,6 +1203,14 @@ BOOST_AUTO_TEST_CASE(object_changed_keys_split_in_the_log) {
   BOOST_REQUIRE(log && log->size() == 1u);
   BOOST_TEST(log->front().changed == created.changed);
   BOOST_TEST(log->front().changed.size() == 2u);
+  BOOST_TEST_MESSAGE("an update logs the same two keys (on PostgreSQL, its "
+                     "checks and writes are one statement)");
+  auto updated = ok(update_object(created.id, "o2", "y", rel, cat));
+  BOOST_TEST(updated.changed == created.changed);
+  log = reader->commits(3, 4, 10);
+  BOOST_REQUIRE(log && log->size() == 1u);
+  BOOST_TEST(log->front().seq == updated.seq);
+  BOOST_TEST(log->front().changed == updated.changed);
 }
 
 // -- idempotency keys ---------------------------------------------------------
