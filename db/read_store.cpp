@@ -48,22 +48,26 @@ std::string with_seq(const std::string& view) {
 
 // -- transactions -------------------------------------------------------------
 
-// Runs `body`, which reads with one statement, and turns every failure into
-// an error.
+// Runs `body`, which reads with one statement on `sql` (or through `q`, its
+// kept statements), and turns every failure into an error.
 template <class T, class F>
-caf::expected<T> read_statement(soci::session& sql, const char* what,
-                                F&& body) {
+caf::expected<T> read_statement(soci::session& sql, statement_cache& q,
+                                const char* what, F&& body) {
+  auto fail = [&](caf::error err) {
+    detail::execute_quietly(sql, "ROLLBACK");
+    // Kept statements belong to this connection, which may be replaced
+    // next: drop them while it still exists.
+    q.forget();
+    recover_lost_connection(sql, session_mode::read);
+    return err;
+  };
   try {
     return body();
   } catch (const std::exception& e) {
-    detail::execute_quietly(sql, "ROLLBACK");
-    recover_lost_connection(sql, session_mode::read);
-    return detail::database_error(what, e);
+    return fail(detail::database_error(what, e));
   } catch (...) {
-    detail::execute_quietly(sql, "ROLLBACK");
-    recover_lost_connection(sql, session_mode::read);
-    return make_cqrs_error(ec::internal,
-                           std::string{what} + ": unknown exception");
+    return fail(make_cqrs_error(ec::internal,
+                                std::string{what} + ": unknown exception"));
   }
 }
 
@@ -71,9 +75,9 @@ caf::expected<T> read_statement(soci::session& sql, const char* what,
 // transaction reads one snapshot from its first SELECT on; on PostgreSQL, the
 // session runs REPEATABLE READ. Every failure becomes an error.
 template <class T, class F>
-caf::expected<T> read_transaction(soci::session& sql, const char* what,
-                                  F&& body) {
-  return read_statement<T>(sql, what, [&] {
+caf::expected<T> read_transaction(soci::session& sql, statement_cache& q,
+                                  const char* what, F&& body) {
+  return read_statement<T>(sql, q, what, [&] {
     sql << "BEGIN";
     T result = body();
     sql << "COMMIT";
@@ -168,7 +172,7 @@ read_store::open(const database_settings& cfg) {
 
 caf::expected<snapshot<object_view>> read_store::object(row_id id) {
   return read_statement<snapshot<object_view>>(
-      *sql_, "cannot read object view", [&] {
+      *sql_, *statements_, "cannot read object view", [&] {
         snapshot<object_view> result;
         long long seq = 0;
         long long key = id;
@@ -198,7 +202,7 @@ caf::expected<snapshot<object_view>> read_store::object(row_id id) {
 caf::expected<snapshot<object_page>> read_store::objects(const query& q) {
   auto& sql = *sql_;
   return read_transaction<snapshot<object_page>>(
-      sql, "cannot read object list", [&] {
+      sql, *statements_, "cannot read object list", [&] {
         snapshot<object_page> result;
         result.read_seq = max_seq(sql);
         result.dependencies = {
@@ -240,32 +244,33 @@ caf::expected<snapshot<object_page>> read_store::objects(const query& q) {
 }
 
 caf::expected<snapshot<category>> read_store::category_by_id(row_id id) {
-  return read_statement<snapshot<category>>(*sql_, "cannot read category", [&] {
-    snapshot<category> result;
-    result.dependencies = {row_key(table::category, id)};
-    long long seq = 0;
-    long long key = id;
-    category row;
-    long long row_id = 0;
-    soci::indicator found = soci::i_null;
-    soci::indicator description = soci::i_null;
-    statements_->exec(
-        with_seq("SELECT id, description FROM category WHERE id = :id"),
-        soci::into(seq), soci::into(row_id, found),
-        soci::into(row.description, description), soci::use(key, "id"));
-    result.read_seq = static_cast<seq_t>(seq);
-    if (found == soci::i_ok) {
-      row.id = row_id;
-      result.value = std::move(row);
-    }
-    return result;
-  });
+  return read_statement<snapshot<category>>(
+      *sql_, *statements_, "cannot read category", [&] {
+        snapshot<category> result;
+        result.dependencies = {row_key(table::category, id)};
+        long long seq = 0;
+        long long key = id;
+        category row;
+        long long row_id = 0;
+        soci::indicator found = soci::i_null;
+        soci::indicator description = soci::i_null;
+        statements_->exec(
+            with_seq("SELECT id, description FROM category WHERE id = :id"),
+            soci::into(seq), soci::into(row_id, found),
+            soci::into(row.description, description), soci::use(key, "id"));
+        result.read_seq = static_cast<seq_t>(seq);
+        if (found == soci::i_ok) {
+          row.id = row_id;
+          result.value = std::move(row);
+        }
+        return result;
+      });
 }
 
 caf::expected<snapshot<related_object>>
 read_store::related_object_by_id(row_id id) {
   return read_statement<snapshot<related_object>>(
-      *sql_, "cannot read related object", [&] {
+      *sql_, *statements_, "cannot read related object", [&] {
         snapshot<related_object> result;
         result.dependencies = {row_key(table::related_object, id)};
         long long seq = 0;
@@ -293,8 +298,8 @@ read_store::related_object_by_id(row_id id) {
 caf::expected<std::vector<commit_entry>>
 read_store::commits(seq_t after, seq_t up_to, size_t limit) {
   auto& sql = *sql_;
-  return read_transaction<
-      std::vector<commit_entry>>(sql, "cannot read the commit log", [&] {
+  return read_transaction<std::vector<
+      commit_entry>>(sql, *statements_, "cannot read the commit log", [&] {
     std::vector<commit_entry> result;
     if (limit == 0 || up_to <= after)
       return result;
@@ -318,7 +323,8 @@ read_store::commits(seq_t after, seq_t up_to, size_t limit) {
 
 caf::expected<seq_t> read_store::current_seq() {
   auto& sql = *sql_;
-  return read_transaction<seq_t>(sql, "cannot read the current seq",
+  return read_transaction<seq_t>(sql, *statements_,
+                                 "cannot read the current seq",
                                  [&] { return max_seq(sql); });
 }
 

@@ -24,8 +24,11 @@ void statement_cache::finish(soci::statement& st) noexcept {
   } catch (...) {
     // Nothing is left bound that a later run would use: it binds anew.
   }
-  // A SELECT stepped to its first row stays active, and an active statement
-  // keeps its read transaction (and WAL snapshot) open after COMMIT.
+  // On SQLite, a SELECT stepped to its first row stays active, and an
+  // active statement keeps its read transaction (and WAL snapshot) open
+  // after COMMIT.
+  if (!sqlite_)
+    return;
   auto backend =
       static_cast<soci::sqlite3_statement_backend*>(st.get_backend());
   if (backend->stmt_ != nullptr)

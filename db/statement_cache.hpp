@@ -15,17 +15,18 @@ namespace cqrs {
 
 /// Runs SQL statements on one session with SOCI `use` and `into` elements.
 ///
-/// On SQLite, each distinct text is prepared once and kept: parsing and
-/// planning a statement costs more than running a one-row statement, and
-/// the single writer's thread pays it for every statement of every write,
-/// a reader for every fill.
-/// On PostgreSQL, each call is a one-time statement: a kept server-side
-/// statement would not survive a reconnect, and the parse is a small part
-/// of a round trip.
+/// Each distinct text is prepared once and kept: parsing and planning a
+/// statement costs more than running a one-row statement, and the single
+/// writer's thread pays it for every statement of every write, a reader for
+/// every fill. On PostgreSQL a kept statement is a server-side prepared
+/// statement, which dies with its connection: after a failed transaction,
+/// whose connection may have been replaced, the owner calls `forget`.
+/// Statements without bound values (transaction control) run as one-time
+/// statements there, since "BEGIN; SELECT ..." cannot be prepared.
 class statement_cache {
 public:
   statement_cache(soci::session& sql, database_backend backend)
-      : sql_(sql), keep_prepared_(backend == database_backend::sqlite) {
+      : sql_(sql), sqlite_(backend == database_backend::sqlite) {
     // nop
   }
 
@@ -36,9 +37,9 @@ public:
   /// (fetched into the `into` elements). Throws what SOCI throws.
   template <class... Elements>
   bool exec(const std::string& text, Elements&&... elements) {
-    if (!keep_prepared_) {
-      ((sql_ << text), ..., std::forward<Elements>(elements));
-      return sql_.got_data();
+    if (!sqlite_ && sizeof...(Elements) == 0) {
+      sql_ << text;
+      return false;
     }
     auto& st = prepared(text);
     (st.exchange(std::forward<Elements>(elements)), ...);
@@ -53,6 +54,9 @@ public:
     st.execute(true);
     return st.got_data();
   }
+
+  /// Drops every kept statement; the next run of each prepares it anew.
+  void forget() noexcept { kept_.clear(); }
 
 private:
   soci::statement& prepared(const std::string& text);
@@ -72,7 +76,7 @@ private:
   };
 
   soci::session& sql_;
-  bool keep_prepared_;
+  bool sqlite_;
   std::unordered_map<std::string, kept_statement> kept_;
 };
 

@@ -503,6 +503,17 @@ write_store::apply(const std::vector<command>& cmds) {
   results.reserve(cmds.size());
   auto& sql = *sql_;
   auto& q = *statements_;
+  // Every command of a failed transaction gets `err`, and no seq is used.
+  auto fail = [&](caf::error err) {
+    detail::execute_quietly(sql, "ROLLBACK");
+    // Kept statements belong to this connection, which may be replaced
+    // next: drop them while it still exists.
+    q.forget();
+    recover_lost_connection(sql, session_mode::write);
+    resync_seq_ = true;
+    results.assign(cmds.size(), caf::expected<write_result>{std::move(err)});
+    return std::move(results);
+  };
   try {
     q.exec(transaction_begin_);
     // After a failed transaction, the outcome of its COMMIT may be unknown
@@ -522,21 +533,10 @@ write_store::apply(const std::vector<command>& cmds) {
     resync_seq_ = false;
     return results;
   } catch (const std::exception& e) {
-    detail::execute_quietly(sql, "ROLLBACK");
-    recover_lost_connection(sql, session_mode::write);
-    resync_seq_ = true;
-    caf::expected<write_result> failed{
-        detail::database_error("write transaction failed", e)};
-    results.assign(cmds.size(), failed);
-    return results;
+    return fail(detail::database_error("write transaction failed", e));
   } catch (...) {
-    detail::execute_quietly(sql, "ROLLBACK");
-    recover_lost_connection(sql, session_mode::write);
-    resync_seq_ = true;
-    caf::expected<write_result> failed{make_cqrs_error(
-        ec::internal, "unknown exception in a write transaction")};
-    results.assign(cmds.size(), failed);
-    return results;
+    return fail(make_cqrs_error(ec::internal,
+                                "unknown exception in a write transaction"));
   }
 }
 
