@@ -368,7 +368,8 @@ update_object_at_once(statement_cache& q, const command& cmd, seq_t seq) {
   long long seq_value = static_cast<long long>(seq);
   auto committed_at = utc_now();
   auto root_key = row_key(table::top_level_object, cmd.id);
-  // "child_object:" and the child's id, which only the statement knows.
+  // The child's key needs its id, which only the statement knows: the
+  // statement appends it to the key's prefix, "child_object:".
   auto child_key_prefix = row_key(table::child_object, 0);
   child_key_prefix.pop_back();
   long long objects = 0;
