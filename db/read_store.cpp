@@ -177,11 +177,12 @@ caf::expected<snapshot<object_view>> read_store::object(row_id id) {
         long long seq = 0;
         long long key = id;
         object_row row;
+        static const auto text =
+            with_seq(std::string{object_view_select} + " WHERE t.id = :id");
         row.bind([&](auto&&... columns) {
-          statements_->exec(
-              with_seq(std::string{object_view_select} + " WHERE t.id = :id"),
-              soci::into(seq), std::forward<decltype(columns)>(columns)...,
-              soci::use(key, "id"));
+          statements_->exec(text, soci::into(seq),
+                            std::forward<decltype(columns)>(columns)...,
+                            soci::use(key, "id"));
         });
         result.read_seq = static_cast<seq_t>(seq);
         if (row.found()) {
@@ -254,10 +255,11 @@ caf::expected<snapshot<category>> read_store::category_by_id(row_id id) {
         long long row_id = 0;
         soci::indicator found = soci::i_null;
         soci::indicator description = soci::i_null;
-        statements_->exec(
-            with_seq("SELECT id, description FROM category WHERE id = :id"),
-            soci::into(seq), soci::into(row_id, found),
-            soci::into(row.description, description), soci::use(key, "id"));
+        static const auto text =
+            with_seq("SELECT id, description FROM category WHERE id = :id");
+        statements_->exec(text, soci::into(seq), soci::into(row_id, found),
+                          soci::into(row.description, description),
+                          soci::use(key, "id"));
         result.read_seq = static_cast<seq_t>(seq);
         if (found == soci::i_ok) {
           row.id = row_id;
@@ -278,12 +280,13 @@ read_store::related_object_by_id(row_id id) {
         related_object row;
         long long row_id = 0;
         std::array<soci::indicator, 3> ind{};
-        statements_->exec(
+        static const auto text =
             with_seq("SELECT id, content_description, content_type"
-                     " FROM related_object WHERE id = :id"),
-            soci::into(seq), soci::into(row_id, ind[0]),
-            soci::into(row.content_description, ind[1]),
-            soci::into(row.content_type, ind[2]), soci::use(key, "id"));
+                     " FROM related_object WHERE id = :id");
+        statements_->exec(text, soci::into(seq), soci::into(row_id, ind[0]),
+                          soci::into(row.content_description, ind[1]),
+                          soci::into(row.content_type, ind[2]),
+                          soci::use(key, "id"));
         result.read_seq = static_cast<seq_t>(seq);
         if (ind[0] == soci::i_ok) {
           row.id = row_id;
