@@ -5,35 +5,38 @@
 #include <string>
 #include <vector>
 
-#include "model/entities.hpp"
+#include "model/value.hpp"
 
 namespace cqrs {
 
-/// What a command does to its target.
+/// What a command does to its target: POST, PUT or DELETE.
 enum class operation : uint8_t { create, update, remove };
-
-/// Which aggregate a command addresses.
-enum class entity : uint8_t { category, related_object, object };
 
 /// Returns "create", "update" or "remove".
 const char* to_string(operation x);
 
-/// Returns "category", "related_object" or "object".
-const char* to_string(entity x);
+/// The new values of one row of an aggregate.
+struct row_write {
+  /// Index into the resource's `nodes`: which table and field the row is for.
+  uint16_t node = 0;
+  /// Index into `command::rows` of the parent row; -1 for the root.
+  int32_t parent = -1;
+  /// One value per column of the node's table, in declared order. The slot
+  /// of a child's `by` column is null: the store sets it to the parent's id.
+  std::vector<field_value> values;
+};
 
-/// One write. `id` addresses the row for update and remove; the field group
-/// matching `target` carries the new values for create and update.
+/// One write to a resource (domain.hpp). `id` addresses the root row for
+/// update and remove; `rows` carry the new values for create and update.
 struct command {
   operation op = operation::create;
-  entity target = entity::category;
+  /// Index into `domain::resources`.
+  uint16_t resource = 0;
   row_id id = 0;
-  /// Values when `target == entity::category`.
-  category category_fields;
-  /// Values when `target == entity::related_object`.
-  related_object related_fields;
-  /// Values when `target == entity::object`; `child.top_level_object_id` and
-  /// `child.id` are assigned by the store.
-  top_level_object object_fields;
+  /// The root row first, then its owned rows in pre-order: each owned field
+  /// in declared order, array items by index, each row followed by its own
+  /// children. Empty for remove.
+  std::vector<row_write> rows;
   /// The client's `Idempotency-Key`; empty when the request had none.
   std::string idempotency_key;
   /// Identifies the request the key was first used for (a digest of method,
@@ -47,7 +50,7 @@ struct write_result {
   row_id id = 0;
   /// The commit's sequence number.
   seq_t seq = 0;
-  /// The row keys the commit touched, e.g. "category:7". Empty for a replay.
+  /// The keys the commit changed (model/row_key.hpp). Empty for a replay.
   std::vector<std::string> changed;
   /// True when the command carried an idempotency key that an earlier,
   /// successful command already used for the same request: nothing was
