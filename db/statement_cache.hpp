@@ -55,6 +55,36 @@ public:
     return st.got_data();
   }
 
+  /// Runs `text` like `exec`, for statements whose number of elements is
+  /// known only at run time: `bind(st)` calls `st.exchange(...)` for each
+  /// element, in the order of the text's placeholders. Returns whether a
+  /// row was fetched. `fetch_rest(st)`, when given, runs while the first
+  /// row is in the elements (and only if there is one): it uses that row,
+  /// then may call `st.fetch()` for each next one, before the elements are
+  /// unbound.
+  template <class Bind>
+  bool exec_with(const std::string& text, Bind&& bind) {
+    return exec_with(text, std::forward<Bind>(bind),
+                     [](soci::statement&) {});
+  }
+
+  template <class Bind, class FetchRest>
+  bool exec_with(const std::string& text, Bind&& bind, FetchRest&& fetch_rest) {
+    auto& st = prepared(text);
+    struct unbind {
+      statement_cache* self;
+      soci::statement* st;
+      ~unbind() { self->finish(*st); }
+    } guard{this, &st};
+    bind(st);
+    st.define_and_bind();
+    st.execute(true);
+    if (!st.got_data())
+      return false;
+    fetch_rest(st);
+    return true;
+  }
+
   /// Drops every kept statement; the next run of each prepares it anew.
   void forget() noexcept { kept_.clear(); }
 

@@ -25,6 +25,12 @@ std::string to_string(ec x) {
     return "overloaded";
   case ec::idempotency_key_reused:
     return "idempotency_key_reused";
+  case ec::duplicate_value:
+    return "duplicate_value";
+  case ec::schema_mismatch:
+    return "schema_mismatch";
+  case ec::domain_mismatch:
+    return "domain_mismatch";
   case ec::internal:
     return "internal";
   }

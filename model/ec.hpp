@@ -33,6 +33,12 @@ enum class ec : uint8_t {
   /// An `Idempotency-Key` was reused for a different request (another
   /// method, path or body).
   idempotency_key_reused,
+  /// A `unique` column would hold the same value twice.
+  duplicate_value,
+  /// The database's tables do not match the domain's declaration.
+  schema_mismatch,
+  /// A query node serves another domain than its command node.
+  domain_mismatch,
 };
 
 /// Returns the stable snake_case name of `x`, used as the JSON error code.
