@@ -34,10 +34,13 @@ void schedule_reconnect(cluster_link_ptr self) {
 // Subscribes the hub at `node`; on success the link is up.
 void subscribe(cluster_link_ptr self, command_node_actor node) {
   auto& st = self->state;
-  self->request(node, std::chrono::seconds{10}, atom::subscribe_v, st.hub)
+  self->request(node, std::chrono::seconds{10}, atom::subscribe_v, st.hub,
+                st.cfg.domain_digest)
       .then(
           [self, node](seq_t seq) {
             auto& st = self->state;
+            if (st.cfg.counters)
+              node_counters::set(st.cfg.counters->domain_mismatch, 0);
             st.connecting = false;
             st.current = node;
             st.backoff = st.cfg.initial_backoff;
@@ -48,9 +51,21 @@ void subscribe(cluster_link_ptr self, command_node_actor node) {
                      "linked to " << where(st.cfg) << " at seq " << seq);
           },
           [self](caf::error& err) {
-            CQRS_LOG(warning, "cluster_link",
-                     "subscribing at " << where(self->state.cfg)
-                                       << " failed: " << caf::to_string(err));
+            auto& st = self->state;
+            if (err == ec::domain_mismatch) {
+              if (st.cfg.counters)
+                node_counters::set(st.cfg.counters->domain_mismatch, 1);
+              CQRS_LOG(error, "cluster_link",
+                       "the command node at "
+                           << where(st.cfg)
+                           << " refused to link: " << error_message(err)
+                           << "; every node of a cluster must serve the same "
+                              "domain file. Writes answer 503 until it does");
+            } else {
+              CQRS_LOG(warning, "cluster_link",
+                       "subscribing at " << where(st.cfg)
+                                         << " failed: " << caf::to_string(err));
+            }
             schedule_reconnect(self);
           });
 }

@@ -10,6 +10,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/command_route.hpp"
+#include "actors/counters.hpp"
 #include "actors/interfaces.hpp"
 
 namespace cqrs {
@@ -22,6 +23,11 @@ struct cluster_link_config {
   uint16_t port = 0;
   /// Connect over TLS through CAF's OpenSSL module (`cluster.tls`).
   bool tls = false;
+  /// The digest of the domain this node serves; the command node refuses a
+  /// link from a node serving another domain.
+  std::string domain_digest;
+  /// Where the link reports a refused domain (`domain_mismatch`).
+  std::shared_ptr<node_counters> counters;
   /// Reconnect backoff: first delay, doubled up to `max_backoff`.
   caf::timespan initial_backoff = std::chrono::milliseconds{100};
   caf::timespan max_backoff = std::chrono::seconds{5};

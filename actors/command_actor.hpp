@@ -15,11 +15,14 @@
 #include "actors/interfaces.hpp"
 #include "config/settings.hpp"
 #include "db/write_store.hpp"
+#include "model/domain.hpp"
 
 namespace cqrs {
 
 struct command_actor_config {
   database_settings database;
+  /// The domain whose resources the commands write.
+  std::shared_ptr<const domain> domain;
   /// Most commands in one transaction.
   uint32_t max_batch = 256;
   /// How long idempotency keys are kept and honoured.

@@ -49,6 +49,10 @@ struct node_counters {
   counter cache_flushes{0};
   /// 1 while the node is subscribed at its command node.
   counter command_node_linked{0};
+  /// 1 while the command node refuses this node's link because it serves
+  /// another domain (digest); the node then answers writes 503 and is not
+  /// ready.
+  counter domain_mismatch{0};
   /// 1 while query actors may cache; 0 while they read from the database.
   counter caches_in_use{0};
 

@@ -12,6 +12,7 @@
 #include "actors/interfaces.hpp"
 #include "config/settings.hpp"
 #include "db/read_store.hpp"
+#include "model/domain.hpp"
 
 namespace cqrs {
 
@@ -19,6 +20,7 @@ struct db_reader_state {
   static inline constexpr const char* name = "db_reader";
 
   database_settings cfg;
+  std::shared_ptr<const domain> dom;
   /// Null until the read session opened.
   std::unique_ptr<read_store> store;
 
@@ -35,7 +37,8 @@ using db_reader_ptr = reader_actor::stateful_pointer<db_reader_state>;
 /// when the database cannot be reached then, the reader keeps running, tries
 /// again on each request and answers `ec::database_unavailable` meanwhile.
 reader_actor::behavior_type db_reader_impl(db_reader_ptr self,
-                                           database_settings cfg);
+                                           database_settings cfg,
+                                           std::shared_ptr<const domain> d);
 
 struct reader_pool_state {
   static inline constexpr const char* name = "db_reader_pool";
@@ -49,6 +52,7 @@ using reader_pool_ptr = reader_actor::stateful_pointer<reader_pool_state>;
 /// Spawnable behaviour of the pool: spawns `cfg.read_connections` detached
 /// readers, linked to the pool, and spreads requests over them round-robin.
 reader_actor::behavior_type reader_pool_impl(reader_pool_ptr self,
-                                             database_settings cfg);
+                                             database_settings cfg,
+                                             std::shared_ptr<const domain> d);
 
 } // namespace cqrs

@@ -74,9 +74,11 @@ using command_node_actor = caf::typed_actor<
     caf::replies_to<atom::apply, command>::with<write_result>,
     // Answers the seq of the last durable commit.
     caf::replies_to<atom::seq>::with<seq_t>,
-    // Registers a hub; answers the last committed seq. From then on the hub
-    // receives every batch and heartbeat.
-    caf::replies_to<atom::subscribe, hub_actor>::with<seq_t>,
+    // Registers a hub of a node serving the domain with the given digest;
+    // answers the last committed seq, or `ec::domain_mismatch` when the
+    // command node serves another domain. From then on the hub receives
+    // every batch and heartbeat.
+    caf::replies_to<atom::subscribe, hub_actor, std::string>::with<seq_t>,
     // A committed batch from the command actor, published to every hub.
     caf::reacts_to<atom::invalidate, invalidation>,
     // Sends a heartbeat to every hub (the node sends this to itself).

@@ -13,8 +13,8 @@
 
 #include "db/read_store.hpp"
 #include "model/command.hpp"
-#include "model/entities.hpp"
-#include "model/views.hpp"
+#include "model/query.hpp"
+#include "model/value.hpp"
 
 namespace cqrs {
 
@@ -81,31 +81,19 @@ struct query_actor_status {
 // -- inspection (serialization and printing) ----------------------------------
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, category& x) {
-  return f(caf::meta::type_name("category"), x.id, x.description);
+typename Inspector::result_type inspect(Inspector& f, field_value& x) {
+  return f(caf::meta::type_name("field_value"), x.kind, x.integer, x.number,
+           x.text);
 }
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, related_object& x) {
-  return f(caf::meta::type_name("related_object"), x.id, x.content_description,
-           x.content_type);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, child_object& x) {
-  return f(caf::meta::type_name("child_object"), x.id, x.access_code,
-           x.top_level_object_id, x.related_object_id, x.category_id);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, top_level_object& x) {
-  return f(caf::meta::type_name("top_level_object"), x.id, x.name, x.child);
+typename Inspector::result_type inspect(Inspector& f, row_write& x) {
+  return f(caf::meta::type_name("row_write"), x.node, x.parent, x.values);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, command& x) {
-  return f(caf::meta::type_name("command"), x.op, x.target, x.id,
-           x.category_fields, x.related_fields, x.object_fields,
+  return f(caf::meta::type_name("command"), x.op, x.resource, x.id, x.rows,
            x.idempotency_key, x.request_hash);
 }
 
@@ -117,8 +105,8 @@ typename Inspector::result_type inspect(Inspector& f, write_result& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, query& x) {
-  return f(caf::meta::type_name("query"), x.kind, x.id, x.category_id, x.after,
-           x.limit);
+  return f(caf::meta::type_name("query"), x.kind, x.view, x.id, x.filters,
+           x.after, x.limit);
 }
 
 template <class Inspector>

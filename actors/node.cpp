@@ -31,8 +31,9 @@ void add_cqrs_types(caf::actor_system_config& cfg) {
   });
 }
 
-node::node(caf::actor_system& sys, settings cfg)
-    : sys_(sys), cfg_(std::move(cfg)),
+node::node(caf::actor_system& sys, settings cfg,
+           std::shared_ptr<const domain> d)
+    : sys_(sys), cfg_(std::move(cfg)), domain_(std::move(d)),
       counters_(std::make_shared<node_counters>()),
       routes_(std::make_shared<query_routes>(cfg_.query.routing)),
       command_route_(std::make_shared<command_route>()) {
@@ -47,14 +48,15 @@ namespace {
 
 // The seq the node starts from: the write store creates the database and
 // its schema and knows the last seq; a query node only reads.
-caf::expected<seq_t> prepare_database(const settings& cfg) {
+caf::expected<seq_t> prepare_database(const settings& cfg,
+                                      const std::shared_ptr<const domain>& d) {
   if (cfg.node.role == node_role::query) {
-    auto store = read_store::open(cfg.database);
+    auto store = read_store::open(cfg.database, d);
     if (!store)
       return std::move(store.error());
     return (*store)->current_seq();
   }
-  auto store = write_store::open(cfg.database);
+  auto store = write_store::open(cfg.database, d);
   if (!store)
     return std::move(store.error());
   return (*store)->last_seq();
@@ -62,23 +64,23 @@ caf::expected<seq_t> prepare_database(const settings& cfg) {
 
 } // namespace
 
-caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys,
-                                                 const settings& cfg,
-                                                 give_up_handler on_fatal,
-                                                 fault_injection faults) {
+caf::expected<std::unique_ptr<node>>
+node::start(caf::actor_system& sys, const settings& cfg,
+            std::shared_ptr<const domain> d, give_up_handler on_fatal,
+            fault_injection faults) {
   // Opening the store up front fails the start with a clear message instead
   // of a supervisor's restart loop.
-  auto last_seq = prepare_database(cfg);
+  auto last_seq = prepare_database(cfg, d);
   if (!last_seq)
     return std::move(last_seq.error());
-  std::unique_ptr<node> n{new node(sys, cfg)};
+  std::unique_ptr<node> n{new node(sys, cfg, d)};
   const auto& counters = n->counters_;
   auto heartbeat = std::chrono::milliseconds{cfg.cluster.heartbeat_interval_ms};
   // -- readers and hub --------------------------------------------------------
   auto read_cfg = cfg.database;
   if (!read_cfg.read_postgresql.empty())
     read_cfg.postgresql = read_cfg.read_postgresql;
-  n->readers_ = sys.spawn(reader_pool_impl, read_cfg);
+  n->readers_ = sys.spawn(reader_pool_impl, read_cfg, d);
   invalidation_hub_config hub_cfg;
   hub_cfg.initial_seq = *last_seq;
   hub_cfg.sync_timeout = std::chrono::milliseconds{
@@ -97,6 +99,8 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys,
       std::chrono::milliseconds{cfg.cluster.reconnect_initial_ms};
   link_cfg.max_backoff =
       std::chrono::milliseconds{cfg.cluster.reconnect_max_ms};
+  link_cfg.domain_digest = d->digest;
+  link_cfg.counters = counters;
   if (cfg.node.role == node_role::query) {
     link_cfg.host = cfg.cluster.command_host;
     link_cfg.port = cfg.cluster.command_port;
@@ -104,6 +108,7 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys,
   } else {
     command_actor_config cmd_cfg;
     cmd_cfg.database = cfg.database;
+    cmd_cfg.domain = d;
     cmd_cfg.max_batch = cfg.command.max_batch;
     cmd_cfg.idempotency_ttl =
         std::chrono::seconds{cfg.command.idempotency_ttl_s};
@@ -170,7 +175,8 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys,
   }
   CQRS_LOG(info, "node",
            "started " << to_string(cfg.node.role) << " node '" << cfg.node.name
-                      << "': " << cfg.query.actors << " query actors, "
+                      << "' serving domain '" << d->name << "' (digest "
+                      << d->digest.substr(0, 12) << "): " << cfg.query.actors << " query actors, "
                       << cfg.database.read_connections
                       << " DB readers, last seq " << *last_seq);
   return n;

@@ -13,6 +13,7 @@
 #include "actors/query_routes.hpp"
 #include "actors/supervisors.hpp"
 #include "config/settings.hpp"
+#include "model/domain.hpp"
 
 namespace cqrs {
 
@@ -45,7 +46,8 @@ public:
   /// cannot be published. Roles other than `standalone` need the CAF
   /// middleman loaded into `sys`.
   static caf::expected<std::unique_ptr<node>>
-  start(caf::actor_system& sys, const settings& cfg, give_up_handler on_fatal,
+  start(caf::actor_system& sys, const settings& cfg,
+        std::shared_ptr<const domain> d, give_up_handler on_fatal,
         fault_injection faults = {});
 
   ~node();
@@ -71,11 +73,15 @@ public:
 
   const settings& config() const noexcept { return cfg_; }
 
+  /// The domain the node serves.
+  const domain& served_domain() const noexcept { return *domain_; }
+
 private:
-  node(caf::actor_system& sys, settings cfg);
+  node(caf::actor_system& sys, settings cfg, std::shared_ptr<const domain> d);
 
   caf::actor_system& sys_;
   settings cfg_;
+  std::shared_ptr<const domain> domain_;
   std::shared_ptr<node_counters> counters_;
   std::shared_ptr<query_routes> routes_;
   std::shared_ptr<command_route> command_route_;

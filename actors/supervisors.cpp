@@ -201,8 +201,23 @@ command_supervisor_impl(command_supervisor_ptr self, command_actor_config cfg,
       [self](atom::seq s) -> caf::delegated<seq_t> {
         return self->delegate(self->state.current, s);
       },
-      [self](atom::subscribe, hub_actor& hub) {
+      [self](atom::subscribe, hub_actor& hub,
+             const std::string& digest) -> caf::result<seq_t> {
         auto& st = self->state;
+        const auto& ours = st.cfg.domain->digest;
+        if (digest != ours) {
+          CQRS_LOG(warning, "command_supervisor",
+                   "refused hub " << caf::to_string(hub.address())
+                                  << ": it serves another domain (digest "
+                                  << digest << ", this command node serves '"
+                                  << st.cfg.domain->name << "', digest "
+                                  << ours << ")");
+          return make_cqrs_error(
+              ec::domain_mismatch,
+              "the command node serves domain '" + st.cfg.domain->name +
+                  "' with digest " + ours + ", this node one with digest " +
+                  digest);
+        }
         CQRS_LOG(info, "command_supervisor",
                  "hub " << caf::to_string(hub.address())
                         << " subscribed at seq " << st.last_seq);

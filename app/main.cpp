@@ -1,8 +1,13 @@
 // cqrsd: command line, signals, start-up and shutdown order.
 #include <algorithm>
 #include <csignal>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <iostream>
+#include <optional>
+#include <utility>
 #include <memory>
 #include <string>
 #include <thread>
@@ -18,8 +23,11 @@
 
 #include "actors/node.hpp"
 #include "config/logging.hpp"
+#include "config/domain_file.hpp"
+#include "config/openapi_yaml.hpp"
 #include "config/settings.hpp"
 #include "db/error.hpp"
+#include "model/openapi.hpp"
 #include "http/gateway.hpp"
 #include "http/openssl_errors.hpp"
 
@@ -34,8 +42,13 @@ constexpr int exit_usage = 2;
 void print_usage(std::ostream& out) {
   out << "usage: cqrsd --config FILE        serve with the YAML configuration "
          "FILE\n"
-         "       cqrsd --check-config FILE  validate FILE; exit 0 if valid, "
-         "2 if not\n"
+         "       cqrsd --check-config FILE  validate FILE and its domain file; "
+         "exit 0 if valid, 2 if not\n"
+         "       cqrsd [--config FILE] --openapi OUT\n"
+         "                                  write the OpenAPI document of the "
+         "served domain\n"
+         "                                  to OUT (JSON if it ends in .json, "
+         "else YAML; - for stdout)\n"
          "       cqrsd --help | --version\n"
          "\n"
          "SIGTERM or SIGINT drains requests in flight, then exits 0.\n";
@@ -82,23 +95,71 @@ std::string check_cluster_tls(const cqrs::cluster_tls_settings& tls) {
   return {};
 }
 
-int check_config(const std::string& path) {
-  cqrs::config_error err;
-  if (!cqrs::load_settings(path, err)) {
-    std::cerr << to_string(err) << '\n';
-    return exit_usage;
+// Loads the configuration at `path` (the built-in defaults when empty) and
+// the domain it names; prints what is wrong and returns nothing when either
+// is invalid.
+std::optional<std::pair<cqrs::settings, std::shared_ptr<const cqrs::domain>>>
+load_config_and_domain(const std::string& path) {
+  cqrs::settings cfg;
+  if (!path.empty()) {
+    cqrs::config_error err;
+    auto loaded = cqrs::load_settings(path, err);
+    if (!loaded) {
+      std::cerr << to_string(err) << '\n';
+      return std::nullopt;
+    }
+    cfg = std::move(*loaded);
   }
-  std::cout << path << ": configuration is valid\n";
+  cqrs::domain_error err;
+  auto d = cqrs::load_configured_domain(cfg, err);
+  if (!d) {
+    std::cerr << to_string(err) << '\n';
+    return std::nullopt;
+  }
+  return std::make_pair(std::move(cfg), std::move(d));
+}
+
+int check_config(const std::string& path) {
+  auto loaded = load_config_and_domain(path);
+  if (!loaded)
+    return exit_usage;
+  const auto& d = *loaded->second;
+  std::cout << path << ": configuration is valid; domain '" << d.name
+            << "' (" << d.tables.size() << " tables, " << d.resources.size()
+            << " resources, " << d.views.size() << " views, digest "
+            << d.digest << ")\n";
+  return exit_ok;
+}
+
+int write_openapi(const std::string& config_path, const std::string& out) {
+  auto loaded = load_config_and_domain(config_path);
+  if (!loaded)
+    return exit_usage;
+  auto doc = cqrs::openapi_document(*loaded->second);
+  auto ends_with_json =
+      out.size() >= 5 && out.compare(out.size() - 5, 5, ".json") == 0;
+  auto text = ends_with_json ? doc.dump(2) + "\n" : cqrs::openapi_yaml(doc);
+  if (out == "-") {
+    std::cout << text;
+    return exit_ok;
+  }
+  std::ofstream file{out, std::ios::binary | std::ios::trunc};
+  file << text;
+  file.close();
+  if (!file) {
+    std::cerr << "cannot write " << out << ": " << std::strerror(errno)
+              << '\n';
+    return exit_failure;
+  }
   return exit_ok;
 }
 
 int serve(const std::string& path) {
-  cqrs::config_error err;
-  auto cfg = cqrs::load_settings(path, err);
-  if (!cfg) {
-    std::cerr << to_string(err) << '\n';
+  auto loaded = load_config_and_domain(path);
+  if (!loaded)
     return exit_usage;
-  }
+  auto cfg = std::make_unique<cqrs::settings>(std::move(loaded->first));
+  auto domain = std::move(loaded->second);
   cqrs::logging::set_level(cfg->log.level);
   // Every thread started from here on inherits the blocked signals; only
   // the signal thread below receives them.
@@ -179,10 +240,14 @@ int serve(const std::string& path) {
   every("CQRSD_FAULT_CRASH_COMMAND_ACTOR_EVERY", "the command actor", "command",
         faults.crash_command_actor_every);
 #endif
-  auto n = cqrs::node::start(sys, *cfg, on_fatal, faults);
+  auto n = cqrs::node::start(sys, *cfg, domain, on_fatal, faults);
   if (!n) {
     CQRS_LOG(error, "main", "cannot start: " << cqrs::error_message(n.error()));
-    return exit_failure;
+    // A database whose tables contradict the domain file is a
+    // configuration error, like a bad domain file.
+    return cqrs::error_code(n.error()) == cqrs::ec::schema_mismatch
+               ? exit_usage
+               : exit_failure;
   }
   cqrs::http::gateway gw{sys, **n, *cfg};
   auto port = gw.bind();
@@ -235,6 +300,10 @@ int main(int argc, char** argv) {
     return check_config(argv[2]);
   if (argc == 3 && arg1 == "--config")
     return serve(argv[2]);
+  if (argc == 3 && arg1 == "--openapi")
+    return write_openapi("", argv[2]);
+  if (argc == 5 && arg1 == "--config" && std::string{argv[3]} == "--openapi")
+    return write_openapi(argv[2], argv[4]);
   print_usage(std::cerr);
   return exit_usage;
 }

@@ -1,21 +1,21 @@
 // Loads cqrsd settings from YAML and validates every key, naming the bad one.
 #include "config/settings.hpp"
 
+#include "config/yaml_document.hpp"
+
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <filesystem>
 #include <limits>
 #include <set>
-#include <sstream>
-#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
-#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 namespace cqrs {
@@ -90,6 +90,8 @@ public:
                              return parse_cluster(key, value, out.cluster);
                            if (name == "log")
                              return parse_log(key, value, out.log);
+                           if (name == "domain")
+                             return read_string(key, value, out.domain, false);
                            return unknown(key);
                          });
     return ok && validate(out);
@@ -417,21 +419,9 @@ private:
     return fail(key, "unknown key '" + key + "'");
   }
 
-  /// Names a node for an error message: a scalar is quoted, anything else
-  /// is named by its kind.
+  /// Names a node for an error message (see describe_yaml_node).
   static std::string describe(const YAML::Node& node) {
-    switch (node.Type()) {
-    case YAML::NodeType::Scalar:
-      return quote(node.Scalar());
-    case YAML::NodeType::Sequence:
-      return "a sequence";
-    case YAML::NodeType::Map:
-      return "a mapping";
-    case YAML::NodeType::Null:
-      return "null";
-    default:
-      return "nothing";
-    }
+    return describe_yaml_node(node);
   }
 
   static std::string quote(const std::string& text) { return "'" + text + "'"; }
@@ -626,71 +616,20 @@ private:
   config_error& err_;
 };
 
-// Counts the documents and nodes of a YAML stream without building them.
-// yaml-cpp 0.7 loops forever on some malformed input (a ',' where a block
-// node starts, e.g. a file holding just ","), producing null nodes without
-// reading on; a valid stream has fewer nodes than it has bytes plus a few,
-// so past that bound this throws instead.
-class yaml_stream_check : public YAML::EventHandler {
-public:
-  explicit yaml_stream_check(size_t text_size)
-      : max_events_(2 * text_size + 16) {}
-
-  size_t documents = 0;
-
-  void OnDocumentStart(const YAML::Mark&) override {
-    ++documents;
-    count();
-  }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override { count(); }
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override { count(); }
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                const std::string&) override {
-    count();
-  }
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {
-    count();
-  }
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {
-    count();
-  }
-  void OnMapEnd() override {}
-
-private:
-  void count() {
-    if (++events_ > max_events_)
-      throw std::runtime_error{"malformed YAML (the parser makes no progress; "
-                               "is there a stray ','?)"};
-  }
-
-  size_t events_ = 0;
-  size_t max_events_;
-};
-
 } // namespace
 
 std::optional<settings> parse_settings(const std::string& yaml_text,
                                        config_error& err) {
   settings_parser parser{err};
+  std::string error;
+  auto root = load_yaml_document(yaml_text, "configuration", error);
+  if (!root) {
+    parser.fail("", std::move(error));
+    return std::nullopt;
+  }
   try {
-    // Check the stream before yaml-cpp builds it (see yaml_stream_check).
-    yaml_stream_check check{yaml_text.size()};
-    std::istringstream in{yaml_text};
-    YAML::Parser stream{in};
-    while (stream.HandleNextDocument(check)) {
-    }
-    if (check.documents > 1) {
-      parser.fail("", "expected one YAML document, got " +
-                          std::to_string(check.documents));
-      return std::nullopt;
-    }
     settings result;
-    if (check.documents == 1 &&
-        !parser.parse_root(YAML::Load(yaml_text), result))
+    if (!parser.parse_root(*root, result))
       return std::nullopt;
     return result;
   } catch (const YAML::Exception& e) {
@@ -703,30 +642,22 @@ std::optional<settings> parse_settings(const std::string& yaml_text,
 
 std::optional<settings> load_settings(const std::string& path,
                                       config_error& err) {
-  auto cannot_read = [&](int code) {
+  int code = 0;
+  auto text = read_text_file(path, code);
+  if (!text) {
     err.key.clear();
     err.message =
         "cannot read config file '" + path + "': " + std::strerror(code);
     return std::nullopt;
-  };
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr)
-    return cannot_read(errno);
-  std::string text;
-  char buffer[4096];
-  for (;;) {
-    auto n = std::fread(buffer, 1, sizeof(buffer), file);
-    text.append(buffer, n);
-    if (n < sizeof(buffer))
-      break;
   }
-  if (std::ferror(file)) {
-    auto code = errno;
-    std::fclose(file);
-    return cannot_read(code);
+  auto result = parse_settings(*text, err);
+  // A relative domain file is found next to the config file.
+  if (result && !result->domain.empty() && result->domain.front() != '/') {
+    auto folder = std::filesystem::path{path}.parent_path();
+    if (!folder.empty())
+      result->domain = (folder / result->domain).string();
   }
-  std::fclose(file);
-  return parse_settings(text, err);
+  return result;
 }
 
 std::string to_string(const config_error& err) {

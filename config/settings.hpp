@@ -162,6 +162,10 @@ struct settings {
   command_settings command;
   cluster_settings cluster;
   log_settings log;
+  /// The domain file to serve (DOMAIN.md). `load_settings` resolves a
+  /// relative path against the config file's folder; empty serves the
+  /// built-in `objects` domain.
+  std::string domain;
 };
 
 /// A configuration that failed to load: the key and what is wrong with it.
@@ -179,7 +183,9 @@ struct config_error {
 std::optional<settings> parse_settings(const std::string& yaml_text,
                                        config_error& err);
 
-/// Loads and validates a YAML file; see `parse_settings`.
+/// Loads and validates a YAML file; see `parse_settings`. A relative
+/// `domain` path is made relative to the folder of `path` (`parse_settings`
+/// leaves it as written).
 std::optional<settings> load_settings(const std::string& path,
                                       config_error& err);
 

@@ -16,6 +16,7 @@ int status_of(ec code) {
   case ec::not_found:
     return 404;
   case ec::still_referenced:
+  case ec::duplicate_value:
     return 409;
   case ec::missing_reference:
   case ec::idempotency_key_reused:
@@ -23,9 +24,11 @@ int status_of(ec code) {
   case ec::database_unavailable:
   case ec::actor_unavailable:
   case ec::overloaded:
+  case ec::domain_mismatch:
     return 503;
   case ec::min_seq_timeout:
     return 504;
+  case ec::schema_mismatch:
   case ec::internal:
     break;
   }

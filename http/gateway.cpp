@@ -18,97 +18,18 @@
 #include "http/actor_bridge.hpp"
 #include "http/admission.hpp"
 #include "http/errors.hpp"
-#include "http/idempotency.hpp"
-#include "http/request_values.hpp"
-#include "http/routes.hpp"
-#include "model/json.hpp"
-#include "model/views.hpp"
+#include "http/api.hpp"
+#include "http/replies.hpp"
+#include "model/openapi.hpp"
 
 namespace cqrs::http {
 
-namespace {
-
-constexpr const char* json_type = "application/json";
-
-/// How long a fill may take, on top of the X-Min-Seq wait.
-constexpr auto fill_timeout = std::chrono::seconds{30};
-
-/// How often a read retries when its query actor died under it.
-constexpr int read_attempts = 3;
-
-void reply(httplib::Response& res, int status, std::string body) {
-  res.status = status;
-  res.set_content(std::move(body), json_type);
-}
-
-void reply_error(httplib::Response& res, const api_error& err) {
-  // A 503 is temporary: tell clients when to try again.
-  if (err.status == 503)
-    res.set_header("Retry-After", "1");
-  reply(res, err.status, error_json(err.code, err.message));
-}
-
-void reply_error(httplib::Response& res, int status, std::string message) {
-  reply_error(res, make_api_error(status, std::move(message)));
-}
-
-// Whether `req` carries `Authorization: Bearer <t>` for one of `tokens`
-// (empty tokens never match). Every token is compared, so the time taken
-// does not tell which one, or where, the presented secret differs.
-bool bearer_matches(const httplib::Request& req,
-                    std::initializer_list<const std::string*> tokens) {
-  auto auth = req.get_header_value("Authorization");
-  constexpr std::string_view scheme = "Bearer ";
-  if (auth.size() < scheme.size() ||
-      auth.compare(0, scheme.size(), scheme) != 0)
-    return false;
-  auto presented = std::string_view{auth}.substr(scheme.size());
-  bool match = false;
-  for (auto token : tokens)
-    match |= !token->empty() && constant_time_equal(presented, *token);
-  return match;
-}
-
-// Answers 401 with the challenge that tells clients which scheme to use.
-void reply_unauthorized(httplib::Response& res, std::string message) {
-  res.set_header("WWW-Authenticate", "Bearer");
-  reply_error(res, 401, std::move(message));
-}
-
-const char* noun(query_kind kind) {
-  switch (kind) {
-  case query_kind::object:
-  case query_kind::object_list:
-    return "object";
-  case query_kind::category:
-    return "category";
-  case query_kind::related_object:
-    return "related object";
-  }
-  return "row";
-}
-
-// Rejects query parameters other than `allowed`, and repeated ones.
-bool check_params(const httplib::Request& req, httplib::Response& res,
-                  std::initializer_list<std::string_view> allowed) {
-  for (const auto& [name, value] : req.params) {
-    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-      reply_error(res, 400, "unknown query parameter '" + name + "'");
-      return false;
-    }
-    if (req.params.count(name) > 1) {
-      reply_error(res, 400, "query parameter '" + name + "' is repeated");
-      return false;
-    }
-  }
-  return true;
-}
-
-} // namespace
-
 gateway::gateway(caf::actor_system& sys, node& n, const settings& cfg)
     : sys_(sys), node_(n), cfg_(cfg),
-      bridge_(std::make_unique<actor_bridge>(sys)) {
+      bridge_(std::make_unique<actor_bridge>(sys)),
+      routes_(n.served_domain()),
+      openapi_json_(openapi_document(n.served_domain()).dump()),
+      requests_(routes_.size()) {
   // Connections beyond the worker threads and http.max_queued_connections
   // are answered 503 at once; see admission.hpp.
   // HTTPS goes through the same admission server, under the same limits.
@@ -175,21 +96,18 @@ gateway::gateway(caf::actor_system& sys, node& n, const settings& cfg)
     if (!takes_body || req.has_header("Content-Length") ||
         req.has_header("Transfer-Encoding"))
       return handled::Unhandled;
-    auto m = match(req.path);
-    if (m.r == route::unknown) {
+    auto m = routes_.match(req.path);
+    if (m.kind == route_kind::unknown) {
       reply_error(res, 404, "no route for '" + req.path + "'");
-    } else if (!allows(m.r, req.method)) {
-      res.set_header("Allow", std::string{allowed_methods(m.r)});
-      reply_error(res, 405,
-                  req.method + " is not allowed on " +
-                      std::string{pattern(m.r)});
+    } else if (!routes_.allows(m.index, req.method)) {
+      reply_not_allowed(m, req.method, res);
     } else {
       reply_error(res, 400,
                   "a " + req.method +
                       " request needs a body with Content-Length or chunked "
                       "transfer encoding");
     }
-    requests_.count(m.r, res.status);
+    requests_.count(m.index, res.status);
     return handled::Handled;
   });
   svr.set_error_handler(
@@ -205,14 +123,14 @@ gateway::gateway(caf::actor_system& sys, node& n, const settings& cfg)
         // out of step: what follows is not a request. Close it.
         res.set_header("Connection", "close");
         close_connection_after_answer();
-        auto m = match(req.path);
+        auto m = routes_.match(req.path);
         if (res.status == 413)
           reply_error(res, 413,
                       "request body exceeds http.max_body_bytes (" +
                           std::to_string(cfg_.http.max_body_bytes) + " bytes)");
         else
           reply_error(res, res.status, "the request could not be processed");
-        requests_.count(m.r, res.status);
+        requests_.count(m.index, res.status);
       });
   svr.set_exception_handler(
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
@@ -254,17 +172,9 @@ void gateway::stop() {
   server_->stop();
 }
 
-namespace {
-
-bool is_probe(route r) {
-  return r == route::healthz || r == route::readyz || r == route::metrics;
-}
-
-} // namespace
-
 void gateway::handle(const httplib::Request& req, httplib::Response& res) {
   auto started = std::chrono::steady_clock::now();
-  auto m = match(req.path);
+  auto m = routes_.match(req.path);
   // Bounds the requests in flight; probes stay answerable past the bound.
   struct in_flight_guard {
     std::atomic<uint64_t>* n;
@@ -273,7 +183,7 @@ void gateway::handle(const httplib::Request& req, httplib::Response& res) {
         n->fetch_sub(1, std::memory_order_relaxed);
     }
   } guard{nullptr};
-  if (!is_probe(m.r)) {
+  if (!m.is_probe()) {
     auto limit = cfg_.http.max_in_flight != 0 ? cfg_.http.max_in_flight
                                               : cfg_.http.threads;
     guard.n = &overload_.in_flight;
@@ -291,7 +201,7 @@ void gateway::handle(const httplib::Request& req, httplib::Response& res) {
                       "the server is at capacity: " + std::to_string(limit) +
                           " requests are in flight (http.max_in_flight); "
                           "retry later")));
-      requests_.count(m.r, res.status);
+      requests_.count(m.index, res.status);
       return;
     }
   }
@@ -302,7 +212,7 @@ void gateway::handle(const httplib::Request& req, httplib::Response& res) {
     reply_error(res, 413,
                 "request body exceeds http.max_body_bytes (" +
                     std::to_string(cfg_.http.max_body_bytes) + " bytes)");
-    requests_.count(m.r, res.status);
+    requests_.count(m.index, res.status);
     return;
   }
   try {
@@ -312,250 +222,49 @@ void gateway::handle(const httplib::Request& req, httplib::Response& res) {
              req.method << ' ' << req.path << " failed: " << e.what());
     reply_error(res, {500, to_string(ec::internal), "internal error"});
   }
-  requests_.count(m.r, res.status);
-  requests_.observe(m.r, to_method(req.method),
+  requests_.count(m.index, res.status);
+  requests_.observe(m.index, to_method(req.method),
                     std::chrono::steady_clock::now() - started);
 }
 
-namespace {
-
-/// Everything a route handler needs.
-struct exchange {
-  actor_bridge& bridge;
-  node& n;
-  const settings& cfg;
-  const httplib::Request& req;
-  httplib::Response& res;
-};
-
-// Answers a read through the query actor that `routes` picks.
-void read(exchange& x, const query& q) {
-  seq_t min_seq = 0;
-  if (x.req.has_header("X-Min-Seq")) {
-    auto parsed = parse_u64(x.req.get_header_value("X-Min-Seq"));
-    if (!parsed) {
-      reply_error(x.res, 400,
-                  "header X-Min-Seq must be a non-negative integer");
-      return;
-    }
-    min_seq = *parsed;
-  }
-  read_request rr{q, cache_key(q), min_seq};
-  auto timeout =
-      fill_timeout + std::chrono::milliseconds{x.cfg.query.min_seq_timeout_ms};
-  auto answer = [&](const read_answer& a) {
-    x.res.set_header("X-Seq", std::to_string(a.seq));
-    if (a.found)
-      reply(x.res, 200, *a.body);
-    else
-      reply_error(x.res, 404,
-                  std::string{noun(q.kind)} + " " + std::to_string(q.id) +
-                      " does not exist");
-  };
-  for (int attempt = 1; attempt <= read_attempts; ++attempt) {
-    auto route = x.n.routes().pick(rr.key);
-    if (!route) {
-      reply_error(x.res,
-                  to_api_error(make_cqrs_error(ec::actor_unavailable,
-                                               "no query actor is running")));
-      return;
-    }
-    // A hit is answered from the actor's cache on this thread, without a
-    // message round trip. Misses, and reads ahead of the actor's applied
-    // seq, go to the actor.
-    if (auto hit = route.cache->hit(rr.key, rr.min_seq)) {
-      node_counters::add(x.n.counters().cache_hits);
-      answer(*hit);
-      return;
-    }
-    auto self = x.bridge.acquire();
-    bool retry = false;
-    self->request(route.actor, timeout, atom::read_v, rr)
-        .receive([&](read_answer& a) { answer(a); },
-                 [&](caf::error& err) {
-                   // The actor died under us: its successor takes over shortly.
-                   retry = (err == caf::sec::request_receiver_down ||
-                            err == ec::actor_unavailable) &&
-                           attempt < read_attempts;
-                   if (!retry)
-                     reply_error(x.res, to_api_error(err));
-                   if (err == caf::sec::request_timeout)
-                     self.discard();
-                 });
-    if (!retry)
-      return;
-    std::this_thread::sleep_for(std::chrono::milliseconds{10 * attempt});
-  }
+void gateway::reply_not_allowed(const route_match& m, const std::string& method,
+                                httplib::Response& res) const {
+  res.set_header("Allow", std::string{routes_.allowed_methods(m.index)});
+  reply_error(res, 405,
+              method + " is not allowed on " +
+                  std::string{routes_.pattern(m.index)});
 }
 
-// Sends a command to the command actor and answers its acknowledgement.
-void write(exchange& x, operation op, entity target, row_id id) {
-  const auto& token = x.cfg.http.write_token;
-  if (!token.empty() && !bearer_matches(x.req, {&token})) {
-    reply_unauthorized(x.res, "writes need 'Authorization: Bearer <token>'");
-    return;
-  }
-  if (op != operation::remove && x.req.has_header("Content-Type") &&
-      !is_json_media_type(x.req.get_header_value("Content-Type"))) {
-    reply_error(x.res, 415,
-                "request body must be application/json, got '" +
-                    x.req.get_header_value("Content-Type") + "'");
-    return;
-  }
-  if (!check_params(x.req, x.res, {}))
-    return;
-  // Idempotency-Key: a retry of a successful write answers the first answer.
-  std::string idempotency_key;
-  if (x.req.has_header("Idempotency-Key")) {
-    if (x.req.get_header_value_count("Idempotency-Key") > 1) {
-      reply_error(x.res, 400, "header Idempotency-Key is repeated");
-      return;
-    }
-    idempotency_key = x.req.get_header_value("Idempotency-Key");
-    if (auto why = check_idempotency_key(idempotency_key)) {
-      reply_error(x.res, 400, *why);
-      return;
-    }
-  }
-  validation_error verr;
-  auto cmd = parse_command(op, target, id, x.req.body, verr);
-  if (!cmd) {
-    reply_error(x.res, 400, verr.message);
-    return;
-  }
-  if (!idempotency_key.empty()) {
-    // DELETE ignores its body, so the body does not tell requests apart.
-    cmd->request_hash =
-        request_hash(x.req.method, x.req.path,
-                     op == operation::remove ? std::string_view{}
-                                             : std::string_view{x.req.body});
-    cmd->idempotency_key = std::move(idempotency_key);
-  }
-  auto command_node = x.n.commands().get();
-  if (!command_node) {
-    reply_error(x.res, to_api_error(make_cqrs_error(
-                           ec::actor_unavailable,
-                           "the command node is unreachable; writes are "
-                           "refused until the link is back")));
-    return;
-  }
-  auto self = x.bridge.acquire();
-  self->request(command_node,
-                std::chrono::milliseconds{x.cfg.command.timeout_ms},
-                atom::apply_v, std::move(*cmd))
-      .receive(
-          [&](write_result& r) {
-            x.res.set_header("X-Seq", std::to_string(r.seq));
-            if (r.replayed)
-              x.res.set_header("Idempotent-Replayed", "true");
-            reply(x.res, op == operation::create ? 201 : 200, to_json(r));
-          },
-          [&](caf::error& err) {
-            reply_error(x.res, to_api_error(err));
-            if (err == caf::sec::request_timeout)
-              self.discard();
-          });
-}
-
-// GET /objects?category_id=&limit=&after=
-void list_objects(exchange& x) {
-  if (!check_params(x.req, x.res, {"category_id", "limit", "after"}))
-    return;
-  query q;
-  q.kind = query_kind::object_list;
-  if (x.req.has_param("category_id")) {
-    auto id = parse_row_id(x.req.get_param_value("category_id"));
-    if (!id) {
-      reply_error(x.res, 400, "category_id must be a positive integer id");
-      return;
-    }
-    q.category_id = *id;
-  }
-  if (x.req.has_param("after")) {
-    auto after = parse_u64(x.req.get_param_value("after"));
-    if (!after || *after > static_cast<uint64_t>(INT64_MAX)) {
-      reply_error(x.res, 400, "after must be a non-negative integer id");
-      return;
-    }
-    q.after = static_cast<row_id>(*after);
-  }
-  if (x.req.has_param("limit")) {
-    auto limit = parse_u64(x.req.get_param_value("limit"));
-    if (!limit || *limit < 1 || *limit > max_page_size) {
-      reply_error(x.res, 400,
-                  "limit must be an integer in 1.." +
-                      std::to_string(max_page_size));
-      return;
-    }
-    q.limit = static_cast<int32_t>(*limit);
-  }
-  read(x, q);
-}
-
-// The state of the node's link to its command node, for /readyz and /status.
-nlohmann::json link_state(node& n) {
-  auto& c = n.counters();
-  return {{"command_node", node_counters::get(c.command_node_linked) != 0
-                               ? "linked"
-                               : "unreachable"},
-          {"caches",
-           node_counters::get(c.caches_in_use) != 0 ? "in_use" : "bypassed"}};
-}
-
-// /status lists at most this many query actors (the first ones); the
-// totals cover all of them.
-constexpr size_t max_listed_query_actors = 1000;
-
-void status(exchange& x) {
-  using nlohmann::json;
-  auto& c = x.n.counters();
-  auto applied = node_counters::get(c.applied_seq);
-  json body{{"node", x.cfg.node.name},
-            {"role", to_string(x.cfg.node.role)},
-            {"seq", std::max(node_counters::get(c.current_seq), applied)},
-            {"applied_seq", applied}};
-  body.update(link_state(x.n));
-  // Straight from the routing table and the shared caches, without a
-  // message to each query actor: /status stays cheap with 100,000 of them.
-  auto routes = x.n.routes().snapshot();
-  auto actors = json::array();
-  uint64_t entries = 0;
-  for (size_t i = 0; i < routes->size(); ++i) {
-    const auto& cache = (*routes)[i].cache;
-    if (!cache)
-      continue;
-    auto size = cache->size();
-    entries += size;
-    if (actors.size() < max_listed_query_actors)
-      actors.push_back({{"index", i},
-                        {"cache_entries", size},
-                        {"applied_seq", cache->applied_seq()}});
-  }
-  body["query_actor_count"] = routes->size();
-  body["cache_entries"] = entries;
-  body["query_actors"] = std::move(actors);
-  reply(x.res, 200, body.dump());
-}
-
-} // namespace
-
-bool gateway::answer_probe(route r, httplib::Response& res) {
+bool gateway::answer_probe(route_kind r, httplib::Response& res) {
   switch (r) {
-  case route::healthz:
+  case route_kind::healthz:
     reply(res, 200, R"({"status":"ok"})");
     return true;
-  case route::readyz:
-    if (ready_) {
-      auto body = link_state(node_);
+  case route_kind::readyz: {
+    auto body = link_state(node_);
+    bool other_domain =
+        node_counters::get(node_.counters().domain_mismatch) != 0;
+    if (ready_ && !other_domain) {
       body["status"] = "ready";
       reply(res, 200, body.dump());
-    } else
+    } else if (other_domain) {
+      reply_error(res, to_api_error(make_cqrs_error(
+                           ec::domain_mismatch,
+                           "not ready: the command node serves another domain "
+                           "than this node's '" +
+                               node_.served_domain().name + "' (digest " +
+                               node_.served_domain().digest +
+                               ") and refused to link")));
+    } else {
       reply_error(res, 503, "not serving");
+    }
     return true;
-  case route::metrics:
+  }
+  case route_kind::metrics:
     res.status = 200;
-    res.set_content(render_metrics(node_.counters(), requests_, overload_),
-                    "text/plain; version=0.0.4");
+    res.set_content(
+        render_metrics(node_.counters(), routes_, requests_, overload_),
+        "text/plain; version=0.0.4");
     return true;
   default:
     return false;
@@ -566,33 +275,30 @@ std::optional<probe_answer> gateway::probe(const std::string& method,
                                            const std::string& path) {
   if (method != "GET")
     return std::nullopt;
-  auto r = match(path).r;
+  auto m = routes_.match(path);
   httplib::Response res;
-  if (!is_probe(r) || !answer_probe(r, res))
+  if (!m.is_probe() || !answer_probe(m.kind, res))
     return std::nullopt;
-  requests_.count(r, res.status);
+  requests_.count(m.index, res.status);
   return probe_answer{res.status, res.get_header_value("Content-Type"),
                       std::move(res.body)};
 }
 
 void gateway::dispatch(const route_match& m, const httplib::Request& req,
                        httplib::Response& res) {
-  if (m.r == route::unknown) {
+  if (m.kind == route_kind::unknown) {
     reply_error(res, 404, "no route for '" + req.path + "'");
     return;
   }
-  if (!allows(m.r, req.method)) {
-    res.set_header("Allow", std::string{allowed_methods(m.r)});
-    reply_error(res, 405,
-                req.method + " is not allowed on " + std::string{pattern(m.r)});
+  if (!routes_.allows(m.index, req.method)) {
+    reply_not_allowed(m, req.method, res);
     return;
   }
   bool is_get = req.method == "GET" || req.method == "HEAD";
-  // With a read token, data and /status need a token too; the probes and
-  // /metrics stay open. The write token also reads.
+  // With a read token, data, /status and /openapi.json need a token too;
+  // the probes and /metrics stay open. The write token also reads.
   const auto& read_token = cfg_.http.read_token;
-  if (is_get && !read_token.empty() && m.r != route::healthz &&
-      m.r != route::readyz && m.r != route::metrics &&
+  if (is_get && !read_token.empty() && !m.is_probe() &&
       !bearer_matches(req, {&read_token, &cfg_.http.write_token})) {
     reply_unauthorized(res, "reads need 'Authorization: Bearer <token>'");
     return;
@@ -603,60 +309,35 @@ void gateway::dispatch(const route_match& m, const httplib::Request& req,
                     "' is not a valid id");
     return;
   }
-  // Writes check their parameters after the media type: cpp-httplib turns a
-  // form-encoded body into parameters, and that deserves a 415.
-  if (is_get && m.r != route::objects && !check_params(req, res, {}))
-    return;
   exchange x{*bridge_, node_, cfg_, req, res};
-  auto op = req.method == "POST"  ? operation::create
-            : req.method == "PUT" ? operation::update
-                                  : operation::remove;
-  auto single = [&](query_kind kind) {
-    query q;
-    q.kind = kind;
-    q.id = m.id;
-    read(x, q);
-  };
-  switch (m.r) {
-  case route::healthz:
-  case route::readyz:
-  case route::metrics:
-    answer_probe(m.r, res);
+  switch (m.kind) {
+  case route_kind::healthz:
+  case route_kind::readyz:
+  case route_kind::metrics:
+    if (check_params(req, res, {}))
+      answer_probe(m.kind, res);
     return;
-  case route::status:
-    status(x);
+  case route_kind::status:
+    if (check_params(req, res, {}))
+      status(x);
     return;
-  case route::categories:
-    write(x, operation::create, entity::category, 0);
+  case route_kind::openapi:
+    if (check_params(req, res, {}))
+      reply(res, 200, openapi_json_);
     return;
-  case route::related_objects:
-    write(x, operation::create, entity::related_object, 0);
-    return;
-  case route::objects:
+  case route_kind::collection:
     if (is_get)
-      list_objects(x);
+      read_list(x, m);
     else
-      write(x, operation::create, entity::object, 0);
+      write(x, m);
     return;
-  case route::category:
+  case route_kind::item:
     if (is_get)
-      single(query_kind::category);
+      read_item(x, m);
     else
-      write(x, op, entity::category, m.id);
+      write(x, m);
     return;
-  case route::related_object:
-    if (is_get)
-      single(query_kind::related_object);
-    else
-      write(x, op, entity::related_object, m.id);
-    return;
-  case route::object:
-    if (is_get)
-      single(query_kind::object);
-    else
-      write(x, op, entity::object, m.id);
-    return;
-  case route::unknown:
+  case route_kind::unknown:
     break;
   }
 }

@@ -12,6 +12,7 @@
 
 #include "config/settings.hpp"
 #include "http/metrics.hpp"
+#include "http/routes.hpp"
 
 namespace httplib {
 class Server;
@@ -55,7 +56,11 @@ private:
   void handle(const httplib::Request& req, httplib::Response& res);
 
   /// Answers /healthz, /readyz and /metrics; false for any other route.
-  bool answer_probe(route r, httplib::Response& res);
+  bool answer_probe(route_kind r, httplib::Response& res);
+
+  /// Answers 405 with the route's `Allow` header.
+  void reply_not_allowed(const route_match& m, const std::string& method,
+                         httplib::Response& res) const;
 
   /// Answers a probe for the shedder, which serves probes while every
   /// worker thread is busy.
@@ -69,6 +74,9 @@ private:
   node& node_;
   settings cfg_;
   std::unique_ptr<actor_bridge> bridge_;
+  /// The routes of the served domain, and its OpenAPI document.
+  route_table routes_;
+  std::string openapi_json_;
   /// Why OpenSSL rejected `http.tls`, when it did.
   std::string tls_error_;
   // Declared before server_, whose threads use them until it is destroyed.

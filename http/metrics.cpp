@@ -108,7 +108,7 @@ void render_histogram(std::ostream& out, std::string_view name,
   out << ' ' << h.count() << '\n';
 }
 
-std::string render_metrics(const node_counters& node,
+std::string render_metrics(const node_counters& node, const route_table& routes,
                            const request_counters& requests,
                            const overload_counters& overload) {
   using c = node_counters;
@@ -189,12 +189,11 @@ std::string render_metrics(const node_counters& node,
        "Requests being handled, health probes aside.", get(overload.in_flight));
   out << "# HELP cqrsd_http_requests_total HTTP requests by route and status.\n"
          "# TYPE cqrsd_http_requests_total counter\n";
-  for (size_t r = 0; r < route_count; ++r) {
-    auto rt = static_cast<route>(r);
+  for (uint16_t rt = 0; rt < requests.routes(); ++rt) {
     for (int status = request_counters::min_status;
          status <= request_counters::max_status; ++status) {
       if (auto n = requests.get(rt, status); n > 0)
-        out << "cqrsd_http_requests_total{route=\"" << pattern(rt)
+        out << "cqrsd_http_requests_total{route=\"" << routes.pattern(rt)
             << "\",status=\"" << status << "\"} " << n << '\n';
     }
   }
@@ -202,14 +201,13 @@ std::string render_metrics(const node_counters& node,
               "Time the gateway took to answer a request, by route and "
               "method.");
   std::string labels;
-  for (size_t r = 0; r < route_count; ++r) {
+  for (uint16_t r = 0; r < requests.routes(); ++r) {
     for (size_t m = 0; m < method_count; ++m) {
-      auto h =
-          requests.durations(static_cast<route>(r), static_cast<method>(m));
+      auto h = requests.durations(r, static_cast<method>(m));
       if (h.count() == 0)
         continue;
       labels = "route=\"";
-      labels += pattern(static_cast<route>(r));
+      labels += routes.pattern(r);
       labels += "\",method=\"";
       labels += label(static_cast<method>(m));
       labels += '"';

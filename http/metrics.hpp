@@ -8,6 +8,7 @@
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "actors/counters.hpp"
 #include "actors/histogram.hpp"
@@ -43,31 +44,40 @@ public:
 };
 
 /// Requests served, by route and status, and their durations by route and
-/// method. Lock-free, updated on every request.
+/// method. Routes are the indexes of the node's `route_table`. Lock-free,
+/// updated on every request.
 class request_counters {
 public:
+  /// Counters for `routes` routes.
+  explicit request_counters(size_t routes)
+      : counts_(routes), durations_(routes) {
+    // nop
+  }
+
+  /// How many routes are counted.
+  size_t routes() const noexcept { return counts_.size(); }
+
   /// Counts one answered request.
-  void count(route r, int status) noexcept {
+  void count(uint16_t route, int status) noexcept {
     if (status < min_status || status > max_status)
       status = max_status;
-    counts_[static_cast<size_t>(r)][status - min_status].fetch_add(
-        1, std::memory_order_relaxed);
+    counts_[route][status - min_status].fetch_add(1, std::memory_order_relaxed);
   }
 
-  /// Returns how many requests to `r` were answered with `status`.
-  uint64_t get(route r, int status) const noexcept {
-    return counts_[static_cast<size_t>(r)][status - min_status].load(
-        std::memory_order_relaxed);
+  /// Returns how many requests to `route` were answered with `status`.
+  uint64_t get(uint16_t route, int status) const noexcept {
+    return counts_[route][status - min_status].load(std::memory_order_relaxed);
   }
 
-  /// Counts how long a request to `r` with method `m` took.
-  void observe(route r, method m, std::chrono::nanoseconds elapsed) noexcept {
-    durations_[static_cast<size_t>(r)][static_cast<size_t>(m)].observe(elapsed);
+  /// Counts how long a request to `route` with method `m` took.
+  void observe(uint16_t route, method m,
+               std::chrono::nanoseconds elapsed) noexcept {
+    durations_[route][static_cast<size_t>(m)].observe(elapsed);
   }
 
-  /// Returns the durations of requests to `r` with method `m`.
-  histogram::snapshot durations(route r, method m) const noexcept {
-    return durations_[static_cast<size_t>(r)][static_cast<size_t>(m)].read();
+  /// Returns the durations of requests to `route` with method `m`.
+  histogram::snapshot durations(uint16_t route, method m) const noexcept {
+    return durations_[route][static_cast<size_t>(m)].read();
   }
 
   static constexpr int min_status = 100;
@@ -75,9 +85,8 @@ public:
 
 private:
   using row = std::array<std::atomic<uint64_t>, max_status - min_status + 1>;
-  std::array<row, route_count> counts_{};
-  std::array<std::array<request_duration, method_count>, route_count>
-      durations_;
+  std::vector<row> counts_;
+  std::vector<std::array<request_duration, method_count>> durations_;
 };
 
 /// What the gateway's overload protection did. Lock-free.
@@ -120,7 +129,7 @@ void render_histogram(std::ostream& out, std::string_view name,
                       std::string_view labels, const histogram::snapshot& h);
 
 /// Renders every metric in the Prometheus text exposition format.
-std::string render_metrics(const node_counters& node,
+std::string render_metrics(const node_counters& node, const route_table& routes,
                            const request_counters& requests,
                            const overload_counters& overload);
 

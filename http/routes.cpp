@@ -1,62 +1,72 @@
 // Route matching.
 #include "http/routes.hpp"
 
+#include <algorithm>
+
 #include "model/json.hpp"
 
 namespace cqrs::http {
 
-std::string_view pattern(route r) {
-  switch (r) {
-  case route::healthz:
-    return "/healthz";
-  case route::readyz:
-    return "/readyz";
-  case route::metrics:
-    return "/metrics";
-  case route::status:
-    return "/status";
-  case route::categories:
-    return "/categories";
-  case route::category:
-    return "/categories/{id}";
-  case route::related_objects:
-    return "/related-objects";
-  case route::related_object:
-    return "/related-objects/{id}";
-  case route::objects:
-    return "/objects";
-  case route::object:
-    return "/objects/{id}";
-  case route::unknown:
-    break;
+namespace {
+
+std::string join_methods(std::initializer_list<std::pair<bool, const char*>> xs) {
+  std::string result;
+  for (const auto& [on, name] : xs) {
+    if (!on)
+      continue;
+    if (!result.empty())
+      result += ", ";
+    result += name;
   }
-  return "unknown";
+  return result;
 }
 
-std::string_view allowed_methods(route r) {
-  switch (r) {
-  case route::healthz:
-  case route::readyz:
-  case route::metrics:
-  case route::status:
-    return "GET, HEAD";
-  case route::categories:
-  case route::related_objects:
-    return "POST";
-  case route::objects:
-    return "GET, HEAD, POST";
-  case route::category:
-  case route::related_object:
-  case route::object:
-    return "GET, HEAD, PUT, DELETE";
-  case route::unknown:
-    break;
+} // namespace
+
+route_table::route_table(const domain& d) {
+  auto fixed = [&](route_kind kind, std::string pattern) {
+    routes_.push_back({kind, std::move(pattern), "GET, HEAD", {}, {}});
+  };
+  fixed(route_kind::healthz, "/healthz");
+  fixed(route_kind::readyz, "/readyz");
+  fixed(route_kind::metrics, "/metrics");
+  fixed(route_kind::status, "/status");
+  fixed(route_kind::openapi, "/openapi.json");
+  // Segments in the order the domain declares them: resources, then views
+  // that are not also resources.
+  std::vector<std::string> names;
+  for (const auto& r : d.resources)
+    names.push_back(r.segment);
+  for (const auto& v : d.views)
+    if (std::find(names.begin(), names.end(), v.segment) == names.end())
+      names.push_back(v.segment);
+  for (const auto& name : names) {
+    auto resource = d.resource_index(name);
+    auto view = d.view_index(name);
+    std::optional<uint16_t> r;
+    std::optional<uint16_t> v;
+    if (resource)
+      r = static_cast<uint16_t>(*resource);
+    if (view)
+      v = static_cast<uint16_t>(*view);
+    bool list = view && d.views[*view].list.has_value();
+    segments_.push_back({name, static_cast<uint16_t>(routes_.size())});
+    routes_.push_back(
+        {route_kind::collection, "/" + name,
+         join_methods({{list, "GET"}, {list, "HEAD"}, {resource.has_value(), "POST"}}),
+         r, v});
+    routes_.push_back({route_kind::item, "/" + name + "/{id}",
+                       join_methods({{view.has_value(), "GET"},
+                                     {view.has_value(), "HEAD"},
+                                     {resource.has_value(), "PUT"},
+                                     {resource.has_value(), "DELETE"}}),
+                       r, v});
   }
-  return "";
+  routes_.push_back({route_kind::unknown, "unknown", "", {}, {}});
 }
 
-bool allows(route r, std::string_view method) {
-  auto allowed = allowed_methods(r);
+bool route_table::allows(uint16_t index, std::string_view method) const {
+  std::string_view allowed = routes_[index].allow;
   size_t pos = 0;
   while (pos < allowed.size()) {
     auto end = allowed.find(", ", pos);
@@ -69,52 +79,39 @@ bool allows(route r, std::string_view method) {
   return false;
 }
 
-namespace {
-
-route_match item(route r, std::string_view segment) {
-  route_match m{r, 0, false};
-  if (auto id = parse_row_id(segment))
-    m.id = *id;
+route_match route_table::match(std::string_view path) const {
+  auto make = [&](uint16_t index) {
+    const auto& e = routes_[index];
+    route_match m;
+    m.kind = e.kind;
+    m.index = index;
+    m.resource = e.resource;
+    m.view = e.view;
+    return m;
+  };
+  for (uint16_t i = 0; i < 5; ++i)
+    if (path == routes_[i].pattern)
+      return make(i);
+  if (path.size() < 2 || path[0] != '/')
+    return make(unknown());
+  auto rest = path.substr(1);
+  auto slash = rest.find('/');
+  auto name = rest.substr(0, slash);
+  auto s = std::find_if(segments_.begin(), segments_.end(),
+                        [&](const segment& x) { return x.name == name; });
+  if (s == segments_.end())
+    return make(unknown());
+  if (slash == std::string_view::npos)
+    return make(s->collection);
+  auto id = rest.substr(slash + 1);
+  if (id.empty() || id.find('/') != std::string_view::npos)
+    return make(unknown());
+  auto m = make(static_cast<uint16_t>(s->collection + 1));
+  if (auto parsed = parse_row_id(id))
+    m.id = *parsed;
   else
     m.bad_id = true;
   return m;
-}
-
-} // namespace
-
-route_match match(std::string_view path) {
-  if (path == "/healthz")
-    return {route::healthz};
-  if (path == "/readyz")
-    return {route::readyz};
-  if (path == "/metrics")
-    return {route::metrics};
-  if (path == "/status")
-    return {route::status};
-  struct collection {
-    std::string_view prefix;
-    route all;
-    route one;
-  };
-  static constexpr std::array<collection, 3> collections{{
-      {"/categories", route::categories, route::category},
-      {"/related-objects", route::related_objects, route::related_object},
-      {"/objects", route::objects, route::object},
-  }};
-  for (const auto& c : collections) {
-    if (path.substr(0, c.prefix.size()) != c.prefix)
-      continue;
-    auto rest = path.substr(c.prefix.size());
-    if (rest.empty())
-      return {c.all};
-    if (rest[0] != '/')
-      continue;
-    rest.remove_prefix(1);
-    if (rest.empty() || rest.find('/') != std::string_view::npos)
-      return {route::unknown};
-    return item(c.one, rest);
-  }
-  return {route::unknown};
 }
 
 } // namespace cqrs::http

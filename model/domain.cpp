@@ -145,10 +145,10 @@ void derive_scope(const domain& d, view_scope& s, size_t root) {
       src.inner = !col.optional && p.inner;
     } else {
       // Backward: c references a table in the view; add t.
-      auto parent = *source_of(d, s, col.references);
-      const auto& p = s.sources[parent];
+      auto referenced = *source_of(d, s, col.references);
+      const auto& p = s.sources[referenced];
       src.table = t;
-      src.parent = static_cast<int>(parent);
+      src.parent = static_cast<int>(referenced);
       src.backward = true;
       src.inner = p.inner && is_single_child_by(d, t, c);
     }

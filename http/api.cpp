@@ -1,0 +1,291 @@
+// The API's handlers.
+#include "http/api.hpp"
+
+#include <thread>
+
+#include <caf/sec.hpp>
+#include <httplib.h>
+
+#include "actors/node.hpp"
+#include "db/error.hpp"
+#include "http/actor_bridge.hpp"
+#include "http/idempotency.hpp"
+#include "http/replies.hpp"
+#include "http/request_values.hpp"
+#include "model/json.hpp"
+
+namespace cqrs::http {
+
+namespace {
+
+/// How long a fill may take, on top of the X-Min-Seq wait.
+constexpr auto fill_timeout = std::chrono::seconds{30};
+
+/// How often a read retries when its query actor died under it.
+constexpr int read_attempts = 3;
+
+// Answers the read `q` through the query actor that the node's routes pick.
+void read(exchange& x, const query& q) {
+  seq_t min_seq = 0;
+  if (x.req.has_header("X-Min-Seq")) {
+    auto parsed = parse_u64(x.req.get_header_value("X-Min-Seq"));
+    if (!parsed) {
+      reply_error(x.res, 400,
+                  "header X-Min-Seq must be a non-negative integer");
+      return;
+    }
+    min_seq = *parsed;
+  }
+  read_request rr{q, cache_key(q), min_seq};
+  auto timeout =
+      fill_timeout + std::chrono::milliseconds{x.cfg.query.min_seq_timeout_ms};
+  auto answer = [&](const read_answer& a) {
+    x.res.set_header("X-Seq", std::to_string(a.seq));
+    if (a.found) {
+      reply(x.res, 200, *a.body);
+      return;
+    }
+    const auto& d = x.n.served_domain();
+    const auto& root = d.tables[d.views[q.view].scope.sources[0].table];
+    reply_error(x.res, 404,
+                root.name + " " + std::to_string(q.id) + " does not exist");
+  };
+  for (int attempt = 1; attempt <= read_attempts; ++attempt) {
+    auto route = x.n.routes().pick(rr.key);
+    if (!route) {
+      reply_error(x.res,
+                  to_api_error(make_cqrs_error(ec::actor_unavailable,
+                                               "no query actor is running")));
+      return;
+    }
+    // A hit is answered from the actor's cache on this thread, without a
+    // message round trip. Misses, and reads ahead of the actor's applied
+    // seq, go to the actor.
+    if (auto hit = route.cache->hit(rr.key, rr.min_seq)) {
+      node_counters::add(x.n.counters().cache_hits);
+      answer(*hit);
+      return;
+    }
+    auto self = x.bridge.acquire();
+    bool retry = false;
+    self->request(route.actor, timeout, atom::read_v, rr)
+        .receive([&](read_answer& a) { answer(a); },
+                 [&](caf::error& err) {
+                   // The actor died under us: its successor takes over shortly.
+                   retry = (err == caf::sec::request_receiver_down ||
+                            err == ec::actor_unavailable) &&
+                           attempt < read_attempts;
+                   if (!retry)
+                     reply_error(x.res, to_api_error(err));
+                   if (err == caf::sec::request_timeout)
+                     self.discard();
+                 });
+    if (!retry)
+      return;
+    std::this_thread::sleep_for(std::chrono::milliseconds{10 * attempt});
+  }
+}
+
+} // namespace
+
+void read_item(exchange& x, const route_match& m) {
+  if (!check_params(x.req, x.res, {}))
+    return;
+  query q;
+  q.kind = query_kind::item;
+  q.view = *m.view;
+  q.id = m.id;
+  read(x, q);
+}
+
+void read_list(exchange& x, const route_match& m) {
+  const auto& d = x.n.served_domain();
+  const auto& view = d.views[*m.view];
+  const auto& list = *view.list;
+  query q;
+  q.kind = query_kind::list;
+  q.view = *m.view;
+  q.limit = static_cast<int32_t>(list.default_limit);
+  q.filters.resize(list.filters.size());
+  for (const auto& [name, value] : x.req.params) {
+    if (x.req.params.count(name) > 1) {
+      reply_error(x.res, 400, "query parameter '" + name + "' is repeated");
+      return;
+    }
+    if (name == "after") {
+      auto after = parse_u64(value);
+      if (!after || *after > static_cast<uint64_t>(INT64_MAX)) {
+        reply_error(x.res, 400, "after must be a non-negative integer id");
+        return;
+      }
+      q.after = static_cast<row_id>(*after);
+      continue;
+    }
+    if (name == "limit") {
+      auto limit = parse_u64(value);
+      if (!limit || *limit < 1 || *limit > list.max_limit) {
+        reply_error(x.res, 400,
+                    "limit must be an integer in 1.." +
+                        std::to_string(list.max_limit));
+        return;
+      }
+      q.limit = static_cast<int32_t>(*limit);
+      continue;
+    }
+    size_t i = 0;
+    while (i < list.filters.size() && list.filters[i].name != name)
+      ++i;
+    if (i == list.filters.size()) {
+      reply_error(x.res, 400, "unknown query parameter '" + name + "'");
+      return;
+    }
+    const auto& f = list.filters[i];
+    const auto& column =
+        d.tables[view.scope.sources[f.source].table].columns[f.column_index];
+    std::string why;
+    auto parsed = parse_filter_value(column, name, value, why);
+    if (!parsed) {
+      reply_error(x.res, 400, why);
+      return;
+    }
+    q.filters[i] = std::move(*parsed);
+  }
+  read(x, q);
+}
+
+void write(exchange& x, const route_match& m) {
+  const auto& token = x.cfg.http.write_token;
+  if (!token.empty() && !bearer_matches(x.req, {&token})) {
+    reply_unauthorized(x.res, "writes need 'Authorization: Bearer <token>'");
+    return;
+  }
+  auto op = x.req.method == "POST"  ? operation::create
+            : x.req.method == "PUT" ? operation::update
+                                    : operation::remove;
+  if (op != operation::remove && x.req.has_header("Content-Type") &&
+      !is_json_media_type(x.req.get_header_value("Content-Type"))) {
+    reply_error(x.res, 415,
+                "request body must be application/json, got '" +
+                    x.req.get_header_value("Content-Type") + "'");
+    return;
+  }
+  // After the media type: cpp-httplib turns a form-encoded body into
+  // parameters, and that deserves a 415.
+  if (!check_params(x.req, x.res, {}))
+    return;
+  // Idempotency-Key: a retry of a successful write answers the first answer.
+  std::string idempotency_key;
+  if (x.req.has_header("Idempotency-Key")) {
+    if (x.req.get_header_value_count("Idempotency-Key") > 1) {
+      reply_error(x.res, 400, "header Idempotency-Key is repeated");
+      return;
+    }
+    idempotency_key = x.req.get_header_value("Idempotency-Key");
+    if (auto why = check_idempotency_key(idempotency_key)) {
+      reply_error(x.res, 400, *why);
+      return;
+    }
+  }
+  validation_error verr;
+  auto cmd = parse_command(x.n.served_domain(), op, *m.resource, m.id,
+                           x.req.body, verr);
+  if (!cmd) {
+    reply_error(x.res, 400, verr.message);
+    return;
+  }
+  if (!idempotency_key.empty()) {
+    // DELETE ignores its body, so the body does not tell requests apart.
+    cmd->request_hash =
+        request_hash(x.req.method, x.req.path,
+                     op == operation::remove ? std::string_view{}
+                                             : std::string_view{x.req.body});
+    cmd->idempotency_key = std::move(idempotency_key);
+  }
+  auto command_node = x.n.commands().get();
+  if (!command_node) {
+    bool other_domain =
+        node_counters::get(x.n.counters().domain_mismatch) != 0;
+    reply_error(
+        x.res,
+        to_api_error(make_cqrs_error(
+            other_domain ? ec::domain_mismatch : ec::actor_unavailable,
+            other_domain
+                ? "the command node serves another domain and refused to "
+                  "link; writes are refused until every node serves the "
+                  "same domain file"
+                : "the command node is unreachable; writes are refused "
+                  "until the link is back")));
+    return;
+  }
+  auto self = x.bridge.acquire();
+  self->request(command_node,
+                std::chrono::milliseconds{x.cfg.command.timeout_ms},
+                atom::apply_v, std::move(*cmd))
+      .receive(
+          [&](write_result& r) {
+            x.res.set_header("X-Seq", std::to_string(r.seq));
+            if (r.replayed)
+              x.res.set_header("Idempotent-Replayed", "true");
+            reply(x.res, op == operation::create ? 201 : 200, to_json(r));
+          },
+          [&](caf::error& err) {
+            reply_error(x.res, to_api_error(err));
+            if (err == caf::sec::request_timeout)
+              self.discard();
+          });
+}
+
+nlohmann::json link_state(node& n) {
+  auto& c = n.counters();
+  const char* link = node_counters::get(c.command_node_linked) != 0
+                         ? "linked"
+                     : node_counters::get(c.domain_mismatch) != 0
+                         ? "another_domain"
+                         : "unreachable";
+  return {{"command_node", link},
+          {"caches",
+           node_counters::get(c.caches_in_use) != 0 ? "in_use" : "bypassed"}};
+}
+
+namespace {
+
+// /status lists at most this many query actors (the first ones); the
+// totals cover all of them.
+constexpr size_t max_listed_query_actors = 1000;
+
+} // namespace
+
+void status(exchange& x) {
+  using nlohmann::json;
+  auto& c = x.n.counters();
+  auto applied = node_counters::get(c.applied_seq);
+  const auto& d = x.n.served_domain();
+  json body{{"node", x.cfg.node.name},
+            {"role", to_string(x.cfg.node.role)},
+            {"domain", {{"name", d.name}, {"digest", d.digest}}},
+            {"seq", std::max(node_counters::get(c.current_seq), applied)},
+            {"applied_seq", applied}};
+  body.update(link_state(x.n));
+  // Straight from the routing table and the shared caches, without a
+  // message to each query actor: /status stays cheap with 100,000 of them.
+  auto routes = x.n.routes().snapshot();
+  auto actors = json::array();
+  uint64_t entries = 0;
+  for (size_t i = 0; i < routes->size(); ++i) {
+    const auto& cache = (*routes)[i].cache;
+    if (!cache)
+      continue;
+    auto size = cache->size();
+    entries += size;
+    if (actors.size() < max_listed_query_actors)
+      actors.push_back({{"index", i},
+                        {"cache_entries", size},
+                        {"applied_seq", cache->applied_seq()}});
+  }
+  body["query_actor_count"] = routes->size();
+  body["cache_entries"] = entries;
+  body["query_actors"] = std::move(actors);
+  reply(x.res, 200, body.dump());
+}
+
+} // namespace cqrs::http

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The npm tools that check cqrsd's OpenAPI documents: Redocly's linter
+# (scripts/lint-openapi.sh) and Stoplight's Prism validation proxy (the e2e
+# suites with CQRSD_TEST_PRISM=1, tests/fixtures/prism.hpp). Installs pinned
+# versions with the machine's npm (Node.js comes from scripts/deps.sh), only
+# when they are missing, into
+#   ${CQRSD_NPM_DIR:-$HOME/.cache/cqrsd-npm}/<pins>/node_modules
+# and exports CQRSD_REDOCLY and CQRSD_PRISM, the paths of their commands.
+#
+#   source scripts/lib/npm_tools.sh && cqrsd_npm_tools   # from a script
+#   bash scripts/lib/npm_tools.sh                        # install; print paths
+#
+# Both pins run on Debian 12's Node.js 18.20 as well as on newer ones: later
+# Prism releases need Node.js 24, and Redocly CLI 2 needs Node.js 20.19.
+
+CQRSD_REDOCLY_VERSION=1.34.20
+CQRSD_PRISM_VERSION=5.14.2
+
+# The folder of this pair of pins; a change of pins gets a fresh folder.
+cqrsd_npm_tools_dir() {
+  local base="${CQRSD_NPM_DIR:-${HOME:-/tmp}/.cache/cqrsd-npm}"
+  printf '%s/redocly-%s_prism-%s\n' "$base" "$CQRSD_REDOCLY_VERSION" \
+    "$CQRSD_PRISM_VERSION"
+}
+
+# Installs the tools unless a finished install is there, then exports
+# CQRSD_REDOCLY and CQRSD_PRISM. Returns non-zero, saying why, on failure.
+# Runs the install in a subshell so that `set -e` does not leak into the
+# caller.
+cqrsd_npm_tools() {
+  local dir
+  dir="$(cqrsd_npm_tools_dir)"
+  if [[ ! -f "$dir/.installed" ]]; then
+    (
+      set -euo pipefail
+      fail() {
+        printf 'npm_tools.sh: ERROR: %s\n' "$*" >&2
+        exit 1
+      }
+      command -v node >/dev/null 2>&1 ||
+        fail "node not found: run scripts/deps.sh (it installs nodejs)"
+      command -v npm >/dev/null 2>&1 ||
+        fail "npm not found: run scripts/deps.sh (it installs npm)"
+      echo "npm_tools.sh: installing @redocly/cli@$CQRSD_REDOCLY_VERSION and" \
+        "@stoplight/prism-cli@$CQRSD_PRISM_VERSION into $dir" \
+        "(node $(node --version), npm $(npm --version))"
+      rm -rf "$dir"
+      mkdir -p "$dir"
+      cat >"$dir/package.json" <<EOF
+{
+  "name": "cqrsd-npm-tools",
+  "private": true,
+  "description": "OpenAPI tools for cqrsd's tests, installed by scripts/lib/npm_tools.sh",
+  "dependencies": {
+    "@redocly/cli": "$CQRSD_REDOCLY_VERSION",
+    "@stoplight/prism-cli": "$CQRSD_PRISM_VERSION"
+  }
+}
+EOF
+      (cd "$dir" && npm install --no-audit --no-fund --loglevel=error \
+        >"$dir/npm-install.log" 2>&1) || {
+        cat "$dir/npm-install.log" >&2
+        fail "npm install failed in $dir (log above)"
+      }
+      [[ -x "$dir/node_modules/.bin/redocly" && -x "$dir/node_modules/.bin/prism" ]] ||
+        fail "npm install left no redocly or prism command in $dir/node_modules/.bin"
+      touch "$dir/.installed"
+    ) || return 1
+  fi
+  export CQRSD_REDOCLY="$dir/node_modules/.bin/redocly"
+  export CQRSD_PRISM="$dir/node_modules/.bin/prism"
+}
+
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  cqrsd_npm_tools || exit 1
+  echo "CQRSD_REDOCLY=$CQRSD_REDOCLY"
+  echo "CQRSD_PRISM=$CQRSD_PRISM"
+fi
