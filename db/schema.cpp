@@ -124,34 +124,14 @@ open_postgresql(const database_settings& cfg, session_mode mode) {
 // `version`. Only the column types differ between the backends.
 std::vector<std::string> migration(int version, database_backend backend) {
   bool sqlite = backend == database_backend::sqlite;
-  // SQLite: AUTOINCREMENT keeps ids from being reused after a delete.
-  std::string id = sqlite ? "id INTEGER PRIMARY KEY AUTOINCREMENT"
-                          : "id BIGSERIAL PRIMARY KEY";
   std::string ref = sqlite ? "INTEGER" : "BIGINT";
   switch (version) {
   case 1:
+    // Releases before declared domains also created the built-in domain's
+    // tables here (category, related_object, top_level_object,
+    // child_object); they now come from domains/objects.yaml through
+    // ensure_domain_schema, which accepts the tables made then.
     return {
-        "CREATE TABLE IF NOT EXISTS category (" + id +
-            ", description TEXT NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS related_object (" + id +
-            ", content_description TEXT NOT NULL"
-            ", content_type TEXT NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS top_level_object (" + id +
-            ", name TEXT NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS child_object (" + id +
-            ", access_code TEXT NOT NULL"
-            ", top_level_object_id " +
-            ref +
-            " NOT NULL UNIQUE REFERENCES top_level_object(id)"
-            ", related_object_id " +
-            ref +
-            " NOT NULL REFERENCES related_object(id)"
-            ", category_id " +
-            ref + " NOT NULL REFERENCES category(id))",
-        "CREATE INDEX IF NOT EXISTS child_object_related_object_id"
-        " ON child_object(related_object_id)",
-        "CREATE INDEX IF NOT EXISTS child_object_category_id"
-        " ON child_object(category_id)",
         "CREATE TABLE IF NOT EXISTS commit_log (seq " + ref +
             " PRIMARY KEY, committed_at TEXT NOT NULL, changed TEXT NOT NULL)",
     };
@@ -238,7 +218,8 @@ caf::error migrate(soci::session& sql, database_backend backend) {
     } else {
       sql << "BEGIN";
       // Serializes concurrent migrations; released at COMMIT or ROLLBACK.
-      sql << "SELECT pg_advisory_xact_lock(7302052)";
+      sql << "SELECT pg_advisory_xact_lock(" + std::to_string(schema_lock_key) +
+                 ")";
       // Keeps "already exists, skipping" notices out of the server log.
       sql << "SET LOCAL client_min_messages = warning";
     }

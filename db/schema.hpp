@@ -45,12 +45,20 @@ void recover_lost_connection(soci::session& sql, session_mode mode) noexcept;
 /// `database.statement_timeout_ms`.
 std::string write_transaction_begin(const database_settings& cfg);
 
-/// Creates or upgrades the schema (tables, indexes, commit_log) inside one
-/// transaction. Idempotent.
+/// Creates or upgrades cqrsd's own tables (`schema_version`, `commit_log`,
+/// `idempotency_key`) inside one transaction. Idempotent. The domain's
+/// tables are `ensure_domain_schema`'s (db/domain_schema.hpp).
 caf::error migrate(soci::session& sql, database_backend backend);
 
 /// The schema version `migrate` brings a database to.
-/// Version 1: the write model and commit_log; 2: idempotency_key.
+/// Version 1: commit_log; 2: idempotency_key. Databases migrated to version 1
+/// by releases before declared domains also hold the built-in domain's four
+/// tables, which `ensure_domain_schema` checks and keeps.
 inline constexpr int schema_version = 2;
+
+/// PostgreSQL: the key of the advisory transaction lock under which
+/// `migrate` and `ensure_domain_schema` change the schema, so that nodes
+/// starting at once take turns.
+inline constexpr long long schema_lock_key = 7302052;
 
 } // namespace cqrs
