@@ -10,6 +10,7 @@
 #include "actors/command_actor.hpp"
 #include "db/error.hpp"
 #include "fixtures/deterministic.hpp"
+#include "fixtures/objects_domain.hpp"
 #include "fixtures/temp_db.hpp"
 
 using namespace cqrs;
@@ -33,7 +34,7 @@ command_node_actor::behavior_type publisher_probe(
         return make_cqrs_error(ec::internal, "not a command actor");
       },
       [](atom::seq) { return seq_t{0}; },
-      [](atom::subscribe, hub_actor&) { return seq_t{0}; },
+      [](atom::subscribe, hub_actor&, std::string&) { return seq_t{0}; },
       [self](atom::invalidate, invalidation& inv) {
         self->state.seen->push_back(std::move(inv));
       },
@@ -56,6 +57,7 @@ struct fixture : deterministic_system {
   void start() {
     command_actor_config cfg;
     cfg.database = db.settings;
+    cfg.domain = objects_domain();
     cfg.counters = shared_counters;
     writer = sys.spawn(command_actor_impl, cfg, publisher);
     run();
@@ -71,14 +73,6 @@ struct fixture : deterministic_system {
                 [slot](caf::error& e) { *slot = std::move(e); });
     });
     return slot;
-  }
-
-  static command new_category(std::string description) {
-    command cmd;
-    cmd.op = operation::create;
-    cmd.target = entity::category;
-    cmd.category_fields.description = std::move(description);
-    return cmd;
   }
 
   temp_db db;
@@ -99,11 +93,7 @@ BOOST_AUTO_TEST_CASE(queued_commands_share_one_commit_and_one_batch) {
   BOOST_TEST_MESSAGE("three writes and one bad write queue up together");
   auto a = send(new_category("a"));
   auto b = send(new_category("b"));
-  command bad;
-  bad.op = operation::remove;
-  bad.target = entity::category;
-  bad.id = 99;
-  auto c = send(bad);
+  auto c = send(remove_command("categories", 99));
   auto d = send(new_category("d"));
   run();
   BOOST_TEST_REQUIRE(static_cast<bool>(*a));
@@ -141,12 +131,7 @@ BOOST_AUTO_TEST_CASE(a_restarted_command_actor_continues_the_seq) {
 }
 
 BOOST_AUTO_TEST_CASE(failed_writes_publish_nothing) {
-  command bad;
-  bad.op = operation::update;
-  bad.target = entity::category;
-  bad.id = 5;
-  bad.category_fields.description = "x";
-  auto r = send(bad);
+  auto r = send(update_category(5, "x"));
   run();
   BOOST_TEST_REQUIRE(!*r);
   BOOST_TEST(error_code(r->error()) == ec::not_found);

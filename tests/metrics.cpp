@@ -1,6 +1,7 @@
-// Tests of /metrics: the histogram type, the Prometheus text a real cqrsd
-// serves (checked by promtool), the counts behind it, and the cache bound as
-// /status and /metrics show it under a key space ten times larger.
+// Tests of /metrics: the histogram type, request series labelled by route
+// pattern, the Prometheus text a real cqrsd serves (checked by promtool), the
+// counts behind it, and the cache bound as /status and /metrics show it under
+// a key space ten times larger.
 #include <boost/test/unit_test.hpp>
 
 #include <sys/wait.h>
@@ -20,9 +21,11 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/histogram.hpp"
+#include "config/domain_file.hpp"
 #include "fixtures/api_model.hpp"
 #include "fixtures/cqrsd_process.hpp"
 #include "http/metrics.hpp"
+#include "http/routes.hpp"
 
 using namespace cqrs;
 using namespace cqrs::test;
@@ -374,6 +377,48 @@ BOOST_AUTO_TEST_CASE(request_methods_map_to_labels) {
     BOOST_TEST(http::label(http::to_method(name)) == name);
   BOOST_TEST(http::label(http::to_method("BREW")) == "other");
   BOOST_TEST(http::label(http::to_method("get")) == "other");
+}
+
+BOOST_AUTO_TEST_CASE(requests_are_labelled_by_their_route_pattern) {
+  auto d = builtin_domain();
+  BOOST_TEST_REQUIRE(d != nullptr);
+  http::route_table routes{*d};
+  http::request_counters requests{routes.size()};
+  BOOST_TEST(requests.routes() == routes.size());
+  auto count = [&](const char* path, http::method m, int status) {
+    auto r = routes.match(path).index;
+    requests.count(r, status);
+    requests.observe(r, m, 2ms);
+  };
+  count("/objects/5", http::method::get, 200);
+  count("/objects/6", http::method::get, 200);
+  count("/objects/x", http::method::get, 400);
+  count("/objects", http::method::post, 201);
+  count("/categories/1", http::method::del, 404);
+  count("/nowhere", http::method::get, 404);
+  node_counters node;
+  http::overload_counters overload;
+  auto text = http::render_metrics(node, routes, requests, overload);
+  scrape m{text, parse_samples(text)};
+  auto requests_to = [&](const std::string& route, const std::string& status) {
+    return m.sum("cqrsd_http_requests_total",
+                 {{"route", route}, {"status", status}});
+  };
+  BOOST_TEST(requests_to("/objects/{id}", "200") == 2.0);
+  BOOST_TEST(requests_to("/objects/{id}", "400") == 1.0);
+  BOOST_TEST(requests_to("/objects", "201") == 1.0);
+  BOOST_TEST(requests_to("/categories/{id}", "404") == 1.0);
+  BOOST_TEST(requests_to("unknown", "404") == 1.0);
+  BOOST_TEST(m.count_of("cqrsd_http_requests_total") == 5u,
+             "one series per route and status seen:\n"
+                 << text);
+  BOOST_TEST(m.sum("cqrsd_http_request_duration_seconds_count", object_get) ==
+             3.0);
+  BOOST_TEST(m.sum("cqrsd_http_request_duration_seconds_count",
+                   {{"route", "/categories/{id}"}, {"method", "DELETE"}}) ==
+             1.0);
+  BOOST_TEST(m.count_of("cqrsd_http_request_duration_seconds_count") == 4u);
+  BOOST_TEST(check_histograms(m) >= 4u);
 }
 
 // -- /metrics of a real server ------------------------------------------------

@@ -12,6 +12,7 @@
 #include "actors/query_actor.hpp"
 #include "db/error.hpp"
 #include "fixtures/deterministic.hpp"
+#include "fixtures/objects_domain.hpp"
 #include "model/row_key.hpp"
 
 using namespace cqrs;
@@ -46,10 +47,16 @@ struct fixture : deterministic_system {
 
   /// Sends a read of object `id` through a client actor; `run()` delivers it.
   std::shared_ptr<read_outcome> read_object(row_id id, seq_t min_seq = 0) {
-    query q;
-    q.kind = query_kind::object;
-    q.id = id;
+    auto q = item_query("objects", id);
     auto slot = send_read(sys, actor, {q, cache_key(q), min_seq});
+    outcomes.push_back(slot);
+    return slot;
+  }
+
+  /// Sends a read of the objects list filtered by `category` (0: none).
+  std::shared_ptr<read_outcome> read_page(row_id category) {
+    auto q = objects_page(category);
+    auto slot = send_read(sys, actor, {q, cache_key(q), 0});
     outcomes.push_back(slot);
     return slot;
   }
@@ -78,9 +85,8 @@ struct fixture : deterministic_system {
   }
 
   std::vector<std::string> deps_of_object(row_id id, row_id category) {
-    return {row_key(table::top_level_object, id),
-            row_key(table::child_object, id), row_key(table::related_object, 1),
-            row_key(table::category, category)};
+    return {row_key("top_level_object", id), row_key("child_object", id),
+            row_key("related_object", 1), row_key("category", category)};
   }
 
   std::shared_ptr<scripted_db> db = std::make_shared<scripted_db>();
@@ -139,6 +145,52 @@ BOOST_AUTO_TEST_CASE(single_flight) {
   BOOST_TEST(other->body() == R"({"id":2})");
 }
 
+BOOST_AUTO_TEST_CASE(pages_and_items_are_cached_apart) {
+  BOOST_TEST_MESSAGE("an item, the unfiltered list and two filtered pages of "
+                     "the objects view each need their own fill");
+  auto item = read_object(7);
+  auto all = read_page(0);
+  auto seven = read_page(7);
+  auto eight = read_page(8);
+  run();
+  BOOST_TEST_REQUIRE(db->fills.size() == 4u);
+  BOOST_TEST(counters.single_flight_merges.load() == 0u);
+  BOOST_TEST((db->fills[1].q.kind == query_kind::list));
+  BOOST_TEST(cache_key(db->fills[2].q) == cache_key(objects_page(7)));
+  BOOST_TEST(cache_key(db->fills[2].q) != cache_key(objects_page(8)));
+  auto list_deps = [](row_id category) {
+    std::vector<std::string> deps{table_key("top_level_object")};
+    if (category != 0)
+      deps.push_back(column_key("child_object", "category_id",
+                                field_value::of_integer(category)));
+    return deps;
+  };
+  complete(make_fill("item", 0, deps_of_object(7, 7)));
+  complete(make_fill("all", 0, list_deps(0)));
+  complete(make_fill("seven", 0, list_deps(7)));
+  complete(make_fill("eight", 0, list_deps(8)));
+  run();
+  BOOST_TEST(item->body() == "item");
+  BOOST_TEST(all->body() == "all");
+  BOOST_TEST(seven->body() == "seven");
+  BOOST_TEST(eight->body() == "eight");
+  BOOST_TEST(status().cache_entries == 4u);
+  BOOST_TEST_MESSAGE("a child moving into category 8 evicts that page only");
+  commit(1,
+         {row_key("child_object", 3), column_key("child_object", "category_id",
+                                                 field_value::of_integer(8))});
+  run();
+  BOOST_TEST(status().cache_entries == 3u);
+  auto again = read_page(7);
+  run();
+  BOOST_TEST_REQUIRE(again->done());
+  BOOST_TEST(again->body() == "seven");
+  auto evicted = read_page(8);
+  run();
+  BOOST_TEST(!evicted->done());
+  BOOST_TEST(db->fills.size() == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(reverse_index_evicts_exactly_the_dependents) {
   BOOST_TEST_MESSAGE("objects 1 and 2 are in category 7, object 3 in 8");
   for (row_id id : {1, 2, 3}) {
@@ -149,7 +201,7 @@ BOOST_AUTO_TEST_CASE(reverse_index_evicts_exactly_the_dependents) {
   }
   BOOST_TEST_REQUIRE(status().cache_entries == 3u);
   BOOST_TEST_MESSAGE("changing category 7 evicts objects 1 and 2 only");
-  commit(1, {row_key(table::category, 7)});
+  commit(1, {row_key("category", 7)});
   run();
   BOOST_TEST(status().cache_entries == 1u);
   BOOST_TEST(status().applied_seq == 1u);
@@ -174,7 +226,7 @@ BOOST_AUTO_TEST_CASE(stale_fill_is_answered_but_not_cached) {
   run();
   BOOST_TEST_REQUIRE(db->fills.size() == 1u);
   BOOST_TEST_MESSAGE("...then commit 1 changes category 7 before it returns");
-  commit(1, {row_key(table::category, 7)});
+  commit(1, {row_key("category", 7)});
   run();
   complete(make_fill("old", 0, deps_of_object(1, 7)));
   run();
@@ -196,7 +248,7 @@ BOOST_AUTO_TEST_CASE(stale_fill_is_answered_but_not_cached) {
 BOOST_AUTO_TEST_CASE(fill_overtaken_by_unrelated_commit_is_cached) {
   auto first = read_object(1);
   run();
-  commit(1, {row_key(table::category, 8)});
+  commit(1, {row_key("category", 8)});
   run();
   complete(make_fill("v", 0, deps_of_object(1, 7)));
   run();
@@ -208,7 +260,7 @@ BOOST_AUTO_TEST_CASE(fill_overtaken_by_unrelated_commit_is_cached) {
 BOOST_AUTO_TEST_CASE(negative_results_are_cached_until_the_insert) {
   auto first = read_object(9);
   run();
-  complete(make_fill("", 0, {row_key(table::top_level_object, 9)}, false));
+  complete(make_fill("", 0, {row_key("top_level_object", 9)}, false));
   run();
   BOOST_TEST_REQUIRE(first->done());
   BOOST_TEST(!first->answer->found);
@@ -220,8 +272,7 @@ BOOST_AUTO_TEST_CASE(negative_results_are_cached_until_the_insert) {
   BOOST_TEST(db->fills.empty());
   BOOST_TEST(counters.cache_hits.load() == 1u);
   BOOST_TEST_MESSAGE("creating object 9 evicts the negative entry");
-  commit(1, {row_key(table::top_level_object, 9),
-             row_key(table::child_object, 4)});
+  commit(1, {row_key("top_level_object", 9), row_key("child_object", 4)});
   run();
   auto third = read_object(9);
   run();
@@ -240,8 +291,8 @@ BOOST_AUTO_TEST_CASE(min_seq_catches_up_from_commit_log) {
   run();
   BOOST_TEST_MESSAGE("commits 1 and 2 are in commit_log, but their "
                      "invalidations never reached the hub");
-  db->log_commit(1, {row_key(table::category, 8)});
-  db->log_commit(2, {row_key(table::category, 7)});
+  db->log_commit(1, {row_key("category", 8)});
+  db->log_commit(2, {row_key("category", 7)});
   auto fresh = read_object(1, 2);
   run();
   BOOST_TEST(db->commit_reads == 1u);
@@ -256,7 +307,7 @@ BOOST_AUTO_TEST_CASE(min_seq_catches_up_from_commit_log) {
   BOOST_TEST(fresh->body() == "v2");
   BOOST_TEST(fresh->answer->seq == 2u);
   BOOST_TEST_MESSAGE("a later batch that repeats commits 1..2 is ignored");
-  commit(3, {row_key(table::category, 9)});
+  commit(3, {row_key("category", 9)});
   run();
   BOOST_TEST(status().applied_seq == 3u);
   BOOST_TEST(status().cache_entries == 1u);
@@ -267,7 +318,7 @@ BOOST_AUTO_TEST_CASE(min_seq_waits_for_a_fill_that_is_new_enough) {
   auto plain = read_object(1);
   run();
   BOOST_TEST_MESSAGE("commit 1 (unrelated) is applied; a read needs seq 1");
-  commit(1, {row_key(table::category, 8)});
+  commit(1, {row_key("category", 8)});
   run();
   auto strict = read_object(1, 1);
   run();
@@ -291,7 +342,7 @@ BOOST_AUTO_TEST_CASE(min_seq_waits_for_a_fill_that_is_new_enough) {
 
 BOOST_AUTO_TEST_CASE(min_seq_read_gives_up_on_a_lagging_replica) {
   BOOST_TEST_MESSAGE("commit 1 is applied, but every fill reads seq 0");
-  commit(1, {row_key(table::category, 8)});
+  commit(1, {row_key("category", 8)});
   run();
   auto strict = read_object(1, 1);
   run();

@@ -1,6 +1,6 @@
 // Unit tests of the query actors' cache: LRU bound, reverse index,
-// table-wide dependencies, negative entries, `touches()`, and the shared
-// cache that HTTP threads answer hits from.
+// table-wide and column dependencies, negative entries, `touches()`, and the
+// shared cache that HTTP threads answer hits from.
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
@@ -12,6 +12,7 @@
 
 #include "actors/query_cache.hpp"
 #include "model/row_key.hpp"
+#include "model/value.hpp"
 
 using namespace cqrs;
 
@@ -327,7 +328,7 @@ BOOST_AUTO_TEST_CASE(entry_without_dependencies_is_never_invalidated) {
 BOOST_AUTO_TEST_CASE(table_wide_dependencies) {
   cqrs::query_cache cache{10};
   auto list_deps =
-      keys{table_key(table::top_level_object), table_key(table::child_object)};
+      keys{table_key("top_level_object"), table_key("child_object")};
   cache.insert("objects?category_id=0&after=0&limit=50",
                found("page1", list_deps));
   cache.insert("objects?category_id=7&after=0&limit=50",
@@ -338,7 +339,7 @@ BOOST_AUTO_TEST_CASE(table_wide_dependencies) {
   BOOST_TEST(cache.invalidate({"category:3"}) == 1u);
   BOOST_TEST(cache.size() == 3u);
   BOOST_TEST_MESSAGE("any object row evicts every table-wide dependent");
-  BOOST_TEST(cache.invalidate({row_key(table::top_level_object, 9)}) == 2u);
+  BOOST_TEST(cache.invalidate({row_key("top_level_object", 9)}) == 2u);
   BOOST_TEST(cache.size() == 1u);
   BOOST_TEST(holds(cache, "object/5"));
   BOOST_TEST_MESSAGE("and the direct dependent of that row as well");
@@ -361,6 +362,33 @@ BOOST_AUTO_TEST_CASE(invalidating_a_table_key_evicts_table_dependents) {
   cache.insert("list", found("page", {"top_level_object:*"}));
   BOOST_TEST(cache.invalidate({"top_level_object:*"}) == 1u);
   BOOST_TEST(cache.size() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(column_keys_evict_exactly_their_row_set) {
+  // A page filtered by category depends on "the children in category N"; a
+  // commit names that set for the old and the new value of the column.
+  cqrs::query_cache cache{10};
+  auto in_category = [](int64_t id) {
+    return column_key("child_object", "category_id",
+                      field_value::of_integer(id));
+  };
+  auto text_set =
+      column_key("child_object", "access_code", field_value::of_text("a:b/c"));
+  cache.insert("page7", found("p7", {in_category(7)}));
+  cache.insert("page70", found("p70", {in_category(70)}));
+  cache.insert("coded", found("c", {text_set}));
+  BOOST_TEST_MESSAGE("a row key alone names no row set");
+  BOOST_TEST(cache.invalidate({row_key("child_object", 7)}) == 0u);
+  BOOST_TEST(cache.invalidate({table_key("child_object")}) == 0u);
+  BOOST_TEST(cache.size() == 3u);
+  BOOST_TEST_MESSAGE("a value matches exactly, not by prefix");
+  BOOST_TEST(cache.invalidate({in_category(7)}) == 1u);
+  BOOST_TEST(holds(cache, "page70"));
+  BOOST_TEST(cache.invalidate({column_key("child_object", "access_code",
+                                          field_value::of_text("a"))}) == 0u);
+  BOOST_TEST(cache.invalidate({text_set}) == 1u);
+  BOOST_TEST(cache.size() == 1u);
+  BOOST_TEST(holds(cache, "page70"));
 }
 
 // -- negative entries ---------------------------------------------------------
@@ -429,7 +457,7 @@ BOOST_AUTO_TEST_CASE(bound_holds_and_reverse_index_does_not_leak) {
   for (int i = 0; i < 1000; ++i) {
     evicted_by_insert += cache.insert(
         "object/" + std::to_string(i),
-        found("o", {row_key(table::top_level_object, i), "category:1"}));
+        found("o", {row_key("top_level_object", i), "category:1"}));
     BOOST_TEST_REQUIRE(cache.size() <= 100u);
   }
   BOOST_TEST(cache.size() == 100u);
@@ -443,15 +471,14 @@ BOOST_AUTO_TEST_CASE(bound_holds_and_reverse_index_does_not_leak) {
   cqrs::query_cache small{100};
   for (int i = 0; i < 200; ++i)
     small.insert("object/" + std::to_string(i),
-                 found("o", {row_key(table::top_level_object, i)}));
+                 found("o", {row_key("top_level_object", i)}));
   small.insert("object/0", found("again", {"category:500"}));
   // "object/0" pushed out "object/100", the oldest then.
   BOOST_TEST(small.invalidate({"top_level_object:0"}) == 0u);
   BOOST_TEST(body_of(small, "object/0") == "again");
   size_t evicted_by_invalidate = 0;
   for (int i = 0; i < 200; ++i)
-    evicted_by_invalidate +=
-        small.invalidate({row_key(table::top_level_object, i)});
+    evicted_by_invalidate += small.invalidate({row_key("top_level_object", i)});
   BOOST_TEST(evicted_by_invalidate == 99u);
   BOOST_TEST(small.size() == 1u);
   BOOST_TEST(small.invalidate({"category:500"}) == 1u);
@@ -459,7 +486,7 @@ BOOST_AUTO_TEST_CASE(bound_holds_and_reverse_index_does_not_leak) {
   BOOST_TEST_MESSAGE("invalidating every row key evicts only live entries");
   size_t evicted_total = 0;
   for (int i = 0; i < 1000; ++i) {
-    auto n = cache.invalidate({row_key(table::top_level_object, i)});
+    auto n = cache.invalidate({row_key("top_level_object", i)});
     BOOST_TEST(n == (i >= 900 ? 1u : 0u), "top_level_object:" << i);
     evicted_total += n;
   }
@@ -471,14 +498,13 @@ BOOST_AUTO_TEST_CASE(bound_holds_and_reverse_index_does_not_leak) {
 BOOST_AUTO_TEST_CASE(shared_dependency_evicts_only_live_entries) {
   cqrs::query_cache cache{100};
   for (int i = 0; i < 1000; ++i)
-    cache.insert(
-        "object/" + std::to_string(i),
-        found("o", {row_key(table::top_level_object, i), "category:1"}));
+    cache.insert("object/" + std::to_string(i),
+                 found("o", {row_key("top_level_object", i), "category:1"}));
   BOOST_TEST(cache.invalidate({"category:1"}) == 100u);
   BOOST_TEST(cache.size() == 0u);
   size_t rest = 0;
   for (int i = 0; i < 1000; ++i)
-    rest += cache.invalidate({row_key(table::top_level_object, i)});
+    rest += cache.invalidate({row_key("top_level_object", i)});
   BOOST_TEST(rest == 0u);
 }
 

@@ -1,31 +1,38 @@
-// Unit tests of route matching, allowed methods and the mapping of errors to
-// HTTP statuses and codes.
+// Unit tests of the route table built from a domain (matching, allowed
+// methods, metrics labels) and of the mapping of errors to HTTP statuses and
+// codes.
 #include <boost/test/unit_test.hpp>
 
+#include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include <caf/sec.hpp>
 
+#include "config/domain_file.hpp"
 #include "db/error.hpp"
 #include "http/errors.hpp"
 #include "http/routes.hpp"
 #include "model/ec.hpp"
 
 using namespace cqrs;
-using cqrs::http::route;
+using cqrs::http::route_kind;
+using cqrs::http::route_match;
+using cqrs::http::route_table;
 
-BOOST_TEST_DONT_PRINT_LOG_VALUE(cqrs::http::route)
+BOOST_TEST_DONT_PRINT_LOG_VALUE(cqrs::http::route_kind)
 
 namespace {
 
-/// Every route a request can match, in declaration order.
-const std::vector<route> known_routes{
-    route::healthz,         route::readyz,         route::metrics,
-    route::status,          route::categories,     route::category,
-    route::related_objects, route::related_object, route::objects,
-    route::object,
+/// The pattern of every route of the built-in domain a request can match,
+/// in table order.
+const std::vector<std::string> builtin_patterns{
+    "/healthz",         "/readyz",          "/metrics",
+    "/status",          "/openapi.json",    "/categories",
+    "/categories/{id}", "/related-objects", "/related-objects/{id}",
+    "/objects",         "/objects/{id}",
 };
 
 /// Every error code.
@@ -40,48 +47,136 @@ const std::vector<ec> all_codes{
     ec::min_seq_timeout,
     ec::overloaded,
     ec::internal,
+    ec::idempotency_key_reused,
+    ec::duplicate_value,
+    ec::schema_mismatch,
+    ec::domain_mismatch,
 };
 
-/// Matches paths and checks the result.
+/// A domain with the cases the built-in one lacks: a view that is also a
+/// resource and has a list (`depots`), a resource without a view
+/// (`audit-notes`), a view without a list and without a resource
+/// (`regions`), and a view with a list but no resource (`depot-names`).
+const char* shop_yaml = R"(
+name: shop
+tables:
+  region:
+    columns:
+      name: text
+  depot:
+    columns:
+      name: text
+      region_id: {references: region}
+  audit:
+    columns:
+      note: text
+resources:
+  depots:
+    table: depot
+  audit-notes:
+    table: audit
+views:
+  depots:
+    from: depot
+    fields: {id: depot.id, name: depot.name}
+    list:
+      filters: {region_id: depot.region_id}
+  regions:
+    from: region
+    fields: {id: region.id, name: region.name}
+  depot-names:
+    from: depot
+    fields: {name: depot.name}
+    list: {}
+)";
+
+/// Parses `text`; fails the test when it does not load.
+domain parse_or_fail(const std::string& text) {
+  domain_error err;
+  auto d = parse_domain(text, "test.yaml", err);
+  BOOST_REQUIRE_MESSAGE(d.has_value(), to_string(err));
+  return std::move(*d);
+}
+
+/// Matches paths against a route table and checks the result.
 struct fixture {
-  /// Requires that `path` matches `expected` with no id.
-  static void check_collection(const std::string& path, route expected) {
+  fixture() {
+    auto d = builtin_domain();
+    BOOST_REQUIRE_MESSAGE(d != nullptr, "the built-in domain does not load");
+    dom = d;
+    table.emplace(*d);
+  }
+
+  /// Returns the index of the route with pattern `pattern`; fails the test
+  /// when there is none.
+  static uint16_t index_of(const route_table& t, const std::string& pattern) {
+    for (uint16_t i = 0; i < t.size(); ++i)
+      if (t.pattern(i) == pattern)
+        return i;
+    BOOST_FAIL("no route " << pattern);
+    return 0;
+  }
+
+  uint16_t index_of(const std::string& pattern) const {
+    return index_of(*table, pattern);
+  }
+
+  /// Requires that `path` matches the route `pattern` with no id.
+  void check_collection(const std::string& path,
+                        const std::string& pattern) const {
     BOOST_TEST_CONTEXT("path " << path) {
-      auto m = http::match(path);
-      BOOST_TEST((m.r == expected), "matched " << http::pattern(m.r));
+      auto m = table->match(path);
+      BOOST_TEST(table->pattern(m.index) == pattern);
+      BOOST_TEST(m.kind != route_kind::item);
+      BOOST_TEST(m.kind != route_kind::unknown);
       BOOST_TEST(m.id == 0);
       BOOST_TEST(!m.bad_id);
     }
   }
 
-  /// Requires that `path` matches item route `expected` with `id`.
-  static void check_item(const std::string& path, route expected, row_id id) {
+  /// Requires that `path` matches the item route `pattern` with `id`.
+  void check_item(const std::string& path, const std::string& pattern,
+                  row_id id) const {
     BOOST_TEST_CONTEXT("path " << path) {
-      auto m = http::match(path);
-      BOOST_TEST((m.r == expected), "matched " << http::pattern(m.r));
+      auto m = table->match(path);
+      BOOST_TEST(table->pattern(m.index) == pattern);
+      BOOST_TEST(m.kind == route_kind::item);
       BOOST_TEST(m.id == id);
       BOOST_TEST(!m.bad_id);
     }
   }
 
-  /// Requires that `path` matches item route `expected` with a bad id.
-  static void check_bad_id(const std::string& path, route expected) {
+  /// Requires that `path` matches the item route `pattern` with a bad id.
+  void check_bad_id(const std::string& path, const std::string& pattern) const {
     BOOST_TEST_CONTEXT("path " << path) {
-      auto m = http::match(path);
-      BOOST_TEST((m.r == expected), "matched " << http::pattern(m.r));
+      auto m = table->match(path);
+      BOOST_TEST(table->pattern(m.index) == pattern);
+      BOOST_TEST(m.kind == route_kind::item);
       BOOST_TEST(m.id == 0);
       BOOST_TEST(m.bad_id);
     }
   }
 
   /// Requires that `path` matches no route.
-  static void check_unknown(const std::string& path) {
+  static void check_unknown(const route_table& t, const std::string& path) {
     BOOST_TEST_CONTEXT("path " << path) {
-      auto m = http::match(path);
-      BOOST_TEST((m.r == route::unknown), "matched " << http::pattern(m.r));
+      auto m = t.match(path);
+      BOOST_TEST(m.kind == route_kind::unknown,
+                 "matched " << t.pattern(m.index));
+      BOOST_TEST(m.index == t.unknown());
+      BOOST_TEST(t.pattern(m.index) == "unknown");
+      BOOST_TEST(!m.resource.has_value());
+      BOOST_TEST(!m.view.has_value());
       BOOST_TEST(!m.bad_id);
     }
   }
+
+  void check_unknown(const std::string& path) const {
+    check_unknown(*table, path);
+  }
+
+  std::shared_ptr<const domain> dom;
+  std::optional<route_table> table;
 };
 
 } // namespace
@@ -91,59 +186,80 @@ BOOST_FIXTURE_TEST_SUITE(routes, fixture)
 // -- match --------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(operational_routes) {
-  check_collection("/healthz", route::healthz);
-  check_collection("/readyz", route::readyz);
-  check_collection("/metrics", route::metrics);
-  check_collection("/status", route::status);
+  struct row {
+    const char* path;
+    route_kind kind;
+  };
+  for (auto [path, kind] : std::vector<row>{
+           {"/healthz", route_kind::healthz},
+           {"/readyz", route_kind::readyz},
+           {"/metrics", route_kind::metrics},
+           {"/status", route_kind::status},
+           {"/openapi.json", route_kind::openapi},
+       }) {
+    check_collection(path, path);
+    auto m = table->match(path);
+    BOOST_TEST(m.kind == kind, "path " << path);
+    BOOST_TEST(!m.resource.has_value());
+    BOOST_TEST(!m.view.has_value());
+    BOOST_TEST(m.is_probe() ==
+               (kind == route_kind::healthz || kind == route_kind::readyz ||
+                kind == route_kind::metrics));
+  }
 }
 
 BOOST_AUTO_TEST_CASE(collection_routes) {
-  check_collection("/categories", route::categories);
-  check_collection("/related-objects", route::related_objects);
-  check_collection("/objects", route::objects);
+  check_collection("/categories", "/categories");
+  check_collection("/related-objects", "/related-objects");
+  check_collection("/objects", "/objects");
+  BOOST_TEST_MESSAGE("each segment's routes name its resource and its view");
+  for (std::string segment : {"categories", "related-objects", "objects"}) {
+    BOOST_TEST_CONTEXT("segment " << segment) {
+      auto resource = dom->resource_index(segment);
+      auto view = dom->view_index(segment);
+      BOOST_TEST_REQUIRE(resource.has_value());
+      BOOST_TEST_REQUIRE(view.has_value());
+      for (auto path : {"/" + segment, "/" + segment + "/5"}) {
+        auto m = table->match(path);
+        BOOST_TEST(m.kind == (path == "/" + segment ? route_kind::collection
+                                                    : route_kind::item));
+        BOOST_TEST((m.resource == std::optional<uint16_t>(*resource)));
+        BOOST_TEST((m.view == std::optional<uint16_t>(*view)));
+      }
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(item_routes_carry_their_id) {
-  check_item("/categories/1", route::category, 1);
-  check_item("/categories/42", route::category, 42);
-  check_item("/related-objects/7", route::related_object, 7);
-  check_item("/related-objects/123456", route::related_object, 123456);
-  check_item("/objects/3", route::object, 3);
-  check_item("/objects/9223372036854775807", route::object, INT64_MAX);
+  check_item("/categories/1", "/categories/{id}", 1);
+  check_item("/categories/42", "/categories/{id}", 42);
+  check_item("/related-objects/7", "/related-objects/{id}", 7);
+  check_item("/related-objects/123456", "/related-objects/{id}", 123456);
+  check_item("/objects/3", "/objects/{id}", 3);
+  check_item("/objects/9223372036854775807", "/objects/{id}", INT64_MAX);
 }
 
 BOOST_AUTO_TEST_CASE(item_routes_flag_bad_ids) {
-  for (auto [prefix, r] : std::vector<std::pair<std::string, route>>{
-           {"/categories/", route::category},
-           {"/related-objects/", route::related_object},
-           {"/objects/", route::object}}) {
+  for (std::string segment : {"categories", "related-objects", "objects"}) {
     for (auto id :
          {"abc", "0", "-5", "99999999999999999999", "9223372036854775808", "01",
           "1.5", "1a", "+1", "%31", " 1"})
-      check_bad_id(prefix + id, r);
+      check_bad_id("/" + segment + "/" + id, "/" + segment + "/{id}");
   }
 }
 
 BOOST_AUTO_TEST_CASE(trailing_slashes_and_extra_segments_are_unknown) {
   for (auto path : {
-           "/healthz/",
-           "/readyz/",
-           "/metrics/",
-           "/status/",
-           "/categories/",
-           "/related-objects/",
-           "/objects/",
-           "/categories/1/",
-           "/related-objects/1/",
-           "/objects/1/",
-           "/objects/1/name",
-           "/categories/1/2",
-           "/objects//1",
-           "/objects/abc/1",
-           "/healthz/x",
-           "/status/1",
-           "//objects",
-           "/objects//",
+           "/healthz/",         "/readyz/",
+           "/metrics/",         "/status/",
+           "/openapi.json/",    "/categories/",
+           "/related-objects/", "/objects/",
+           "/categories/1/",    "/related-objects/1/",
+           "/objects/1/",       "/objects/1/name",
+           "/categories/1/2",   "/objects//1",
+           "/objects/abc/1",    "/healthz/x",
+           "/status/1",         "/openapi.json/1",
+           "//objects",         "/objects//",
        })
     check_unknown(path);
 }
@@ -171,6 +287,9 @@ BOOST_AUTO_TEST_CASE(prefixes_and_lookalikes_are_unknown) {
            "/readyzz",
            "/metricsX",
            "/statusX",
+           "/openapi",
+           "/openapi.jsonX",
+           "/top_level_object/1",
            "objects",
            "objects/1",
            "/api/objects",
@@ -179,76 +298,203 @@ BOOST_AUTO_TEST_CASE(prefixes_and_lookalikes_are_unknown) {
 }
 
 BOOST_AUTO_TEST_CASE(patterns_name_each_route) {
-  BOOST_TEST(http::pattern(route::healthz) == "/healthz");
-  BOOST_TEST(http::pattern(route::readyz) == "/readyz");
-  BOOST_TEST(http::pattern(route::metrics) == "/metrics");
-  BOOST_TEST(http::pattern(route::status) == "/status");
-  BOOST_TEST(http::pattern(route::categories) == "/categories");
-  BOOST_TEST(http::pattern(route::category) == "/categories/{id}");
-  BOOST_TEST(http::pattern(route::related_objects) == "/related-objects");
-  BOOST_TEST(http::pattern(route::related_object) == "/related-objects/{id}");
-  BOOST_TEST(http::pattern(route::objects) == "/objects");
-  BOOST_TEST(http::pattern(route::object) == "/objects/{id}");
-  BOOST_TEST(http::pattern(route::unknown) == "unknown");
+  BOOST_TEST_REQUIRE(table->size() == builtin_patterns.size() + 1);
+  for (uint16_t i = 0; i < builtin_patterns.size(); ++i)
+    BOOST_TEST(table->pattern(i) == builtin_patterns[i], "route " << i);
+  BOOST_TEST(table->pattern(table->unknown()) == "unknown");
+  BOOST_TEST(table->unknown() == builtin_patterns.size());
   std::set<std::string_view> distinct;
-  for (auto r : known_routes)
-    distinct.insert(http::pattern(r));
-  BOOST_TEST(distinct.size() == known_routes.size());
-  BOOST_TEST(http::route_count == known_routes.size() + 1);
+  for (uint16_t i = 0; i < table->size(); ++i)
+    distinct.insert(table->pattern(i));
+  BOOST_TEST(distinct.size() == table->size());
 }
 
 BOOST_AUTO_TEST_CASE(patterns_match_their_own_routes) {
   // A pattern with "{id}" replaced by an id matches its route.
-  for (auto r : known_routes) {
-    std::string path{http::pattern(r)};
+  for (uint16_t i = 0; i < table->unknown(); ++i) {
+    std::string path{table->pattern(i)};
     if (auto pos = path.find("{id}"); pos != std::string::npos)
       path.replace(pos, 4, "17");
-    auto m = http::match(path);
-    BOOST_TEST((m.r == r), "path " << path);
+    auto m = table->match(path);
+    BOOST_TEST(m.index == i, "path " << path);
   }
 }
 
 // -- allowed methods ----------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(allowed_methods_per_route) {
-  for (auto r : {route::healthz, route::readyz, route::metrics, route::status})
-    BOOST_TEST(http::allowed_methods(r) == "GET, HEAD");
-  BOOST_TEST(http::allowed_methods(route::categories) == "POST");
-  BOOST_TEST(http::allowed_methods(route::related_objects) == "POST");
-  BOOST_TEST(http::allowed_methods(route::objects) == "GET, HEAD, POST");
-  for (auto r : {route::category, route::related_object, route::object})
-    BOOST_TEST(http::allowed_methods(r) == "GET, HEAD, PUT, DELETE");
-  BOOST_TEST(http::allowed_methods(route::unknown) == "");
+  for (auto p : {"/healthz", "/readyz", "/metrics", "/status", "/openapi.json"})
+    BOOST_TEST(table->allowed_methods(index_of(p)) == "GET, HEAD", p);
+  BOOST_TEST(table->allowed_methods(index_of("/categories")) == "POST");
+  BOOST_TEST(table->allowed_methods(index_of("/related-objects")) == "POST");
+  BOOST_TEST(table->allowed_methods(index_of("/objects")) == "GET, HEAD, POST");
+  for (auto p : {"/categories/{id}", "/related-objects/{id}", "/objects/{id}"})
+    BOOST_TEST(table->allowed_methods(index_of(p)) == "GET, HEAD, PUT, DELETE",
+               p);
+  BOOST_TEST(table->allowed_methods(table->unknown()) == "");
 }
 
 BOOST_AUTO_TEST_CASE(allows_matches_the_api_table) {
   struct row {
-    route r;
+    std::string pattern;
     std::set<std::string> allowed;
   };
-  std::vector<row> table{
-      {route::healthz, {"GET", "HEAD"}},
-      {route::readyz, {"GET", "HEAD"}},
-      {route::metrics, {"GET", "HEAD"}},
-      {route::status, {"GET", "HEAD"}},
-      {route::categories, {"POST"}},
-      {route::related_objects, {"POST"}},
-      {route::objects, {"GET", "HEAD", "POST"}},
-      {route::category, {"GET", "HEAD", "PUT", "DELETE"}},
-      {route::related_object, {"GET", "HEAD", "PUT", "DELETE"}},
-      {route::object, {"GET", "HEAD", "PUT", "DELETE"}},
-      {route::unknown, {}},
+  std::vector<row> rows{
+      {"/healthz", {"GET", "HEAD"}},
+      {"/readyz", {"GET", "HEAD"}},
+      {"/metrics", {"GET", "HEAD"}},
+      {"/status", {"GET", "HEAD"}},
+      {"/openapi.json", {"GET", "HEAD"}},
+      {"/categories", {"POST"}},
+      {"/related-objects", {"POST"}},
+      {"/objects", {"GET", "HEAD", "POST"}},
+      {"/categories/{id}", {"GET", "HEAD", "PUT", "DELETE"}},
+      {"/related-objects/{id}", {"GET", "HEAD", "PUT", "DELETE"}},
+      {"/objects/{id}", {"GET", "HEAD", "PUT", "DELETE"}},
+      {"unknown", {}},
   };
+  BOOST_TEST(rows.size() == table->size());
   std::vector<std::string> methods{
       "GET",     "HEAD",  "POST", "PUT", "DELETE", "PATCH",
       "OPTIONS", "TRACE", "get",  "",    "GET,",   "GET, HEAD",
       "PUT, D",  ",",     " ",    "ET",  "HEA",    "POST ",
   };
-  for (const auto& [r, allowed] : table)
+  for (const auto& [pattern, allowed] : rows) {
+    auto index = index_of(pattern);
     for (const auto& method : methods) {
-      BOOST_TEST(http::allows(r, method) == (allowed.count(method) > 0),
-                 "route " << http::pattern(r) << ", method '" << method << "'");
+      BOOST_TEST(table->allows(index, method) == (allowed.count(method) > 0),
+                 "route " << pattern << ", method '" << method << "'");
     }
+  }
+}
+
+// -- a richer domain ----------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(routes_of_a_declared_domain) {
+  auto shop = parse_or_fail(shop_yaml);
+  route_table t{shop};
+  BOOST_TEST_MESSAGE("fixed routes, then each segment once, then unknown");
+  std::vector<std::string> expected{
+      "/healthz",          "/readyz",  "/metrics",      "/status",
+      "/openapi.json",     "/depots",  "/depots/{id}",  "/audit-notes",
+      "/audit-notes/{id}", "/regions", "/regions/{id}", "/depot-names",
+      "/depot-names/{id}", "unknown",
+  };
+  BOOST_TEST_REQUIRE(t.size() == expected.size());
+  for (uint16_t i = 0; i < t.size(); ++i)
+    BOOST_TEST(t.pattern(i) == expected[i], "route " << i);
+  BOOST_TEST(t.unknown() == expected.size() - 1);
+  BOOST_TEST_MESSAGE("the built-in segments are not routes of this domain");
+  for (auto path : {"/objects", "/objects/1", "/categories", "/depot",
+                    "/region/1", "/audit", "/audit_notes/1", "/depots/1/x"})
+    check_unknown(t, path);
+}
+
+BOOST_AUTO_TEST_CASE(a_view_sharing_a_resource_segment_serves_both) {
+  auto shop = parse_or_fail(shop_yaml);
+  route_table t{shop};
+  auto resource = shop.resource_index("depots");
+  auto view = shop.view_index("depots");
+  BOOST_TEST_REQUIRE(resource.has_value());
+  BOOST_TEST_REQUIRE(view.has_value());
+  auto list = t.match("/depots");
+  BOOST_TEST(list.kind == route_kind::collection);
+  BOOST_TEST((list.resource == std::optional<uint16_t>(*resource)));
+  BOOST_TEST((list.view == std::optional<uint16_t>(*view)));
+  BOOST_TEST(t.allowed_methods(list.index) == "GET, HEAD, POST");
+  auto item = t.match("/depots/12");
+  BOOST_TEST(item.kind == route_kind::item);
+  BOOST_TEST(item.id == 12);
+  BOOST_TEST((item.resource == std::optional<uint16_t>(*resource)));
+  BOOST_TEST((item.view == std::optional<uint16_t>(*view)));
+  BOOST_TEST(t.allowed_methods(item.index) == "GET, HEAD, PUT, DELETE");
+  auto bad = t.match("/depots/x");
+  BOOST_TEST(bad.kind == route_kind::item);
+  BOOST_TEST(bad.bad_id);
+  BOOST_TEST(bad.index == item.index);
+}
+
+BOOST_AUTO_TEST_CASE(a_resource_without_a_view_answers_no_reads) {
+  auto shop = parse_or_fail(shop_yaml);
+  route_table t{shop};
+  auto resource = shop.resource_index("audit-notes");
+  BOOST_TEST_REQUIRE(resource.has_value());
+  BOOST_TEST(!shop.view_index("audit-notes").has_value());
+  auto list = t.match("/audit-notes");
+  BOOST_TEST(list.kind == route_kind::collection);
+  BOOST_TEST((list.resource == std::optional<uint16_t>(*resource)));
+  BOOST_TEST(!list.view.has_value());
+  BOOST_TEST(t.allowed_methods(list.index) == "POST");
+  auto item = t.match("/audit-notes/3");
+  BOOST_TEST(item.kind == route_kind::item);
+  BOOST_TEST(item.id == 3);
+  BOOST_TEST(!item.view.has_value());
+  BOOST_TEST(t.allowed_methods(item.index) == "PUT, DELETE");
+  BOOST_TEST_MESSAGE("GET and HEAD answer 405 on both routes");
+  for (auto index : {list.index, item.index}) {
+    BOOST_TEST(!t.allows(index, "GET"));
+    BOOST_TEST(!t.allows(index, "HEAD"));
+  }
+  BOOST_TEST(t.allows(list.index, "POST"));
+  BOOST_TEST(!t.allows(list.index, "PUT"));
+  BOOST_TEST(t.allows(item.index, "PUT"));
+  BOOST_TEST(t.allows(item.index, "DELETE"));
+  BOOST_TEST(!t.allows(item.index, "POST"));
+}
+
+BOOST_AUTO_TEST_CASE(
+    a_view_without_list_or_resource_allows_nothing_on_the_collection) {
+  auto shop = parse_or_fail(shop_yaml);
+  route_table t{shop};
+  auto view = shop.view_index("regions");
+  BOOST_TEST_REQUIRE(view.has_value());
+  BOOST_TEST(!shop.resource_index("regions").has_value());
+  auto list = t.match("/regions");
+  BOOST_TEST(list.kind == route_kind::collection);
+  BOOST_TEST(!list.resource.has_value());
+  BOOST_TEST((list.view == std::optional<uint16_t>(*view)));
+  BOOST_TEST(t.allowed_methods(list.index) == "");
+  for (auto method : {"GET", "HEAD", "POST", "PUT", "DELETE", ""})
+    BOOST_TEST(!t.allows(list.index, method), "method '" << method << "'");
+  auto item = t.match("/regions/9");
+  BOOST_TEST(item.kind == route_kind::item);
+  BOOST_TEST((item.view == std::optional<uint16_t>(*view)));
+  BOOST_TEST(t.allowed_methods(item.index) == "GET, HEAD");
+  BOOST_TEST(t.allows(item.index, "GET"));
+  BOOST_TEST(!t.allows(item.index, "PUT"));
+  BOOST_TEST(!t.allows(item.index, "DELETE"));
+  BOOST_TEST_MESSAGE("a view with a list and no resource reads only");
+  auto names = t.match("/depot-names");
+  BOOST_TEST(t.allowed_methods(names.index) == "GET, HEAD");
+  BOOST_TEST(t.allowed_methods(t.match("/depot-names/1").index) == "GET, HEAD");
+}
+
+BOOST_AUTO_TEST_CASE(every_route_has_its_own_metrics_label) {
+  auto shop = parse_or_fail(shop_yaml);
+  route_table t{shop};
+  struct row {
+    const char* path;
+    const char* label;
+  };
+  for (auto [path, label] : std::vector<row>{
+           {"/depots", "/depots"},
+           {"/depots/1", "/depots/{id}"},
+           {"/depots/0", "/depots/{id}"},
+           {"/audit-notes", "/audit-notes"},
+           {"/audit-notes/77", "/audit-notes/{id}"},
+           {"/regions", "/regions"},
+           {"/regions/2", "/regions/{id}"},
+           {"/depot-names/2", "/depot-names/{id}"},
+           {"/metrics", "/metrics"},
+           {"/openapi.json", "/openapi.json"},
+           {"/nowhere", "unknown"},
+           {"/depots/1/", "unknown"},
+       })
+    BOOST_TEST(t.pattern(t.match(path).index) == label, "path " << path);
+  std::set<std::string_view> labels;
+  for (uint16_t i = 0; i < t.size(); ++i)
+    labels.insert(t.pattern(i));
+  BOOST_TEST(labels.size() == t.size());
 }
 
 // -- errors -------------------------------------------------------------------
@@ -264,6 +510,10 @@ BOOST_AUTO_TEST_CASE(status_of_every_error_code) {
   BOOST_TEST(http::status_of(ec::min_seq_timeout) == 504);
   BOOST_TEST(http::status_of(ec::overloaded) == 503);
   BOOST_TEST(http::status_of(ec::internal) == 500);
+  BOOST_TEST(http::status_of(ec::idempotency_key_reused) == 422);
+  BOOST_TEST(http::status_of(ec::duplicate_value) == 409);
+  BOOST_TEST(http::status_of(ec::schema_mismatch) == 500);
+  BOOST_TEST(http::status_of(ec::domain_mismatch) == 503);
   // Values outside the enum are internal errors, not successes.
   BOOST_TEST(http::status_of(static_cast<ec>(200)) == 500);
 }

@@ -12,6 +12,7 @@
 #include "actors/supervisors.hpp"
 #include "db/error.hpp"
 #include "fixtures/deterministic.hpp"
+#include "fixtures/objects_domain.hpp"
 #include "model/row_key.hpp"
 
 using namespace cqrs;
@@ -51,9 +52,7 @@ struct fixture : deterministic_system {
   /// Reads object `id` through the actor the routing table picks, as the
   /// gateway does.
   std::shared_ptr<read_outcome> read_object(row_id id) {
-    query q;
-    q.kind = query_kind::object;
-    q.id = id;
+    auto q = item_query("objects", id);
     read_request req{q, cache_key(q), 0};
     auto target = routes->pick(req.key);
     BOOST_REQUIRE(target);
@@ -66,7 +65,7 @@ struct fixture : deterministic_system {
       auto id = db->fills.front().q.id;
       caf::anon_send(reader, atom::apply_v,
                      make_fill("object " + std::to_string(id), 0,
-                               {row_key(table::top_level_object, id)}));
+                               {row_key("top_level_object", id)}));
       run();
     }
   }
