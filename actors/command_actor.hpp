@@ -22,7 +22,7 @@ namespace cqrs {
 struct command_actor_config {
   database_settings database;
   /// The domain whose resources the commands write.
-  std::shared_ptr<const domain> domain;
+  std::shared_ptr<const domain> dom;
   /// Most commands in one transaction.
   uint32_t max_batch = 256;
   /// How long idempotency keys are kept and honoured.

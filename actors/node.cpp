@@ -108,7 +108,7 @@ node::start(caf::actor_system& sys, const settings& cfg,
   } else {
     command_actor_config cmd_cfg;
     cmd_cfg.database = cfg.database;
-    cmd_cfg.domain = d;
+    cmd_cfg.dom = d;
     cmd_cfg.max_batch = cfg.command.max_batch;
     cmd_cfg.idempotency_ttl =
         std::chrono::seconds{cfg.command.idempotency_ttl_s};

@@ -204,17 +204,17 @@ command_supervisor_impl(command_supervisor_ptr self, command_actor_config cfg,
       [self](atom::subscribe, hub_actor& hub,
              const std::string& digest) -> caf::result<seq_t> {
         auto& st = self->state;
-        const auto& ours = st.cfg.domain->digest;
+        const auto& ours = st.cfg.dom->digest;
         if (digest != ours) {
           CQRS_LOG(warning, "command_supervisor",
                    "refused hub " << caf::to_string(hub.address())
                                   << ": it serves another domain (digest "
                                   << digest << ", this command node serves '"
-                                  << st.cfg.domain->name << "', digest "
+                                  << st.cfg.dom->name << "', digest "
                                   << ours << ")");
           return make_cqrs_error(
               ec::domain_mismatch,
-              "the command node serves domain '" + st.cfg.domain->name +
+              "the command node serves domain '" + st.cfg.dom->name +
                   "' with digest " + ours + ", this node one with digest " +
                   digest);
         }

@@ -28,7 +28,7 @@ using detail::select_texts;
 
 // -- names and types ----------------------------------------------------------
 
-std::string quoted(std::string_view name) {
+std::string sql_name(std::string_view name) {
   std::string result = "\"";
   for (char c : name) {
     if (c == '"')
@@ -71,7 +71,7 @@ const char* sql_type(column_type x, database_backend backend) {
 // PRECISION)" or "a reference to \"author\" (INTEGER affinity)".
 std::string declared(const column_decl& c, database_backend backend) {
   std::string result = c.type == column_type::reference
-                           ? "a reference to " + quoted(c.references)
+                           ? "a reference to " + sql_name(c.references)
                            : std::string{to_string(c.type)};
   result += " (";
   result += sql_type(c.type, backend);
@@ -208,7 +208,7 @@ void check_table(const table_decl& t, const db_table& found,
                  database_backend backend, std::vector<std::string>& out) {
   bool sqlite = backend == database_backend::sqlite;
   auto where = [&](std::string_view column) {
-    return "table " + quoted(t.name) + ", column " + quoted(column) + ": ";
+    return "table " + sql_name(t.name) + ", column " + sql_name(column) + ": ";
   };
   if (auto problem = id_problem(found, backend); !problem.empty())
     out.push_back(where("id") + problem + "; the domain needs " +
@@ -260,21 +260,21 @@ void check_table(const table_decl& t, const db_table& found,
 // immediate constraints (child_object's), which the write store honours by
 // deleting children first.
 std::string references_clause(const column_decl& c) {
-  return " REFERENCES " + quoted(c.references) +
+  return " REFERENCES " + sql_name(c.references) +
          " (\"id\") DEFERRABLE INITIALLY DEFERRED";
 }
 
 std::string create_table(const table_decl& t, database_backend backend) {
   bool sqlite = backend == database_backend::sqlite;
-  std::string result = "CREATE TABLE IF NOT EXISTS " + quoted(t.name) + " (";
+  std::string result = "CREATE TABLE IF NOT EXISTS " + sql_name(t.name) + " (";
   result += sqlite ? "\"id\" INTEGER PRIMARY KEY AUTOINCREMENT"
                    : "\"id\" BIGSERIAL PRIMARY KEY";
   for (const auto& c : t.columns) {
-    result += ", " + quoted(c.name) + " " + sql_type(c.type, backend);
+    result += ", " + sql_name(c.name) + " " + sql_type(c.type, backend);
     if (!c.optional)
       result += " NOT NULL";
     if (sqlite && c.type == column_type::boolean)
-      result += " CHECK (" + quoted(c.name) + " IN (0, 1))";
+      result += " CHECK (" + sql_name(c.name) + " IN (0, 1))";
     // SQLite resolves a reference when a row is written, so it may name a
     // table created later; PostgreSQL gets them once every table exists.
     if (sqlite && c.type == column_type::reference)
@@ -310,8 +310,8 @@ std::vector<wanted_index> wanted_indexes(const domain& d, size_t t) {
     for (const auto& n : r.nodes)
       if (n.parent >= 0 && !n.many && n.table == t && unique_why[n.by].empty())
         unique_why[n.by] = "the by column of the owned single child " +
-                           quoted(n.field) + " of resource " +
-                           quoted(r.segment);
+                           sql_name(n.field) + " of resource " +
+                           sql_name(r.segment);
   for (size_t c = 0; c < table.columns.size(); ++c)
     if (indexed[c] || !unique_why[c].empty())
       wanted.push_back({c, !unique_why[c].empty(), unique_why[c]});
@@ -333,8 +333,8 @@ std::string duplicates(soci::session& sql, const std::string& table,
       select_texts(sql,
                    "SELECT CAST(count(*) AS TEXT), CAST(min(\"id\") AS TEXT),"
                    " CAST(max(\"id\") AS TEXT) FROM " +
-                       quoted(table) + " WHERE " + quoted(column) +
-                       " IS NOT NULL GROUP BY " + quoted(column) +
+                       sql_name(table) + " WHERE " + sql_name(column) +
+                       " IS NOT NULL GROUP BY " + sql_name(column) +
                        " HAVING count(*) > 1 ORDER BY min(\"id\") LIMIT 1",
                    3, nullptr);
   if (rows.empty())
@@ -346,7 +346,7 @@ std::string duplicates(soci::session& sql, const std::string& table,
 
 caf::error mismatch(const domain& d, const std::vector<std::string>& what) {
   std::string message =
-      "the database does not match domain " + quoted(d.name) + ": ";
+      "the database does not match domain " + sql_name(d.name) + ": ";
   for (size_t i = 0; i < what.size(); ++i)
     message += (i == 0 ? "" : "; ") + what[i];
   return make_cqrs_error(ec::schema_mismatch, std::move(message));
@@ -379,7 +379,7 @@ caf::error ensure_domain_schema(soci::session& sql, database_backend backend,
       if (f.kind.empty())
         continue;
       if (f.kind != "table")
-        problems.push_back("table " + quoted(t.name) + ": the database has a " +
+        problems.push_back("table " + sql_name(t.name) + ": the database has a " +
                            f.kind + " of that name, not a table");
       else
         check_table(t, f, backend, problems);
@@ -394,8 +394,8 @@ caf::error ensure_domain_schema(soci::session& sql, database_backend backend,
         if (found[i].kind.empty())
           for (const auto& c : d.tables[i].columns)
             if (c.type == column_type::reference)
-              sql << "ALTER TABLE " + quoted(d.tables[i].name) +
-                         " ADD FOREIGN KEY (" + quoted(c.name) + ")" +
+              sql << "ALTER TABLE " + sql_name(d.tables[i].name) +
+                         " ADD FOREIGN KEY (" + sql_name(c.name) + ")" +
                          references_clause(c);
     for (size_t i = 0; i < d.tables.size(); ++i) {
       const auto& t = d.tables[i];
@@ -409,15 +409,15 @@ caf::error ensure_domain_schema(soci::session& sql, database_backend backend,
           continue;
         if (w.unique && existed)
           if (auto why = duplicates(sql, t.name, column); !why.empty())
-            problems.push_back("table " + quoted(t.name) + ", column " +
-                               quoted(column) + ": " + w.why +
+            problems.push_back("table " + sql_name(t.name) + ", column " +
+                               sql_name(column) + ": " + w.why +
                                ", but in the database " + why);
         if (problems.empty())
           sql << std::string{w.unique ? "CREATE UNIQUE INDEX"
                                       : "CREATE INDEX"} +
                      " IF NOT EXISTS " +
-                     quoted(index_name(t.name, column, w.unique)) + " ON " +
-                     quoted(t.name) + " (" + quoted(column) + ")";
+                     sql_name(index_name(t.name, column, w.unique)) + " ON " +
+                     sql_name(t.name) + " (" + sql_name(column) + ")";
       }
     }
     if (!problems.empty())
@@ -426,7 +426,7 @@ caf::error ensure_domain_schema(soci::session& sql, database_backend backend,
     return caf::none;
   } catch (const std::exception& e) {
     return fail(detail::database_error(
-        "cannot create or check the tables of domain " + quoted(d.name), e));
+        "cannot create or check the tables of domain " + sql_name(d.name), e));
   } catch (...) {
     return fail(make_cqrs_error(
         ec::internal, "unknown exception while creating the domain's tables"));
