@@ -71,8 +71,8 @@ std::optional<YAML::Node> load_yaml_document(const std::string& text,
     while (stream.HandleNextDocument(check)) {
     }
     if (check.documents > 1) {
-      error = "expected one YAML document, got " +
-              std::to_string(check.documents);
+      error =
+          "expected one YAML document, got " + std::to_string(check.documents);
       return std::nullopt;
     }
     if (check.documents == 0)

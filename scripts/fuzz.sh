@@ -8,7 +8,7 @@
 #
 #   scripts/fuzz.sh                     # every target, $CQRSD_FUZZ_SECONDS (60) s each
 #   scripts/fuzz.sh --seconds 3600      # longer
-#   scripts/fuzz.sh --target config     # one target (request or config)
+#   scripts/fuzz.sh --target config     # one target (request, config or domain)
 #   scripts/fuzz.sh --keep-corpus DIR   # grow DIR/<name>/ across runs
 #
 # Works from any directory. JOBS sets the build's parallelism (default 2).
@@ -22,7 +22,7 @@ usage() {
 }
 
 seconds="${CQRSD_FUZZ_SECONDS:-60}"
-targets=(request config)
+targets=(request config domain)
 keep_corpus=""
 while (($#)); do
   case "$1" in
@@ -55,7 +55,7 @@ done
 }
 for name in "${targets[@]}"; do
   [[ -d "fuzz/corpus/$name" ]] || {
-    echo "fuzz.sh: unknown target '$name' (have: request, config)" >&2
+    echo "fuzz.sh: unknown target '$name' (have: request, config, domain)" >&2
     exit 2
   }
 done

@@ -159,6 +159,7 @@ void check_equal(const settings& x, const settings& y) {
   BOOST_TEST(x.cluster.reconnect_initial_ms == y.cluster.reconnect_initial_ms);
   BOOST_TEST(x.cluster.reconnect_max_ms == y.cluster.reconnect_max_ms);
   BOOST_TEST(to_string(x.log.level) == to_string(y.log.level));
+  BOOST_TEST(x.domain == y.domain);
 }
 
 /// Captures what is written to stderr while alive.
@@ -881,6 +882,37 @@ BOOST_AUTO_TEST_CASE(expanded_values_are_validated) {
   set_variable("CQRSD_TEST_ACTORS", "lots");
   check_error("query: {actors: \"${CQRSD_TEST_ACTORS}\"}", "query.actors",
               "'lots'");
+}
+
+// -- the domain file ----------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(domain_is_empty_by_default_and_parsed_as_written) {
+  BOOST_TEST(settings{}.domain == "");
+  BOOST_TEST(parse_ok("").domain == "");
+  BOOST_TEST(parse_ok("domain:\n").domain == "");
+  BOOST_TEST(parse_ok("domain: library.yaml\n").domain == "library.yaml");
+  BOOST_TEST(parse_ok("domain: ../domains/library.yaml\n").domain ==
+             "../domains/library.yaml");
+  set_variable("CQRSD_TEST_DOMAIN", "/srv/shop.yaml");
+  BOOST_TEST(parse_ok("domain: ${CQRSD_TEST_DOMAIN}\n").domain ==
+             "/srv/shop.yaml");
+  check_error("domain: [a.yaml]\n", "domain",
+              "expected a string, got a sequence");
+  check_error("domain: {file: a.yaml}\n", "domain", "a mapping");
+}
+
+BOOST_AUTO_TEST_CASE(load_settings_finds_a_relative_domain_beside_the_config) {
+  config_error err;
+  auto relative = write_file("relative.yaml", "domain: library.yaml\n");
+  auto s = load_settings(relative, err);
+  BOOST_REQUIRE_MESSAGE(s.has_value(), to_string(err));
+  BOOST_TEST(s->domain == dir + "/library.yaml");
+  auto up = write_file("up.yaml", "domain: ../domains/shop.yaml\n");
+  BOOST_TEST(load_settings(up, err)->domain == dir + "/../domains/shop.yaml");
+  auto absolute = write_file("absolute.yaml", "domain: /srv/shop.yaml\n");
+  BOOST_TEST(load_settings(absolute, err)->domain == "/srv/shop.yaml");
+  auto none = write_file("none.yaml", "log: {level: info}\n");
+  BOOST_TEST(load_settings(none, err)->domain == "");
 }
 
 // -- files and formatting -----------------------------------------------------

@@ -1,0 +1,664 @@
+// Tests of loading domain files: the shipped domains, the built-in one, the
+// canonical digest, what is derived, and the rules of the YAML, the top
+// level, tables and columns (DOMAIN.md). Resources and views: domain_rules.
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <future>
+#include <iterator>
+#include <limits>
+#include <memory>
+#include <regex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include <unistd.h>
+
+#include "config/domain_file.hpp"
+#include "fixtures/domain_yaml.hpp"
+
+using namespace cqrs;
+using namespace cqrs::test;
+
+namespace {
+
+std::string read_source(const std::string& relative) {
+  std::ifstream in{std::string{CQRSD_SOURCE_DIR} + "/" + relative};
+  BOOST_REQUIRE_MESSAGE(in.good(), "cannot read " << relative);
+  return std::string{std::istreambuf_iterator<char>{in}, {}};
+}
+
+/// The shipped domains, and a temporary folder for files to load.
+struct fixture : domain_yaml {
+  fixture() {
+    char pattern[] = "/tmp/cqrsd-domain-XXXXXX";
+    const char* made = ::mkdtemp(pattern);
+    BOOST_REQUIRE(made != nullptr);
+    dir = made;
+  }
+
+  ~fixture() {
+    for (const auto& path : files)
+      std::remove(path.c_str());
+    ::rmdir(dir.c_str());
+  }
+
+  std::string write_file(const std::string& name, const std::string& text) {
+    auto path = dir + "/" + name;
+    std::ofstream out{path};
+    out << text;
+    out.close();
+    BOOST_REQUIRE(out.good());
+    files.push_back(path);
+    return path;
+  }
+
+  domain load_shipped(const std::string& name) {
+    domain_error err;
+    auto d =
+        load_domain(std::string{CQRSD_SOURCE_DIR} + "/domains/" + name, err);
+    BOOST_REQUIRE_MESSAGE(d.has_value(), to_string(err));
+    return *d;
+  }
+
+  static const view_decl& view(const domain& d, const std::string& segment) {
+    auto i = d.view_index(segment);
+    BOOST_REQUIRE_MESSAGE(i.has_value(), "no view " << segment);
+    return d.views[*i];
+  }
+
+  static std::string table_of(const domain& d, const view_source& s) {
+    return d.tables[s.table].name;
+  }
+
+  std::string dir;
+  std::vector<std::string> files;
+};
+
+bool is_hex_digest(const std::string& x) {
+  return std::regex_match(x, std::regex{"[0-9a-f]{64}"});
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(domain_file, fixture)
+
+// -- the shipped domains ------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(shipped_domains_load_with_stable_digests) {
+  for (auto name : {"objects.yaml", "library.yaml"}) {
+    BOOST_TEST_CONTEXT(name) {
+      auto d = load_shipped(name);
+      BOOST_TEST(is_hex_digest(d.digest), d.digest);
+      BOOST_TEST(load_shipped(name).digest == d.digest);
+    }
+  }
+  BOOST_TEST(load_shipped("objects.yaml").digest !=
+             load_shipped("library.yaml").digest);
+  auto library = load_shipped("library.yaml");
+  BOOST_TEST(library.name == "library");
+  std::set<std::string> tables;
+  for (const auto& t : library.tables)
+    tables.insert(t.name);
+  for (auto t :
+       {"country", "author", "branch", "book", "copy", "loan", "member"})
+    BOOST_TEST(tables.count(t) == 1u, "library lacks table " << t);
+}
+
+BOOST_AUTO_TEST_CASE(builtin_domain_is_objects_yaml) {
+  BOOST_TEST(std::string{builtin_domain_text()} ==
+             read_source("domains/objects.yaml"));
+  auto builtin = builtin_domain();
+  BOOST_REQUIRE(builtin != nullptr);
+  BOOST_TEST(builtin.get() == builtin_domain().get(), "parsed once");
+  BOOST_TEST(builtin->name == "objects");
+  BOOST_TEST(builtin->digest == load_shipped("objects.yaml").digest);
+}
+
+BOOST_AUTO_TEST_CASE(configured_domain_is_the_file_or_the_builtin) {
+  settings cfg;
+  domain_error err;
+  BOOST_TEST(load_configured_domain(cfg, err).get() == builtin_domain().get());
+  cfg.domain = std::string{CQRSD_SOURCE_DIR} + "/domains/library.yaml";
+  auto library = load_configured_domain(cfg, err);
+  BOOST_REQUIRE_MESSAGE(library != nullptr, to_string(err));
+  BOOST_TEST(library->name == "library");
+  cfg.domain = dir + "/missing.yaml";
+  BOOST_TEST(load_configured_domain(cfg, err) == nullptr);
+  BOOST_TEST(to_string(err) ==
+             "domain error: " + cfg.domain +
+                 ": cannot read domain file: No such file or directory");
+}
+
+BOOST_AUTO_TEST_CASE(files_that_cannot_be_read_name_the_file) {
+  domain_error err;
+  BOOST_TEST(!load_domain(dir, err).has_value());
+  BOOST_TEST(err.file == dir);
+  BOOST_TEST(err.path == "");
+  BOOST_TEST(err.message.find("cannot read domain file") != std::string::npos,
+             err.message);
+  auto path = write_file("bad.yaml", tables + "views: {x: {from: book}}\n");
+  BOOST_TEST(!load_domain(path, err).has_value());
+  BOOST_TEST(to_string(err) ==
+             "domain error: " + path +
+                 ": views.x: missing key 'fields' (the view's JSON object)");
+}
+
+// -- the canonical form -------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(
+    comments_key_order_and_spelled_out_defaults_keep_the_digest) {
+  // objects.yaml with tables, resources and views in another order, keys
+  // reordered, flow style, comments and every default written out.
+  auto same = R"(# the same domain
+views:
+  related-objects:
+    fields: {content_description: related_object.content_description,
+             content_type: related_object.content_type, id: related_object.id}
+    from: related_object
+  objects:
+    list: {max_limit: 500, filters: {category_id: child_object.category_id}}
+    fields:
+      access_code: child_object.access_code
+      category_description: category.description
+      content_description: related_object.content_description
+      content_type: related_object.content_type
+      id: top_level_object.id
+      name: top_level_object.name
+    join: [child_object.top_level_object_id, child_object.related_object_id,
+           child_object.category_id]
+    from: top_level_object
+  categories: {from: category, fields: {description: category.description, id: category.id}}
+resources:
+  objects:
+    owns:
+      child: {by: top_level_object_id, many: false, table: child_object}
+    table: top_level_object
+  related-objects: {table: related_object, owns: {}}
+  categories: {table: category}
+tables:
+  top_level_object: {columns: {name: {type: text, min_length: 1}}}
+  child_object:
+    columns:
+      access_code: {max_length: 1000, type: text, optional: false}
+      top_level_object_id: {unique: true, references: top_level_object}
+      related_object_id: {references: related_object, unique: false}
+      category_id: {references: category}
+  category: {columns: {description: text}}
+  related_object:
+    columns: {content_description: text, content_type: text}  # comment
+name: objects
+)";
+  BOOST_TEST(parse_ok(same).digest == builtin_domain()->digest);
+}
+
+BOOST_AUTO_TEST_CASE(every_semantic_change_changes_the_digest) {
+  auto base = tables + R"(resources:
+  books: {table: book}
+views:
+  books:
+    from: book
+    join: [book.author_id]
+    fields: {id: book.id, title: book.title, author: author.name}
+    list: {filters: {author_id: book.author_id}}
+)";
+  std::set<std::string> digests{parse_ok(base).digest};
+  auto changed = [&](const std::string& from, const std::string& to) {
+    auto text = base;
+    auto at = text.find(from);
+    BOOST_REQUIRE(at != std::string::npos);
+    text.replace(at, from.size(), to);
+    BOOST_TEST_CONTEXT("'" << from << "' -> '" << to << "'") {
+      BOOST_TEST(digests.insert(parse_ok(text).digest).second);
+    }
+  };
+  changed("name: t", "name: u");
+  changed("title: text", "title: {type: text, max_length: 10}");
+  changed("title: text", "title: {type: text, optional: true}");
+  changed("title: text", "title: {type: text, unique: true}");
+  changed("title: text", "title: {type: text, one_of: [a]}");
+  changed("title: text", "title: integer");
+  changed("author_id: {references: author}",
+          "author_id: {references: author, optional: true}");
+  changed("      title: text\n      author_id: {references: author}",
+          "      author_id: {references: author}\n      title: text");
+  changed("{id: book.id, title: book.title,",
+          "{title: book.title, id: book.id,");
+  changed("author: author.name}", "writer: author.name}");
+  changed("{filters: {author_id: book.author_id}}",
+          "{filters: {author_id: book.author_id}, max_limit: 400}");
+  changed("{filters: {author_id: book.author_id}}", "{}");
+  changed("books: {table: book}", "tomes: {table: book}");
+}
+
+BOOST_AUTO_TEST_CASE(canonical_text_spells_out_every_default) {
+  auto d = parse_ok(tables + R"(resources:
+  authors:
+    table: author
+    owns: {books: {table: book, by: author_id, many: true}}
+views:
+  authors:
+    from: author
+    fields: {id: author.id}
+    collections:
+      books: {from: book, by: author_id, fields: {title: book.title}}
+    list: {}
+)");
+  auto text = canonical_text(d);
+  for (auto part :
+       {R"("min_length":1)", R"("max_length":1000)", R"("optional":false)",
+        R"("unique":false)", R"("one_of":[])", R"("max_items":100)",
+        R"("many":true)", R"("order_by":"id")", R"("limit":100)",
+        R"("default_limit":50)", R"("max_limit":500)", R"("join":[])",
+        R"(["title",{)", R"(["books",{)"})
+    BOOST_TEST(text.find(part) != std::string::npos,
+               "no " << part << " in " << text);
+}
+
+// -- what is derived ----------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(objects_view_joins_as_today) {
+  auto d = *builtin_domain();
+  const auto& v = view(d, "objects");
+  const auto& s = v.scope.sources;
+  BOOST_REQUIRE(s.size() == 4u);
+  BOOST_TEST(table_of(d, s[0]) == "top_level_object");
+  BOOST_TEST(s[0].parent == -1);
+  BOOST_TEST(table_of(d, s[1]) == "child_object");
+  BOOST_TEST((s[1].backward && s[1].inner && s[1].parent == 0));
+  BOOST_TEST(table_of(d, s[2]) == "related_object");
+  BOOST_TEST((!s[2].backward && s[2].inner && s[2].parent == 1));
+  BOOST_TEST(table_of(d, s[3]) == "category");
+  BOOST_TEST((!s[3].backward && s[3].inner && !s[3].may_be_missing));
+  BOOST_REQUIRE(v.list.has_value());
+  BOOST_TEST(v.list->filters[0].source == 1u);
+  const auto& child = d.tables[*d.table_index("child_object")];
+  BOOST_TEST(child.keyed_columns == (std::vector<size_t>{1, 2, 3}));
+  const auto& r = d.resources[*d.resource_index("objects")];
+  BOOST_REQUIRE(r.nodes.size() == 2u);
+  BOOST_TEST((r.nodes[1].field == "child" && !r.nodes[1].many));
+}
+
+BOOST_AUTO_TEST_CASE(library_joins_are_left_where_a_row_may_be_missing) {
+  auto d = load_shipped("library.yaml");
+  BOOST_TEST_MESSAGE("books: author and country through required columns");
+  const auto& books = view(d, "books");
+  for (size_t i = 1; i < 3; ++i)
+    BOOST_TEST(
+        (books.scope.sources[i].inner && !books.scope.sources[i].backward));
+  BOOST_TEST(table_of(d, books.scope.sources[2]) == "country");
+  BOOST_REQUIRE(books.list.has_value());
+  const auto& country = books.list->filters[1];
+  BOOST_TEST(country.name == "country_id");
+  BOOST_TEST(table_of(d, books.scope.sources[country.source]) == "author");
+  BOOST_TEST_MESSAGE("copies, and their loans, nested in books");
+  const auto& copies = books.scope.collections[0];
+  BOOST_TEST(table_of(d, copies.scope.sources[1]) == "branch");
+  BOOST_TEST(copies.scope.collections[0].name == "loans");
+  BOOST_TEST(*copies.order_field == 0u);
+  BOOST_TEST_MESSAGE("members: optional home branch, owned single card");
+  const auto& members = view(d, "members");
+  BOOST_TEST(table_of(d, members.scope.sources[1]) == "branch");
+  BOOST_TEST((!members.scope.sources[1].inner &&
+              members.scope.sources[1].may_be_missing));
+  BOOST_TEST(table_of(d, members.scope.sources[2]) == "card");
+  BOOST_TEST(
+      (members.scope.sources[2].backward && members.scope.sources[2].inner));
+  BOOST_TEST_MESSAGE("books owns copies owns loans");
+  const auto& r = d.resources[*d.resource_index("books")];
+  BOOST_REQUIRE(r.nodes.size() == 3u);
+  BOOST_TEST((r.nodes[2].parent == 1 && r.nodes[2].many &&
+              r.nodes[2].max_items == 50u));
+}
+
+BOOST_AUTO_TEST_CASE(
+    joins_through_a_left_join_may_miss_and_unique_backward_is_left) {
+  auto d = parse_ok(R"(name: t
+tables:
+  country: {columns: {name: text}}
+  author: {columns: {name: text, country_id: {references: country}}}
+  book: {columns: {author_id: {references: author, optional: true}}}
+  cover: {columns: {book_id: {references: book, unique: true}, url: text}}
+views:
+  books:
+    from: book
+    join: [book.author_id, author.country_id, cover.book_id]
+    fields: {id: book.id, author_id: author.id, country: country.name,
+             cover: cover.url}
+)");
+  const auto& s = view(d, "books").scope.sources;
+  BOOST_TEST((!s[1].inner && s[1].may_be_missing));
+  BOOST_TEST((!s[2].inner && s[2].may_be_missing),
+             "joined through a left join");
+  BOOST_TEST((s[3].backward && !s[3].inner && s[3].may_be_missing));
+  const auto& f = view(d, "books").scope.resolved;
+  BOOST_TEST((f[1].source == 1u && !f[1].column.has_value()));
+}
+
+// -- YAML ---------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(yaml_syntax_errors_give_line_and_column) {
+  auto err = parse_error("name: t\ntables: [a, b\n");
+  BOOST_TEST(err.path == "");
+  BOOST_TEST(err.message.find("line") != std::string::npos, err.message);
+  BOOST_TEST(err.file == "test.yaml");
+}
+
+BOOST_AUTO_TEST_CASE(stray_commas_are_errors_not_hangs) {
+  for (std::string yaml : {",", ",a\n", ", e.g. \"x\"\n"}) {
+    auto err = std::make_shared<domain_error>();
+    std::packaged_task<bool()> parse{
+        [yaml, err] { return parse_domain(yaml, "x", *err).has_value(); }};
+    auto parsed = parse.get_future();
+    std::thread{std::move(parse)}.detach();
+    BOOST_REQUIRE_MESSAGE(parsed.wait_for(std::chrono::seconds{60}) ==
+                              std::future_status::ready,
+                          "parse_domain did not return on " << yaml);
+    BOOST_TEST(!parsed.get());
+    BOOST_TEST(err->message.find("malformed YAML") != std::string::npos,
+               err->message);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(one_document_holding_a_mapping) {
+  check_error(tables + "---\n" + tables, "",
+              "expected one YAML document, got 2");
+  check_error("", "", "empty document");
+  check_error("# only a comment\n", "", "empty document");
+  check_error("- name\n- tables\n", "", "a sequence");
+}
+
+BOOST_AUTO_TEST_CASE(duplicate_keys_are_errors_at_any_depth) {
+  check_error(tables + "name: u\n", "name", "duplicate key 'name'");
+  check_error("name: t\ntables:\n  book:\n    columns:\n      title: text\n"
+              "      title: integer\n",
+              "tables.book.columns.title", "duplicate key 'title'");
+  check_error(tables + "views:\n  books:\n    from: book\n"
+                       "    fields: {id: book.id, id: book.title}\n",
+              "views.books.fields.id", "duplicate key 'id'");
+}
+
+BOOST_AUTO_TEST_CASE(unknown_keys_are_errors_at_any_depth) {
+  check_error(tables + "view: {}\n", "view", "unknown key 'view'");
+  check_error(column("{type: text, uniq: true}"), "tables.book.columns.c.uniq",
+              "unknown key 'uniq'");
+  check_error("name: t\ntables: {book: {columns: {}, rows: 3}}\n",
+              "tables.book.rows", "unknown key 'rows'");
+  check_error(tables + "resources: {books: {table: book, root: true}}\n",
+              "resources.books.root", "unknown key 'root'");
+  check_error(tables + "views: {books: {from: book, fields: {id: book.id}, "
+                       "list: {filter: {}}}}\n",
+              "views.books.list.filter", "unknown key 'filter'");
+}
+
+BOOST_AUTO_TEST_CASE(keys_must_be_plain_names) {
+  check_error("name: t\ntables: {~: {columns: {}}}\n", "tables",
+              "got null (write 'null' in quotes");
+  check_error("name: t\ntables: {[a]: {columns: {}}}\n", "tables",
+              "a key that is a sequence");
+  BOOST_TEST(
+      parse_ok("name: t\ntables: {'null': {columns: {}}}\n").tables[0].name ==
+      "null");
+}
+
+BOOST_AUTO_TEST_CASE(aliases_cannot_blow_up_the_walk) {
+  // Collections four deep, each level 40 aliases of the one below: 40^4
+  // collections from a few kilobytes. The walk gives up instead.
+  std::string level = "{from: book, by: book_id, fields: {id: book.id}}";
+  for (int depth = 1; depth <= 3; ++depth) {
+    auto anchor = "l" + std::to_string(depth);
+    std::string collections = "{k0: &" + anchor + " " + level;
+    for (int k = 1; k < 40; ++k)
+      collections += ", k" + std::to_string(k) + ": *" + anchor;
+    level = "{from: book, by: book_id, fields: {id: book.id}, collections: " +
+            collections + "}}";
+  }
+  std::string collections = "{k0: &top " + level;
+  for (int k = 1; k < 40; ++k)
+    collections += ", k" + std::to_string(k) + ": *top";
+  auto err = parse_error(
+      "name: t\ntables: {book: {columns: {book_id: {references: book, "
+      "optional: true}}}}\nviews:\n  v: {from: book, fields: {id: book.id}, "
+      "collections: " +
+      collections + "}}\n");
+  BOOST_TEST(err.message.find("too large") != std::string::npos, err.message);
+}
+
+// -- the top level ------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(name_is_required_and_a_plain_identifier) {
+  check_error("tables: {book: {columns: {}}}\n", "", "missing key 'name'");
+  for (auto bad : {"Library", "1library", "lib-rary", "''"})
+    check_error(std::string{"name: "} + bad +
+                    "\ntables: {book: {columns: {}}}\n",
+                "name", "expected a domain name matching [a-z][a-z0-9_]{0,62}");
+  check_error("name: [a]\ntables: {book: {columns: {}}}\n", "name",
+              "got a sequence");
+}
+
+BOOST_AUTO_TEST_CASE(tables_are_required_and_not_empty) {
+  check_error("name: t\n", "", "missing key 'tables'");
+  check_error("name: t\ntables: {}\n", "tables", "at least one table");
+  check_error("name: t\ntables:\n", "tables", "at least one table");
+  check_error("name: t\ntables: [book]\n", "tables", "a sequence");
+  BOOST_TEST(
+      parse_ok("name: t\ntables: {book: {columns: {}}}\n").resources.empty());
+}
+
+// -- tables -------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(table_names_are_identifiers) {
+  for (auto bad : {"Book", "123", "1e3", "book-case", "b\xc3\xa4r"})
+    check_error(std::string{"name: t\ntables: {"} + bad + ": {columns: {}}}\n",
+                std::string{"tables."} + bad, "expected a table name matching");
+  check_error("name: t\ntables: {" + std::string(64, 'a') +
+                  ": {columns: {}}}\n",
+              "tables." + std::string(64, 'a'), "table name matching");
+  parse_ok("name: t\ntables: {" + std::string(63, 'a') +
+           ": {columns: {}}, order: {columns: {}}, user: {columns: {}}}\n");
+}
+
+BOOST_AUTO_TEST_CASE(reserved_table_names_are_refused) {
+  for (auto bad : {"commit_log", "idempotency_key", "schema_version", "cqrsd_x",
+                   "sqlite_master", "pg_class"})
+    check_error(std::string{"name: t\ntables: {"} + bad + ": {columns: {}}}\n",
+                std::string{"tables."} + bad, "is reserved");
+}
+
+BOOST_AUTO_TEST_CASE(at_most_64_tables) {
+  std::string yaml = "name: t\ntables:\n";
+  for (int i = 0; i < 64; ++i)
+    yaml += "  t" + std::to_string(i) + ": {columns: {}}\n";
+  BOOST_TEST(parse_ok(yaml).tables.size() == 64u);
+  check_error(yaml + "  t64: {columns: {}}\n", "tables",
+              "expected at most 64 tables, got 65");
+}
+
+BOOST_AUTO_TEST_CASE(at_most_64_columns_per_table) {
+  std::string columns;
+  for (int i = 0; i < 64; ++i)
+    columns += "      c" + std::to_string(i) + ": integer\n";
+  auto yaml = "name: t\ntables:\n  t:\n    columns:\n" + columns;
+  BOOST_TEST(parse_ok(yaml).tables[0].columns.size() == 64u);
+  check_error(yaml + "      c64: integer\n", "tables.t.columns",
+              "expected at most 64 columns, got 65");
+}
+
+BOOST_AUTO_TEST_CASE(columns_key_is_required_and_may_be_empty) {
+  check_error("name: t\ntables: {book: {}}\n", "tables.book",
+              "missing key 'columns'");
+  check_error("name: t\ntables: {book: text}\n", "tables.book",
+              "expected a mapping with columns, got 'text'");
+  check_error("name: t\ntables: {book: {columns: [title]}}\n",
+              "tables.book.columns", "expected a mapping of columns");
+  BOOST_TEST(parse_ok("name: t\ntables: {tag: {columns: {}}}\n")
+                 .tables[0]
+                 .columns.empty());
+}
+
+BOOST_AUTO_TEST_CASE(column_names_are_identifiers_and_not_reserved) {
+  check_error(column("text", "Title"), "tables.book.columns.Title",
+              "expected a column name matching");
+  for (auto bad : {"id", "xmin", "xmax", "cmin", "cmax", "ctid", "tableoid",
+                   "oid", "rowid"})
+    check_error(column("integer", bad),
+                std::string{"tables.book.columns."} + bad, "is reserved");
+}
+
+// -- columns ------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(types_are_text_integer_number_or_boolean) {
+  for (auto type : {"text", "integer", "number", "boolean"}) {
+    auto d = parse_ok(column(type));
+    BOOST_TEST(to_string(d.tables[0].columns[0].type) == type);
+    parse_ok(column(std::string{"{type: "} + type + "}"));
+  }
+  check_error(
+      column("string"), "tables.book.columns.c",
+      "expected a type (text, integer, number or boolean), got 'string'");
+  check_error(column("{type: reference}"), "tables.book.columns.c.type",
+              "{references: TABLE}");
+  check_error(column("[text]"), "tables.book.columns.c", "got a sequence");
+  check_error(column(""), "tables.book.columns.c", "got null");
+}
+
+BOOST_AUTO_TEST_CASE(type_or_references_but_not_both) {
+  check_error(column("{optional: true}"), "tables.book.columns.c",
+              "missing key 'type' (text, integer, number or boolean) or "
+              "'references'");
+  check_error(column("{type: integer, references: book}"),
+              "tables.book.columns.c.references", "either type or references");
+}
+
+BOOST_AUTO_TEST_CASE(references_name_a_declared_table) {
+  check_error(column("{references: shelf}"), "tables.book.columns.c.references",
+              "names no declared table 'shelf'");
+  check_error(column("{references: [book]}"),
+              "tables.book.columns.c.references", "expected a table name");
+}
+
+BOOST_AUTO_TEST_CASE(booleans_are_yaml_booleans) {
+  for (auto yes : {"true", "True", "TRUE"})
+    BOOST_TEST(
+        parse_ok(column(std::string{"{type: text, optional: "} + yes + "}"))
+            .tables[0]
+            .columns[0]
+            .optional);
+  for (auto bad : {"yes", "on", "1", "[true]"})
+    check_error(column(std::string{"{type: text, unique: "} + bad + "}"),
+                "tables.book.columns.c.unique", "expected true or false");
+  check_error(column("{type: text, optional: 'true'}"),
+              "tables.book.columns.c.optional", "the quoted string 'true'");
+}
+
+BOOST_AUTO_TEST_CASE(length_limits_are_for_text_and_ordered) {
+  auto c = parse_ok(column("{type: text, min_length: 0, max_length: 5}"))
+               .tables[0]
+               .columns[0];
+  BOOST_TEST((c.min_length == 0u && c.max_length == 5u));
+  check_error(column("{type: integer, min_length: 1}"),
+              "tables.book.columns.c.min_length",
+              "min_length applies to text columns only, and this column is "
+              "integer");
+  check_error(column("{references: book, max_length: 5, optional: true}"),
+              "tables.book.columns.c.max_length", "a references column");
+  for (auto bad : {"-1", "1.5", "'3'", "4294967296"})
+    check_error(column(std::string{"{type: text, max_length: "} + bad + "}"),
+                "tables.book.columns.c.max_length",
+                "expected an integer in 0..4294967295");
+  check_error(column("{type: text, min_length: 5, max_length: 4}"),
+              "tables.book.columns.c.max_length",
+              "expected an integer >= min_length (5), got 4");
+  check_error(column("{type: text, min_length: 2000}"),
+              "tables.book.columns.c.min_length", "1000 by default");
+}
+
+BOOST_AUTO_TEST_CASE(one_of_lists_distinct_text_within_the_limits) {
+  auto c = parse_ok(column("{type: text, one_of: [b, 'a b', \"1\"]}"))
+               .tables[0]
+               .columns[0];
+  BOOST_TEST(c.one_of == (std::vector<std::string>{"b", "a b", "1"}));
+  check_error(column("{type: integer, one_of: [1]}"),
+              "tables.book.columns.c.one_of", "applies to text columns only");
+  check_error(column("{type: text, one_of: []}"),
+              "tables.book.columns.c.one_of", "at least one allowed value");
+  check_error(column("{type: text, one_of: a}"), "tables.book.columns.c.one_of",
+              "got 'a'");
+  check_error(column("{type: text, one_of: [a, [b]]}"),
+              "tables.book.columns.c.one_of[1]", "got a sequence");
+  check_error(column("{type: text, max_length: 3, one_of: [abc, abcd]}"),
+              "tables.book.columns.c.one_of[1]",
+              "'abcd' has 4 characters, outside the column's length limits "
+              "1..3");
+  check_error(column("{type: text, one_of: [a, '']}"),
+              "tables.book.columns.c.one_of[1]", "has 0 characters");
+  parse_ok(column("{type: text, max_length: 1, one_of: [\xc3\xa4]}"));
+  check_error(column("{type: text, one_of: [a, b, a]}"),
+              "tables.book.columns.c.one_of[2]", "'a' is listed twice");
+  check_error(column("{type: text, one_of: [\"a\\0b\"]}"),
+              "tables.book.columns.c.one_of[0]", "U+0000");
+}
+
+BOOST_AUTO_TEST_CASE(integer_bounds_are_int64_and_ordered) {
+  auto c = parse_ok(column("{type: integer, min: -9223372036854775808, "
+                           "max: 9223372036854775807}"))
+               .tables[0]
+               .columns[0];
+  BOOST_TEST(*c.min_integer == std::numeric_limits<int64_t>::min());
+  BOOST_TEST(*c.max_integer == std::numeric_limits<int64_t>::max());
+  for (auto bad : {"1.5", "9223372036854775808", "0x10", "'5'", "ten"})
+    check_error(column(std::string{"{type: integer, max: "} + bad + "}"),
+                "tables.book.columns.c.max", "expected a 64-bit integer");
+  check_error(column("{type: integer, min: 5, max: 4}"),
+              "tables.book.columns.c.max",
+              "expected a value >= min (5), got 4");
+  check_error(column("{type: text, min: 1}"), "tables.book.columns.c.min",
+              "min applies to integer and number columns only, and this "
+              "column is text");
+  check_error(column("{type: boolean, max: 1}"), "tables.book.columns.c.max",
+              "boolean");
+}
+
+BOOST_AUTO_TEST_CASE(number_bounds_are_finite_and_ordered) {
+  auto c = parse_ok(column("{type: number, min: -0.0, max: 1.5e3}"))
+               .tables[0]
+               .columns[0];
+  BOOST_TEST(*c.min_number == 0.0);
+  BOOST_TEST(!std::signbit(*c.min_number), "-0 reads as 0");
+  BOOST_TEST(*c.max_number == 1500.0);
+  parse_ok(column("{type: number, min: 2, max: .5e1}"));
+  for (auto bad : {".inf", "-.inf", ".nan", "nan", "inf", "1e999", "0x10",
+                   "'1'", "1.5.1", "e3"})
+    check_error(column(std::string{"{type: number, min: "} + bad + "}"),
+                "tables.book.columns.c.min", "expected a finite number");
+  check_error(column("{type: number, min: 1.5, max: 1.25}"),
+              "tables.book.columns.c.max", "expected a value >= min (1.5)");
+}
+
+BOOST_AUTO_TEST_CASE(cycles_of_required_references_are_named) {
+  check_error(R"(name: t
+tables:
+  a: {columns: {b_id: {references: b}}}
+  b: {columns: {c_id: {references: c}}}
+  c: {columns: {a_id: {references: a}, x: text}}
+)",
+              "tables.a.columns.b_id.references",
+              "a cycle of required references (a.b_id -> b, b.c_id -> c, "
+              "c.a_id -> a)");
+  check_error(column("{references: book}", "parent_id"),
+              "tables.book.columns.parent_id.references",
+              "(book.parent_id -> book)");
+  BOOST_TEST_MESSAGE("an optional reference breaks the cycle");
+  parse_ok(column("{references: book, optional: true}", "parent_id"));
+  parse_ok(R"(name: t
+tables:
+  a: {columns: {b_id: {references: b}}}
+  b: {columns: {a_id: {references: a, optional: true}}}
+)");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
