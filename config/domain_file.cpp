@@ -419,10 +419,27 @@ std::string sha256_hex(const std::string& text) {
 // -- public API ---------------------------------------------------------------
 
 std::string to_string(const domain_error& err) {
-  auto out = "domain error: " + err.file + ": ";
+  auto line = "domain error: " + err.file + ": ";
   if (!err.path.empty())
-    out += err.path + ": ";
-  return out + err.message;
+    line += err.path + ": ";
+  line += err.message;
+  // Keys and values from the file may hold control characters: escape them
+  // so that the error stays one line.
+  std::string out;
+  for (char c : line) {
+    auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u != 0x7F) {
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      static constexpr char hex[] = "0123456789abcdef";
+      out += "\\x";
+      out += hex[u >> 4];
+      out += hex[u & 0xF];
+    }
+  }
+  return out;
 }
 
 std::optional<domain> parse_domain(const std::string& yaml_text,
