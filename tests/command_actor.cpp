@@ -57,7 +57,7 @@ struct fixture : deterministic_system {
   void start() {
     command_actor_config cfg;
     cfg.database = db.settings;
-    cfg.domain = objects_domain();
+    cfg.dom = objects_domain();
     cfg.counters = shared_counters;
     writer = sys.spawn(command_actor_impl, cfg, publisher);
     run();
