@@ -17,7 +17,12 @@ CQRSD_DEB_PACKAGES=(
   postgresql sqlite3 curl wrk ca-certificates openssl
   prometheus # promtool checks /metrics (tests/metrics.cpp)
   clang libclang-rt-14-dev # libFuzzer and the sanitizer runtimes (scripts/fuzz.sh)
+  nodejs # Redocly's linter and Prism's proxy check the OpenAPI documents (scripts/lib/npm_tools.sh)
 )
+# npm is a package of its own with Debian's nodejs, and part of NodeSource's
+# nodejs, which conflicts with Debian's npm: ask for it only when the
+# command is missing.
+command -v npm >/dev/null 2>&1 || CQRSD_DEB_PACKAGES+=(npm)
 
 # Prints the packages of CQRSD_DEB_PACKAGES that are not installed, one a line.
 cqrsd_missing_packages() {
