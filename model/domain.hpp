@@ -246,8 +246,11 @@ struct domain {
 void derive(domain& d);
 
 /// The domain as one canonical JSON text: every key, with defaults spelled
-/// out, maps sorted by key (so neither comments nor the order of keys
-/// count), lists in their declared order. Equal domains give equal texts.
+/// out. Tables, resources and views are objects sorted by key (so neither
+/// comments nor their order count); columns, owned fields, fields,
+/// collections and filters keep their declared order, which answers show,
+/// as [name, value] pairs; lists keep their declared order. Equal domains
+/// give equal texts.
 std::string canonical_text(const domain& d);
 
 /// Names reserved for cqrsd's own use (DOMAIN.md, "Reserved names").
