@@ -29,6 +29,17 @@ on_exit "rm -rf '$scratch_dir'"
 bash scripts/deps.sh
 bash scripts/build.sh
 
+# Redocly's linter and Stoplight's Prism proxy (npm): scripts/lint-openapi.sh
+# and the suites that run through Prism (openapi_prism, and the e2e suites'
+# `_prism` entries) find them through CQRSD_REDOCLY and CQRSD_PRISM.
+# shellcheck source=scripts/lib/npm_tools.sh
+source scripts/lib/npm_tools.sh
+if ! cqrsd_npm_tools; then
+  echo "test.sh: FAILED: cannot install the npm tools (Redocly, Prism)" >&2
+  echo "tests: 0 passed, 0 failed"
+  exit 1
+fi
+
 # -- throw-away PostgreSQL server --------------------------------------------
 #
 # Every run gets its own server: initdb into "$scratch_dir/pg/data", socket in
@@ -94,9 +105,10 @@ else
   echo "test.sh: ctest FAILED (exit status $status)" >&2
 fi
 
-# -- hostile input: fuzzing and sanitizers ------------------------------------
+# -- jobs beside ctest --------------------------------------------------------
 #
-# Bounded for CI: each fuzz target runs CQRSD_FUZZ_SECONDS (60) seconds, and
+# The OpenAPI lint runs on every run. Hostile input, bounded for CI: each
+# fuzz target runs CQRSD_FUZZ_SECONDS (60) seconds, and
 # the sanitizer run (a second, instrumented build of everything) leaves out
 # the cluster-based suites. Each job ends with its own "tests: N passed,
 # N failed" line, added to ours.
@@ -126,6 +138,9 @@ run_job() {
     ((status != 0)) || status=1
   fi
 }
+
+# The generated OpenAPI documents of both shipped domains, linted.
+run_job scripts/lint-openapi.sh
 
 if [[ "${CQRSD_SKIP_SANITIZERS:-0}" == 1 ]]; then
   echo "test.sh: skipping fuzzing and sanitizers (CQRSD_SKIP_SANITIZERS=1)"
