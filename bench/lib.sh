@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Shared by bench/run.sh and bench/scale.sh: clean-up on exit, the machine
-# description, the Release build, starting and stopping cqrsd, and wrk runs
-# with their parsed results. Source it from the repository root after
+# description, the Release build (and that of another revision, for
+# --compare), starting and stopping cqrsd, bulk requests with curl, and wrk
+# runs with their parsed results. Source it from the repository root after
 # setting bench_who (the name in messages).
 # shellcheck disable=SC2034  # the variables set here are read by the callers
 
@@ -60,6 +61,14 @@ bench_machine_table() {
   echo "| load average after the run | $load_after |"
   echo "| git commit | $commit |"
   echo "| build | Release (\`build-release/\`, tests off) |"
+  if [[ -n "${old_bin:-}" ]]; then
+    echo "| compared with | $old_short ($old_subject), Release (\`${old_bin#"$PWD/"}\`) |"
+  fi
+}
+
+# The 1-minute load average now.
+load_1min() {
+  cut -d ' ' -f 1 /proc/loadavg
 }
 
 # -- dependencies and the Release build ---------------------------------------
@@ -77,6 +86,41 @@ bench_build() {
   server_bin="$PWD/build-release/cqrsd"
   probe_bin="$PWD/build-release/cqrsd-probe"
   wrk_dir="$PWD/bench/wrk"
+}
+
+old_bin=""
+old_sha=""
+old_short=""
+old_subject=""
+
+# Builds cqrsd at revision $1 the way bench_build builds this checkout
+# (Release, tests and bench tools off), in a git worktree of it at
+# build-release/compare/<short hash>/src, into .../build (JOBS parallel jobs).
+# An existing worktree of that commit is reused, so ccache and make only
+# redo what changed. Sets old_bin, old_sha, old_short and old_subject.
+bench_build_rev() {
+  local jobs="${JOBS:-2}" tree build
+  old_sha="$(git rev-parse --verify --quiet "$1^{commit}")" \
+    || fail "--compare: '$1' is not a commit of this repository"
+  old_short="$(git rev-parse --short "$old_sha")"
+  old_subject="$(git log -1 --format=%s "$old_sha")"
+  tree="$PWD/build-release/compare/$old_short/src"
+  build="$PWD/build-release/compare/$old_short/build"
+  if [[ -e "$tree/.git" ]]; then
+    [[ "$(git -C "$tree" rev-parse HEAD)" == "$old_sha" ]] \
+      || fail "$tree is not at $old_sha; remove it (git worktree remove --force $tree) and run again"
+  else
+    mkdir -p "$(dirname "$tree")"
+    # --force: a worktree whose folder was deleted with build-release/ is
+    # still registered; it is replaced.
+    git worktree add --force --detach "$tree" "$old_sha" >/dev/null \
+      || fail "cannot add a git worktree of $old_sha at $tree"
+  fi
+  echo "$bench_who: building $old_short ($old_subject) in ${build#"$PWD/"} (Release)"
+  cmake -S "$tree" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCQRSD_BUILD_TESTS=OFF \
+    -DCQRSD_BUILD_BENCH=OFF >/dev/null
+  cmake --build "$build" -j "$jobs" --target cqrsd
+  old_bin="$build/cqrsd"
 }
 
 # -- the server under test ----------------------------------------------------
@@ -170,27 +214,91 @@ server_rss_mib() {
   awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$server_pid/status"
 }
 
-# The value of the series $1 on the server's /metrics (0 when absent).
+# The value of the series $1 on the server's /metrics (0 when absent),
+# summed over its labels if it has any.
 server_metric() {
   curl -fsS "http://127.0.0.1:$server_port/metrics" 2>/dev/null \
-    | awk -v name="$1" '$1 == name { v = $2 } END { print v + 0 }'
+    | awk -v name="$1" '$1 == name || index($1, name "{") == 1 { v += $2 } END { printf "%.0f\n", v }'
+}
+
+# -- bulk requests with curl --------------------------------------------------
+
+# The HTTP status of GET $1 on the server.
+http_status() {
+  curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$server_port$1"
+}
+
+# Reads $1/{id} for every id in $2..$3 once, in order on one keep-alive
+# connection, and fails unless each answers 200. With key_affinity routing
+# that caches each view in its query actor.
+get_all() {
+  local codes="$scratch_dir/get-all.txt" ok
+  curl -sS -o /dev/null -w '%{http_code}\n' "http://127.0.0.1:$server_port$1/[$2-$3]" >"$codes" \
+    || fail "reading $1/{$2..$3} failed"
+  ok="$(grep -c '^200$' "$codes" || true)"
+  ((ok == $3 - $2 + 1)) \
+    || fail "reading $1/{$2..$3}: $ok of $(($3 - $2 + 1)) answered 200 (first other: $(grep -v -m 1 '^200$' "$codes"))"
+}
+
+# POSTs every line of file $2 (one JSON object per line) to path $1, over $3
+# parallel keep-alive connections, and fails unless each answers 201. On a
+# fresh table the rows get the ids 1..lines, in some order.
+post_all() {
+  local path="$1" bodies="$2" conns="$3" config="$scratch_dir/post-all.curl"
+  local codes="$scratch_dir/post-all.txt" n ok
+  n="$(wc -l <"$bodies")"
+  # A curl config file: one block per request. Inside double quotes \ and "
+  # are escaped (by hand: awks differ on backslashes in gsub).
+  awk -v url="http://127.0.0.1:$server_port$path" '{
+      rest = $0
+      body = ""
+      while ((i = match(rest, /[\\"]/)) > 0) {
+        body = body substr(rest, 1, i - 1) "\\" substr(rest, i, 1)
+        rest = substr(rest, i + 1)
+      }
+      body = body rest
+      if (NR > 1) print "next"
+      print "silent\nshow-error\nurl = \"" url "\"\noutput = \"/dev/null\""
+      print "header = \"Content-Type: application/json\""
+      print "data = \"" body "\""
+      print "write-out = \"%{http_code}\\n\""
+    }' "$bodies" >"$config"
+  # In parallel mode curl draws its progress meter even when silent: its
+  # stderr is kept for errors only.
+  if ! curl --parallel --parallel-max "$conns" -K "$config" >"$codes" 2>"$codes.err"; then
+    tr '\r' '\n' <"$codes.err" | grep -v '^ *\(DL%\|--\|[0-9]\)' >&2 || true
+    fail "POST $path failed"
+  fi
+  ok="$(grep -c '^201$' "$codes" || true)"
+  ((ok == n)) \
+    || fail "POST $path: $ok of $n answered 201 (first other: $(grep -v -m 1 '^201$' "$codes"))"
 }
 
 # -- wrk ----------------------------------------------------------------------
 
+# wrk runs so far: an argument @run of wrk_run becomes this number.
+wrk_runs=0
+
 # Runs wrk (wrk_threads threads, default 2) for $2 seconds with $3
 # connections against path $4, with the Lua script $5 of bench/wrk (or "-"
-# for none) and its arguments after; the output goes to the file $1.
+# for none) and its arguments after; the output goes to the file $1. An
+# argument "@run" is replaced by a number unique to this wrk run within the
+# bench run (the library scripts build unique values from it).
 wrk_run() {
-  local output="$1" seconds="$2" conns="$3" path="$4" script="$5"
+  local output="$1" seconds="$2" conns="$3" path="$4" script="$5" arg
   shift 5
+  wrk_runs=$((wrk_runs + 1))
   local -a cmd=(wrk -t "${wrk_threads:-2}" -c "$conns" -d "${seconds}s" --latency --timeout 10s)
   if [[ "$script" != "-" ]]; then
     cmd+=(-s "$wrk_dir/$script")
   fi
   cmd+=("http://127.0.0.1:$server_port$path")
   if (($# > 0)); then
-    cmd+=(-- "$@")
+    cmd+=(--)
+    for arg in "$@"; do
+      [[ "$arg" == "@run" ]] && arg="$wrk_runs"
+      cmd+=("$arg")
+    done
   fi
   if ! "${cmd[@]}" >"$output" 2>&1 || ! grep -q '^Requests/sec' "$output"; then
     cat "$output" >&2

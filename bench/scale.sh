@@ -5,12 +5,16 @@
 # invalidation batch to every query actor, and hot reads with wrk; then it
 # writes a Markdown report with the targets.
 #
-#   bench/scale.sh [--quick] [--actors N] [--spawn-limit S] [--out FILE]
+#   bench/scale.sh [--quick] [--actors N] [--spawn-limit S] [--compare REV]
+#                  [--out FILE]
 #
 # --quick: 3 s of hot reads (1 s warm-up) and 5 fan-out samples instead of
 # 10 s (3 s) and 20. A node whose actors are not all spawned within
 # --spawn-limit seconds (default 60 with --quick, else 180) misses the spawn
-# target and is not measured further. The report goes to bench/results/<YYYY-MM-DD>[-quick]-scale.md
+# target and is not measured further. --compare REV builds the commit REV
+# like bench/run.sh --compare does and measures its nodes too, alternately
+# (8 actors new, old, then N actors new, old), each on a database of its
+# own. The report goes to bench/results/<YYYY-MM-DD>[-quick]-scale.md
 # unless --out says otherwise. Environment: JOBS (build jobs, default 2).
 set -euo pipefail
 
@@ -19,13 +23,14 @@ caller_dir="$PWD"
 cd "$repo_root"
 
 usage() {
-  echo "usage: bench/scale.sh [--quick] [--actors N] [--spawn-limit S] [--out FILE]" >&2
+  echo "usage: bench/scale.sh [--quick] [--actors N] [--spawn-limit S] [--compare REV] [--out FILE]" >&2
   exit 2
 }
 
 quick=0
 many=100000
 spawn_limit_arg=""
+compare_rev=""
 out=""
 while (($# > 0)); do
   case "$1" in
@@ -38,6 +43,11 @@ while (($# > 0)); do
     --spawn-limit)
       (($# >= 2)) || usage
       spawn_limit_arg="$2"
+      shift
+      ;;
+    --compare)
+      (($# >= 2)) || usage
+      compare_rev="$2"
       shift
       ;;
     --out)
@@ -79,23 +89,32 @@ if [[ -n "$spawn_limit_arg" ]]; then
   spawn_limit="$spawn_limit_arg"
 fi
 run_date="$(date -u +%F)"
-out="${out:-bench/results/${run_date}${suffix}-scale.md}"
+[[ -z "$compare_rev" ]] || compare_suffix="-vs-${compare_rev//[^A-Za-z0-9._-]/_}"
+out="${out:-bench/results/${run_date}${suffix}-scale${compare_suffix:-}.md}"
 
 bench_who="scale.sh"
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
-results="$scratch_dir/results.tsv"
-: >"$results"
 
 bench_describe_machine
 bench_build
-mkdir -p "$scratch_dir/sqlite"
+new_bin="$server_bin"
+bins=(new)
+if [[ -n "$compare_rev" ]]; then
+  bench_build_rev "$compare_rev"
+  bins+=(old)
+fi
+# Each binary's results, one line per node measured.
+for bin in "${bins[@]}"; do
+  : >"$scratch_dir/results-$bin.tsv"
+  mkdir -p "$scratch_dir/sqlite-$bin"
+done
 
-# The configuration of a node with $1 query actors, but for http. Info level:
-# the node logs when it has spawned its actors.
+# The configuration of a node with $1 query actors of binary $2, but for
+# http. Info level: the node logs when it has spawned its actors.
 server_yaml() {
   echo "node: {name: scale}"
-  echo "database: {backend: sqlite, sqlite_path: \"$scratch_dir/sqlite/cqrsd.db\"}"
+  echo "database: {backend: sqlite, sqlite_path: \"$scratch_dir/sqlite-$2/cqrsd.db\"}"
   echo "query: {actors: $1, routing: key_affinity, cache_enabled: true}"
   echo "log: {level: info}"
 }
@@ -153,14 +172,17 @@ settle() {
   echo "- The fan-out had not drained 120 s later; the hot reads ran alongside it." >>"$scratch_dir/notes.md"
 }
 
-# Measures a node with $1 query actors and appends its line to the results:
-# actors, spawn s (the later of ready and all spawned), logged start s, idle RSS MiB, fan-out p50/p99/max ms,
-# poll round trip p50 ms, hot req/s, p50, p99, non-2xx, socket errors.
+# Measures a node of binary $2 ("new" or "old") with $1 query actors and
+# appends its line to that binary's results: actors, spawn s (the later of
+# ready and all spawned), logged start s, idle RSS MiB, fan-out p50/p99/max
+# ms, poll round trip p50 ms, hot req/s, p50, p99, non-2xx, socket errors.
 measure() {
-  local actors="$1" ready spawned logged rss output line timeout_seq write_status
-  local fan_p50 fan_p99 fan_max
-  echo "scale.sh: ===== $actors query actors ====="
-  start_server "actors-$actors" "$(server_yaml "$actors")" "$spawn_limit"
+  local actors="$1" bin="$2" ready spawned logged rss output line timeout_seq write_status
+  local fan_p50 fan_p99 fan_max results="$scratch_dir/results-$2.tsv" who=""
+  ((${#bins[@]} == 1)) || who=" ($bin binary)"
+  echo "scale.sh: ===== $actors query actors$who ====="
+  if [[ "$bin" == new ]]; then server_bin="$new_bin"; else server_bin="$old_bin"; fi
+  start_server "actors-$actors-$bin" "$(server_yaml "$actors" "$bin")" "$spawn_limit"
   ready="$server_ready_seconds"
   spawned="$(spawned_seconds "$actors")"
   logged="$(logged_start_seconds "$server_log")"
@@ -173,13 +195,13 @@ measure() {
     return
   fi
   echo "scale.sh:   ready after $ready s, $actors actors spawned after $spawned s (log: node started after ${logged:-?} s)"
-  if [[ ! -e "$scratch_dir/seeded" ]]; then
+  if [[ ! -e "$scratch_dir/seeded-$bin" ]]; then
     output="$scratch_dir/seed.txt"
     "$probe_bin" seed --port "$server_port" --objects "$hot_ids" \
       --categories "$categories" --connections "$read_connections" >"$output" \
       || fail "seeding failed"
     echo "scale.sh:   seeded $hot_ids objects in $(probe_value seed_seconds "$output") s"
-    touch "$scratch_dir/seeded"
+    touch "$scratch_dir/seeded-$bin"
   fi
   # Idle: nothing has been read yet, so the caches are empty.
   sleep 2
@@ -195,13 +217,13 @@ measure() {
     || fail "/metrics shows $(probe_value fanout_actors "$output") query actors, expected $actors"
   if [[ -n "$write_status" ]]; then
     fan_p99="not measured" fan_p50="—" fan_max="—"
-    echo "- With $actors actors, the fan-out probe's write answered $write_status (see the node's log)." \
+    echo "- With $actors actors$who, the fan-out probe's write answered $write_status (see the node's log)." \
       >>"$scratch_dir/notes.md"
     echo "scale.sh:   fan-out: the probe's write answered $write_status" >&2
     settle
   elif [[ -n "$timeout_seq" ]]; then
     fan_p99="> 5000" fan_p50="—" fan_max="—"
-    echo "- With $actors actors, the batch of seq $timeout_seq had reached $(probe_value fanout_timeout_reached "$output") of them 5 s after its acknowledgement." \
+    echo "- With $actors actors$who, the batch of seq $timeout_seq had reached $(probe_value fanout_timeout_reached "$output") of them 5 s after its acknowledgement." \
       >>"$scratch_dir/notes.md"
     echo "scale.sh:   fan-out: seq $timeout_seq reached $(probe_value fanout_timeout_reached "$output") of $actors actors in 5 s" >&2
     settle
@@ -213,10 +235,10 @@ measure() {
   echo "scale.sh:   fan-out p99 $(probe_value fanout_p99_us "$output") us" \
     "(by $(probe_value fanout_method "$output"), poll round trip p50 $(probe_value poll_round_trip_p50_us "$output") us)"
 
-  wrk_run "$scratch_dir/wrk-$actors.warmup" "$warmup" "$read_connections" / hot.lua "$hot_ids"
-  wrk_run "$scratch_dir/wrk-$actors.txt" "$duration" "$read_connections" / hot.lua "$hot_ids"
+  wrk_run "$scratch_dir/wrk-$actors-$bin.warmup" "$warmup" "$read_connections" / hot.lua "$hot_ids"
+  wrk_run "$scratch_dir/wrk-$actors-$bin.txt" "$duration" "$read_connections" / hot.lua "$hot_ids"
   check_server
-  line="$(wrk_summary "$scratch_dir/wrk-$actors.txt")"
+  line="$(wrk_summary "$scratch_dir/wrk-$actors-$bin.txt")"
   echo "scale.sh:   hot reads: $line (req/s, p50, p99, requests, non-2xx, socket errors)"
   stop_server
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$actors" \
@@ -226,18 +248,28 @@ measure() {
     "$line" >>"$results"
 }
 
-measure "$few"
-measure "$many"
+# New, old, new, old: drift on the shared machine hits both binaries.
+for actors in "$few" "$many"; do
+  for bin in "${bins[@]}"; do
+    measure "$actors" "$bin"
+  done
+done
 
 # -- the report ---------------------------------------------------------------
 
-# Field $2 of the results line for $1 actors.
+# Field $2 of the results line for $1 actors of binary $3 (default new).
 field() {
-  awk -F '\t' -v a="$1" -v f="$2" '$1 == a { print $f }' "$results"
+  awk -F '\t' -v a="$1" -v f="$2" '$1 == a { print $f }' "$scratch_dir/results-${3:-new}.tsv"
 }
 
 errors_of() {
-  echo $(($(field "$1" 13) + $(field "$1" 14)))
+  echo $(($(field "$1" 13 "${2:-new}") + $(field "$1" 14 "${2:-new}")))
+}
+
+# a ÷ b with two decimals, or — unless both are numbers and b > 0.
+ratio_of() {
+  awk -v a="$1" -v b="$2" \
+    'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else printf "—" }'
 }
 
 # One line of the targets table: label, measured, comparison, target, unit.
@@ -262,7 +294,8 @@ mkdir -p "$(dirname "$out")"
 {
   echo "# cqrsd scale benchmark, $run_date$([[ -n "$suffix" ]] && echo " (quick)")"
   echo
-  echo "Produced by \`bench/scale.sh$( ((quick)) && echo " --quick") --actors $many --spawn-limit $spawn_limit\`, started $started_at."
+  echo "Produced by \`bench/scale.sh$( ((quick)) && echo " --quick") --actors $many --spawn-limit $spawn_limit$(
+    [[ -n "$compare_rev" ]] && echo " --compare $compare_rev")\`, started $started_at."
   echo
   echo "## Machine"
   echo
@@ -287,14 +320,47 @@ mkdir -p "$(dirname "$out")"
   echo "  series: \`/status\` until every actor reports the write's seq). An upper bound whose"
   echo "  resolution is one poll; the poll's round trip is shown next to it."
   echo "- **hot reads**: wrk, ${duration} s after a ${warmup} s warm-up, $read_connections connections, over $hot_ids ids."
-  echo
-  echo "| query actors | spawn s | logged s | idle RSS MiB | fan-out p50 ms | fan-out p99 ms | fan-out max ms | poll round trip p50 ms | hot req/s | hot p50 ms | hot p99 ms | non-2xx | socket errors |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-  awk -F '\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-    $1, $2, ($3 == "" ? "—" : $3), $4, $5, $6, $7, $8, $9, $10, $11, $13, $14 }' "$results"
+  if [[ -n "$compare_rev" ]]; then
+    echo "- **new** is this checkout's cqrsd, **old** is $old_short's, built the same way, each node"
+    echo "  with a database of its own; measured in the order $few actors new, old, then $many new, old."
+    echo
+    echo "| binary | query actors | spawn s | logged s | idle RSS MiB | fan-out p50 ms | fan-out p99 ms | fan-out max ms | poll round trip p50 ms | hot req/s | hot p50 ms | hot p99 ms | non-2xx | socket errors |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    for actors in "$few" "$many"; do
+      for bin in "${bins[@]}"; do
+        awk -F '\t' -v a="$actors" -v bin="$bin" '$1 == a {
+          printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+            bin, $1, $2, ($3 == "" ? "—" : $3), $4, $5, $6, $7, $8, $9, $10, $11, $13, $14 }' \
+          "$scratch_dir/results-$bin.tsv"
+      done
+    done
+    echo
+    echo "New ÷ old (below 1: the new binary is faster or smaller, but for hot req/s):"
+    echo
+    echo "| query actors | spawn | idle RSS | fan-out p99 | hot req/s | hot p99 |"
+    echo "|---|---|---|---|---|---|"
+    for actors in "$few" "$many"; do
+      printf '| %s | %s | %s | %s | %s | %s |\n' "$actors" \
+        "$(ratio_of "$(field "$actors" 2)" "$(field "$actors" 2 old)")" \
+        "$(ratio_of "$(field "$actors" 4)" "$(field "$actors" 4 old)")" \
+        "$(ratio_of "$(field "$actors" 6)" "$(field "$actors" 6 old)")" \
+        "$(ratio_of "$(field "$actors" 9)" "$(field "$actors" 9 old)")" \
+        "$(ratio_of "$(field "$actors" 11)" "$(field "$actors" 11 old)")"
+    done
+  else
+    echo
+    echo "| query actors | spawn s | logged s | idle RSS MiB | fan-out p50 ms | fan-out p99 ms | fan-out max ms | poll round trip p50 ms | hot req/s | hot p50 ms | hot p99 ms | non-2xx | socket errors |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    awk -F '\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+      $1, $2, ($3 == "" ? "—" : $3), $4, $5, $6, $7, $8, $9, $10, $11, $13, $14 }' "$scratch_dir/results-new.tsv"
+  fi
   echo
   echo "## Targets"
   echo
+  if [[ -n "$compare_rev" ]]; then
+    echo "The new binary's figures; the old one's are in the table above."
+    echo
+  fi
   echo "| target ($many actors) | measured | target | result |"
   echo "|---|---|---|---|"
   spawn="$(field "$many" 2)"
@@ -310,7 +376,11 @@ mkdir -p "$(dirname "$out")"
     echo
     cat "$scratch_dir/notes.md"
   fi
-  if (($(errors_of "$many") + $(errors_of "$few") > 0)); then
+  errors=0
+  for bin in "${bins[@]}"; do
+    errors=$((errors + $(errors_of "$many" "$bin") + $(errors_of "$few" "$bin")))
+  done
+  if ((errors > 0)); then
     echo
     echo "⚠ The hot reads had non-2xx answers or socket errors (see the table): the p99 line does not count."
   fi

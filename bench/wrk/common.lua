@@ -1,5 +1,6 @@
--- Shared by the bench/wrk scripts: per-thread random seeds and the request
--- bodies. Each script does `dofile(<this folder> .. "/common.lua")`.
+-- Shared by the bench/wrk scripts: per-thread random seeds, arguments and the
+-- request bodies of both domains (objects and library). Each script does
+-- `dofile(<this folder> .. "/common.lua")`.
 local common = {}
 
 local thread_counter = 0
@@ -24,6 +25,16 @@ function common.arg(args, i, name)
   return x
 end
 
+-- The collection path of argument `i` ("/books"), or /objects when it is
+-- absent, with a trailing slash for the id.
+function common.path(args, i)
+  local p = args[i] or "/objects"
+  if not p:match("^/[a-z][a-z0-9-]*$") then
+    error(string.format("argument %d (path) must look like /books, got %s", i, p))
+  end
+  return p .. "/"
+end
+
 local write_counter = 0
 
 -- A PUT /objects/{id} request with a fresh name and a random child that
@@ -35,6 +46,48 @@ function common.put_object(id, categories)
     '{"name":"%s","child":{"access_code":"AC-%s","related_object_id":%d,"category_id":%d}}',
     name, name, math.random(1, categories), math.random(1, categories))
   return wrk.format("PUT", "/objects/" .. id, {["Content-Type"] = "application/json"}, body)
+end
+
+-- The shape of a library book (domains/library.yaml) as the library scripts'
+-- arguments give it, from index `first` on: the run number (unique to this
+-- wrk run within the bench run, so that unique values never repeat), the
+-- numbers of seeded authors, branches and members, copies per book and loans
+-- per copy.
+function common.book_shape(args, first)
+  return {
+    run = common.arg(args, first, "run"),
+    authors = common.arg(args, first + 1, "authors"),
+    branches = common.arg(args, first + 2, "branches"),
+    members = common.arg(args, first + 3, "members"),
+    copies = common.arg(args, first + 4, "copies"),
+    loans = common.arg(args, first + 5, "loans"),
+  }
+end
+
+local formats = {"hardcover", "paperback", "ebook"}
+
+-- A PUT /books/{id} request that replaces the book and all its copies and
+-- loans: a fresh title, ISBN and barcodes (unique over the bench run), a
+-- random seeded author, and per copy a random branch and loans of random
+-- members.
+function common.put_book(id, shape)
+  write_counter = write_counter + 1
+  local key = string.format("w%d-%d-%d", shape.run, thread_number or 0, write_counter)
+  local copies = {}
+  for c = 1, shape.copies do
+    local loans = {}
+    for l = 1, shape.loans do
+      loans[l] = string.format('{"member_id":%d,"due_on":"2027-01-%02d","returned":%s}',
+        math.random(1, shape.members), math.random(1, 28), math.random(0, 1) == 1 and "true" or "false")
+    end
+    copies[c] = string.format('{"barcode":"%s-%d","branch_id":%d,"loans":[%s]}',
+      key, c, math.random(1, shape.branches), table.concat(loans, ","))
+  end
+  local body = string.format(
+    '{"title":"book %s","isbn":"isbn-%s","format":"%s","price":%d.%02d,"in_print":%s,"author_id":%d,"copies":[%s]}',
+    key, key, formats[math.random(1, 3)], math.random(1, 80), math.random(0, 99),
+    math.random(0, 3) > 0 and "true" or "false", math.random(1, shape.authors), table.concat(copies, ","))
+  return wrk.format("PUT", "/books/" .. id, {["Content-Type"] = "application/json"}, body)
 end
 
 return common

@@ -1,8 +1,8 @@
--- GET /objects/{id} over the ids 1..objects, Zipf-distributed (s = 1.1): the
+-- GET <path>/{id} over the ids 1..objects, Zipf-distributed (s = 1.1): the
 -- rank r is drawn with probability proportional to 1 / r^s from a table
 -- precomputed in init, and ranks map to ids through a fixed shuffle so that
 -- popularity does not follow insertion order.
--- Usage: wrk ... -s zipf.lua URL -- <objects> [s * 100]
+-- Usage: wrk ... -s zipf.lua URL -- <objects> [s * 100] [path, default /objects]
 local dir = debug.getinfo(1, "S").source:sub(2):match("(.*/)") or "./"
 local common = dofile(dir .. "common.lua")
 
@@ -10,11 +10,12 @@ setup = common.setup
 
 local cdf = {}
 local id_of_rank = {}
-local n
+local n, path
 
 function init(args)
   n = common.arg(args, 1, "objects")
   local s = (tonumber(args[2]) or 110) / 100
+  path = common.path(args, 3)
   local total = 0
   for r = 1, n do
     total = total + 1 / r ^ s
@@ -44,5 +45,5 @@ local function rank_of(u)
 end
 
 function request()
-  return wrk.format("GET", "/objects/" .. id_of_rank[rank_of(math.random())])
+  return wrk.format("GET", path .. id_of_rank[rank_of(math.random())])
 end
