@@ -107,11 +107,11 @@ void read_list(exchange& x, const route_match& m) {
   q.view = *m.view;
   q.limit = static_cast<int32_t>(list.default_limit);
   q.filters.resize(list.filters.size());
+  if (auto name = repeated_parameter(x.req); !name.empty()) {
+    reply_error(x.res, 400, "query parameter '" + name + "' is repeated");
+    return;
+  }
   for (const auto& [name, value] : x.req.params) {
-    if (x.req.params.count(name) > 1) {
-      reply_error(x.res, 400, "query parameter '" + name + "' is repeated");
-      return;
-    }
     if (name == "after") {
       auto after = parse_u64(value);
       if (!after || *after > static_cast<uint64_t>(INT64_MAX)) {

@@ -2,6 +2,7 @@
 #include "http/replies.hpp"
 
 #include <algorithm>
+#include <vector>
 
 #include <httplib.h>
 
@@ -51,6 +52,30 @@ bool bearer_matches(const httplib::Request& req,
   return match;
 }
 
+std::string repeated_parameter(const httplib::Request& req) {
+  auto question = req.target.find('?');
+  if (question == std::string::npos)
+    return {};
+  std::string_view query{req.target};
+  query = query.substr(question + 1);
+  query = query.substr(0, query.find('#'));
+  std::vector<std::string> seen;
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    auto pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{}
+                                          : query.substr(amp + 1);
+    if (pair.empty())
+      continue;
+    auto name = httplib::detail::decode_url(
+        std::string{pair.substr(0, pair.find('='))}, true);
+    if (std::find(seen.begin(), seen.end(), name) != seen.end())
+      return name;
+    seen.push_back(std::move(name));
+  }
+  return {};
+}
+
 bool check_params(const httplib::Request& req, httplib::Response& res,
                   std::initializer_list<std::string_view> allowed) {
   for (const auto& [name, value] : req.params) {
@@ -58,10 +83,10 @@ bool check_params(const httplib::Request& req, httplib::Response& res,
       reply_error(res, 400, "unknown query parameter '" + name + "'");
       return false;
     }
-    if (req.params.count(name) > 1) {
-      reply_error(res, 400, "query parameter '" + name + "' is repeated");
-      return false;
-    }
+  }
+  if (auto name = repeated_parameter(req); !name.empty()) {
+    reply_error(res, 400, "query parameter '" + name + "' is repeated");
+    return false;
   }
   return true;
 }

@@ -33,6 +33,11 @@ void reply_unauthorized(httplib::Response& res, std::string message);
 bool bearer_matches(const httplib::Request& req,
                     std::initializer_list<const std::string*> tokens);
 
+/// The first query parameter that the request line of `req` repeats, or
+/// "" when none is. (cpp-httplib's parsed `params` keep one copy of a
+/// repeat with the same value, so they cannot tell.)
+std::string repeated_parameter(const httplib::Request& req);
+
 /// Answers 400 and returns false when `req` has a query parameter that is
 /// not in `allowed`, or one that is repeated.
 bool check_params(const httplib::Request& req, httplib::Response& res,

@@ -85,6 +85,7 @@ public:
     path_.clear();
     objects_ = 0;
     overflow_ = false;
+    overflow_path_.clear();
     error_at_ = 0;
     not_object_ = false;
     duplicate_.clear();
@@ -119,6 +120,10 @@ public:
 
   /// After a failed parse.
   std::string syntax_message() const {
+    // A number beyond the double range is valid JSON: name its field.
+    if (overflow_ && !overflow_path_.empty())
+      return "field '" + overflow_path_ +
+             "' is out of range (a number beyond the range of a double)";
     return std::string{"request body is not valid JSON ("} +
            (overflow_ ? "a number out of range" : "error") + " near byte " +
            std::to_string(error_at_) + ")";
@@ -242,6 +247,8 @@ public:
                    const nlohmann::detail::exception& ex) {
     overflow_ = ex.id == 406;
     error_at_ = position;
+    if (overflow_)
+      overflow_path_ = path_;
     return false;
   }
 
@@ -621,6 +628,8 @@ private:
   std::string path_;
   uint64_t objects_ = 0;
   bool overflow_ = false;
+  /// The path of the number beyond the double range, when that failed.
+  std::string overflow_path_;
   size_t error_at_ = 0;
   bool not_object_ = false;
   /// The path of the first repeated key.
