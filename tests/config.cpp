@@ -16,6 +16,7 @@
 
 #include <unistd.h>
 
+#include "config/domain_file.hpp"
 #include "config/logging.hpp"
 #include "config/settings.hpp"
 
@@ -810,6 +811,22 @@ BOOST_AUTO_TEST_CASE(shipped_postgresql_yaml_is_a_standalone_postgresql_node) {
   BOOST_TEST(err.key == "database.postgresql");
   BOOST_TEST(err.message.find("'CQRSD_POSTGRESQL'") != std::string::npos,
              err.message);
+}
+
+BOOST_AUTO_TEST_CASE(shipped_library_yaml_serves_the_library_domain) {
+  auto s = load_shipped("library.yaml");
+  BOOST_TEST(s.domain == std::string{CQRSD_SOURCE_DIR} +
+                             "/config/../domains/library.yaml");
+  BOOST_TEST(s.database.sqlite_path == "data/library.db");
+  domain_error err;
+  auto d = load_configured_domain(s, err);
+  BOOST_REQUIRE_MESSAGE(d != nullptr, to_string(err));
+  BOOST_TEST(d->name == "library");
+  BOOST_TEST_MESSAGE("without a domain key, the built-in domain");
+  auto plain = load_shipped("default.yaml");
+  auto builtin = load_configured_domain(plain, err);
+  BOOST_REQUIRE(builtin != nullptr);
+  BOOST_TEST(builtin->name == "objects");
 }
 
 BOOST_AUTO_TEST_CASE(shipped_cluster_command_yaml_is_a_command_node) {
