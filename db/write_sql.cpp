@@ -435,21 +435,20 @@ private:
     out.id_column.assign(nodes, 1);
     out.keyed_column.assign(nodes, 0);
     if (reads_rows(op)) {
+      // In node order, as `check_row` and `list_rows` select them: a
+      // scalar node's id and keyed columns, a list node's keyed columns.
       size_t column = 2 + out.checks.size();
-      for (bool scalar : {true, false})
-        for (size_t n = 0; n < nodes; ++n) {
-          if (out_.scalar[n] != scalar)
-            continue;
-          if (scalar) {
-            out.id_column[n] = column++;
-            out.slot_types.push_back(column_type::integer);
-          }
-          out.keyed_column[n] = column;
-          for (auto c : table(n).keyed_columns) {
-            out.slot_types.push_back(table(n).columns[c].type);
-            ++column;
-          }
+      for (size_t n = 0; n < nodes; ++n) {
+        if (out_.scalar[n]) {
+          out.id_column[n] = column++;
+          out.slot_types.push_back(column_type::integer);
         }
+        out.keyed_column[n] = column;
+        for (auto c : table(n).keyed_columns) {
+          out.slot_types.push_back(table(n).columns[c].type);
+          ++column;
+        }
+      }
     }
     for (auto& check : out.checks) {
       if (check.kind == write_check::duplicate_value && check.list) {

@@ -1876,3 +1876,55 @@ BOOST_FIXTURE_TEST_CASE(a_version_1_database_is_migrated_to_version_2,
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// -- a single child declared after an owned array -----------------------------
+
+namespace {
+
+// A region owns an array of events, then a single visit: the checks read
+// the existing rows of both, whatever order the resource declares them in.
+const char* regions_yaml = R"(
+name: regions
+tables:
+  region: {columns: {name: text}}
+  event: {columns: {region_id: {references: region}, pos: integer}}
+  visit: {columns: {region_id: {references: region, unique: true}, note: text}}
+resources:
+  regions:
+    table: region
+    owns:
+      events: {table: event, by: region_id, many: true}
+      visit: {table: visit, by: region_id}
+)";
+
+struct regions : store_fixture {
+  regions() : store_fixture(parsed(regions_yaml, "regions.yaml")) {
+    // nop
+  }
+
+  command region(operation op, row_id id, const std::string& note,
+                 int events) const {
+    std::vector<row_spec> rows{{"", -1, {{"name", text("north")}}}};
+    for (int i = 0; i < events; ++i)
+      rows.push_back({"events", 0, {{"pos", integer(i)}}});
+    rows.push_back({"visit", 0, {{"note", text(note)}}});
+    return make(op, "regions", id, rows);
+  }
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_CASE(a_single_child_after_an_array_keeps_its_id, regions) {
+  auto created = ok(region(operation::create, 0, "a", 2));
+  auto visit = scalar("SELECT id FROM visit");
+  BOOST_TEST_MESSAGE("PUT replaces the events and updates the visit in place");
+  ok(region(operation::update, created.id, "b", 1));
+  BOOST_TEST(scalar("SELECT id FROM visit") == visit);
+  BOOST_TEST(text_of("SELECT note FROM visit") == "b");
+  BOOST_TEST(rows("event") == 1);
+  BOOST_TEST_MESSAGE("DELETE removes the aggregate at every depth");
+  ok(remove("regions", created.id));
+  BOOST_TEST(rows("region") == 0);
+  BOOST_TEST(rows("event") == 0);
+  BOOST_TEST(rows("visit") == 0);
+}
