@@ -265,10 +265,15 @@ write_report() {
     echo "  Its writes are \`PUT /books/{id}\` with $copies new copies of $loans loans each (fresh title, ISBN and barcodes)."
   fi
   echo "- cqrsd: \`http.threads: $http_threads\`, \`query.actors: $query_actors\`, \`routing: key_affinity\`, \`log.level: warning\`, other settings at their defaults (SQLite WAL with \`synchronous=FULL\`)."
-  echo "- PostgreSQL: a throw-away server on loopback with fsync on (default durability), \`max_connections=200\`."
+  if [[ " ${backends[*]} " == *" postgresql "* ]]; then
+    echo "- PostgreSQL: a throw-away server on loopback with fsync on (default durability), \`max_connections=200\`."
+  fi
   echo "- Each scenario: ${duration} s measured after a ${warmup} s warm-up (none for the cold-cache run), $read_connections connections for reads and mixed, $write_connections for writes."
   echo "- healthz and hot reads run on one process; before the hot and the mixed runs each of the $hot_ids hot ids is read once, which caches it."
-  echo "- The cold Zipf run starts on a freshly started cqrsd, then the writes and the mixed run follow on it. The cache-disabled run is warmed up like the others (database page cache warm)."
+  echo "- The cold Zipf run starts on a freshly started cqrsd, then the writes and the mixed run follow on it."
+  if [[ " ${domains[*]} " == *" objects "* ]]; then
+    echo "  The cache-disabled run (objects) is warmed up like the others (database page cache warm)."
+  fi
   echo "- Latencies are wrk's (\`--latency\`); p50 and p99 in milliseconds. Cache hits and misses are the growth of \`cqrsd_cache_hits_total\` and \`cqrsd_cache_misses_total\` over the measured run (hot reads should have no misses)."
   for dom in "${domains[@]}"; do
     for db in "${backends[@]}"; do
