@@ -3,6 +3,7 @@
 // the rules between nodes (domain_checks.cpp), and derives it.
 #include "config/domain_file.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -457,6 +458,13 @@ std::optional<domain> parse_domain(const std::string& yaml_text,
     domain d;
     if (!reader.read_root(*root, d) || !check_domain(d, err.path, err.message))
       return std::nullopt;
+    // Commands name their resource by index across the nodes of a cluster,
+    // which check only that their digests agree; the digest does not see
+    // the order of resources in the file, so neither may the indexes.
+    std::sort(d.resources.begin(), d.resources.end(),
+              [](const resource_decl& x, const resource_decl& y) {
+                return x.segment < y.segment;
+              });
     derive(d);
     d.digest = sha256_hex(canonical_text(d));
     return d;

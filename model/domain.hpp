@@ -223,7 +223,9 @@ inline constexpr uint32_t max_list_limit = 1000;
 /// which checks every rule of DOMAIN.md and then calls `derive`.
 struct domain {
   std::string name;
-  /// Tables, resources and views in the order of the file.
+  /// Tables and views in the order of the file; resources sorted by
+  /// segment, so that nodes whose digests agree agree on their indexes
+  /// too (a command names its resource by index, also across nodes).
   std::vector<table_decl> tables;
   std::vector<resource_decl> resources;
   std::vector<view_decl> views;
