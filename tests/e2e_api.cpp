@@ -1063,6 +1063,31 @@ BOOST_FIXTURE_TEST_CASE(operations_endpoints, fixture) {
              a.body);
 }
 
+// -- the OpenAPI document
+// ------------------------------------------------------
+
+// The e2e_api_prism entry (CQRSD_TEST_PRISM=1) checks every answer of this
+// suite against the process's /openapi.json with Prism; this case makes
+// sure that the answers do pass Prism then, and only then.
+BOOST_FIXTURE_TEST_CASE(answers_pass_prism_when_asked, fixture) {
+  const char* asked = std::getenv("CQRSD_TEST_PRISM");
+  bool prism = asked != nullptr && std::string{asked} == "1";
+  BOOST_TEST(proc.through_prism() == prism);
+  BOOST_TEST((proc.client_port() != proc.port()) == prism);
+  // Prism adds CORS headers to every answer it passes on; cqrsd has none.
+  auto passed = proc.get("/healthz");
+  BOOST_TEST(passed.status == 200, passed.describe());
+  BOOST_TEST(passed.has_header("Access-Control-Allow-Origin") == prism);
+  auto direct = proc.direct_request("GET", "/healthz");
+  BOOST_TEST(direct.status == 200, direct.describe());
+  BOOST_TEST(!direct.has_header("Access-Control-Allow-Origin"));
+  BOOST_TEST_MESSAGE("a method that the document does not name still gets "
+                     "cqrsd's own answer");
+  auto patch = proc.request("PATCH", "/healthz", "{}");
+  check_error(patch, 405, "method_not_allowed");
+  BOOST_TEST(!patch.has_header("Access-Control-Allow-Origin"));
+}
+
 // -- command line -------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(command_line) {
@@ -1199,7 +1224,9 @@ BOOST_FIXTURE_TEST_CASE(sigterm_drains_requests_in_flight, fixture) {
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
-      auto client = proc.make_client();
+      // Straight to the server, also in a run through Prism: the drain is
+      // what the server's own connections see (`stop` stops Prism first).
+      auto client = proc.make_direct_client();
       for (int n = 0; !done && n < 100000; ++n) {
         record x;
         x.write = n % 2 == 0;
