@@ -213,15 +213,21 @@ private:
         b << value << " IS NOT NULL AND ";
       b << "NOT EXISTS (SELECT 1 FROM " << target
         << " r WHERE r.id = " << value;
-    } else {
-      b << "(SELECT min(" << element_index() << ") FROM ";
-      elements(b, n, c);
-      auto value = element(column_type::reference);
-      b << " WHERE " << value << " IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
-        << target << " r WHERE r.id = " << value;
+      not_removed(b, op, t, "r.id");
+      b << "))";
+      return;
     }
+    // Per item, a scalar subquery rather than NOT EXISTS: PostgreSQL turns
+    // NOT EXISTS into an anti-join over the whole table for the 100 rows it
+    // guesses a JSON array holds; a scalar subquery stays one index lookup
+    // per item.
+    b << "(SELECT min(" << element_index() << ") FROM ";
+    elements(b, n, c);
+    auto value = element(column_type::reference);
+    b << " WHERE " << value << " IS NOT NULL AND (SELECT 1 FROM " << target
+      << " r WHERE r.id = " << value;
     not_removed(b, op, t, "r.id");
-    b << "))";
+    b << " LIMIT 1) IS NULL)";
   }
 
   // The row an update keeps in node `n`, which may hold its own value of a
@@ -241,13 +247,14 @@ private:
       b << ")";
       return;
     }
+    // A lookup per item through the column's index (see missing_reference).
     b << "(SELECT min(" << element_index() << ") FROM ";
     elements(b, n, c);
     auto value = element(col.type);
-    b << " WHERE " << value << " IS NOT NULL AND EXISTS (SELECT 1 FROM "
+    b << " WHERE " << value << " IS NOT NULL AND (SELECT 1 FROM "
       << table_name(n) << " u WHERE u." << column_name(n, c) << " = " << value;
     not_removed(b, op, node(n).table, "u.id");
-    b << "))";
+    b << " LIMIT 1) IS NOT NULL)";
   }
 
   write_statement duplicate_holder(operation op, size_t n, size_t c) const {

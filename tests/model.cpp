@@ -359,14 +359,21 @@ BOOST_AUTO_TEST_CASE(malformed_json_is_rejected) {
         "{\"description\":\"ok\xfe\"}"s, "{\"description\":\"\xe2\x82\"}"s,
         R"({"description":"\ud800"})"s, R"({"description":"\udc00x"})"s,
         "\xff{\"description\":\"books\"}"s,
-        // numbers beyond a double
-        R"({"description":1e400})"s, R"({"description":-1e400})"s,
-        R"({"description":1)"s + std::string(400, '0') + ".5}",
         // syntax beats every later check
         R"({"x":1,"x":2)"s, R"([{"a":1},)"s, R"({"description":5,)"s})
     BOOST_TEST_CONTEXT("body: " << body) {
       BOOST_TEST(bad(objects, "categories", body)
                      .rfind("request body is not valid JSON", 0) == 0u);
+    }
+  // A number beyond a double is valid JSON out of range: the message names
+  // its field.
+  for (const auto& body :
+       {R"({"description":1e400})"s, R"({"description":-1e400})"s,
+        R"({"description":1)"s + std::string(400, '0') + ".5}"})
+    BOOST_TEST_CONTEXT("body: " << body) {
+      BOOST_TEST(bad(objects, "categories", body) ==
+                 "field 'body.description' is out of range (a number beyond "
+                 "the range of a double)");
     }
 }
 

@@ -28,11 +28,13 @@ namespace {
 
 /// The pattern of every route of the built-in domain a request can match,
 /// in table order.
+/// Fixed routes first, then resources by segment (domain::resources is
+/// sorted), then views that are no resource.
 const std::vector<std::string> builtin_patterns{
-    "/healthz",         "/readyz",          "/metrics",
-    "/status",          "/openapi.json",    "/categories",
-    "/categories/{id}", "/related-objects", "/related-objects/{id}",
-    "/objects",         "/objects/{id}",
+    "/healthz",         "/readyz",       "/metrics",
+    "/status",          "/openapi.json", "/categories",
+    "/categories/{id}", "/objects",      "/objects/{id}",
+    "/related-objects", "/related-objects/{id}",
 };
 
 /// Every error code.
@@ -373,11 +375,12 @@ BOOST_AUTO_TEST_CASE(allows_matches_the_api_table) {
 BOOST_AUTO_TEST_CASE(routes_of_a_declared_domain) {
   auto shop = parse_or_fail(shop_yaml);
   route_table t{shop};
-  BOOST_TEST_MESSAGE("fixed routes, then each segment once, then unknown");
+  BOOST_TEST_MESSAGE("fixed routes, then each segment once (resources by "
+                     "segment, then the other views), then unknown");
   std::vector<std::string> expected{
       "/healthz",          "/readyz",  "/metrics",      "/status",
-      "/openapi.json",     "/depots",  "/depots/{id}",  "/audit-notes",
-      "/audit-notes/{id}", "/regions", "/regions/{id}", "/depot-names",
+      "/openapi.json",     "/audit-notes", "/audit-notes/{id}", "/depots",
+      "/depots/{id}",      "/regions",     "/regions/{id}",     "/depot-names",
       "/depot-names/{id}", "unknown",
   };
   BOOST_TEST_REQUIRE(t.size() == expected.size());
