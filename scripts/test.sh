@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds everything (tests included) and runs the
-# whole test suite with ctest. Extra arguments go to ctest, e.g.
+# Installs what is missing (Debian packages, and Redocly and Prism from npm),
+# builds everything (tests included) and runs the whole test suite with
+# ctest, then lints the generated OpenAPI documents of both shipped domains
+# (scripts/lint-openapi.sh). Extra arguments go to ctest, e.g.
 # `scripts/test.sh -R store`. A full run (no arguments, as in CI) then runs
 # scripts/fuzz.sh (each fuzz target for CQRSD_FUZZ_SECONDS, default 60,
 # seconds) and scripts/sanitize.sh (the unit and end-to-end suites under
