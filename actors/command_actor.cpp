@@ -79,8 +79,8 @@ command_actor::behavior_type command_actor_impl(command_actor_ptr self,
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.publisher = std::move(publisher);
-  auto store = write_store::open(st.cfg.database, st.cfg.dom,
-                                 st.cfg.idempotency_ttl);
+  auto store =
+      write_store::open(st.cfg.database, st.cfg.dom, st.cfg.idempotency_ttl);
   if (!store) {
     CQRS_LOG(error, "command_actor",
              "cannot open write store: " << error_message(store.error()));

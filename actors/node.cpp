@@ -176,8 +176,8 @@ node::start(caf::actor_system& sys, const settings& cfg,
   CQRS_LOG(info, "node",
            "started " << to_string(cfg.node.role) << " node '" << cfg.node.name
                       << "' serving domain '" << d->name << "' (digest "
-                      << d->digest.substr(0, 12) << "): " << cfg.query.actors << " query actors, "
-                      << cfg.database.read_connections
+                      << d->digest.substr(0, 12) << "): " << cfg.query.actors
+                      << " query actors, " << cfg.database.read_connections
                       << " DB readers, last seq " << *last_seq);
   return n;
 }

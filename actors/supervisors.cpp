@@ -210,13 +210,13 @@ command_supervisor_impl(command_supervisor_ptr self, command_actor_config cfg,
                    "refused hub " << caf::to_string(hub.address())
                                   << ": it serves another domain (digest "
                                   << digest << ", this command node serves '"
-                                  << st.cfg.dom->name << "', digest "
-                                  << ours << ")");
-          return make_cqrs_error(
-              ec::domain_mismatch,
-              "the command node serves domain '" + st.cfg.dom->name +
-                  "' with digest " + ours + ", this node one with digest " +
-                  digest);
+                                  << st.cfg.dom->name << "', digest " << ours
+                                  << ")");
+          return make_cqrs_error(ec::domain_mismatch,
+                                 "the command node serves domain '" +
+                                     st.cfg.dom->name + "' with digest " +
+                                     ours + ", this node one with digest " +
+                                     digest);
         }
         CQRS_LOG(info, "command_supervisor",
                  "hub " << caf::to_string(hub.address())

@@ -1,16 +1,16 @@
 // cqrsd: command line, signals, start-up and shutdown order.
 #include <algorithm>
-#include <csignal>
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
-#include <optional>
-#include <utility>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -22,14 +22,14 @@
 #include <caf/openssl/manager.hpp>
 
 #include "actors/node.hpp"
-#include "config/logging.hpp"
 #include "config/domain_file.hpp"
+#include "config/logging.hpp"
 #include "config/openapi_yaml.hpp"
 #include "config/settings.hpp"
 #include "db/error.hpp"
-#include "model/openapi.hpp"
 #include "http/gateway.hpp"
 #include "http/openssl_errors.hpp"
+#include "model/openapi.hpp"
 
 namespace {
 
@@ -124,10 +124,10 @@ int check_config(const std::string& path) {
   if (!loaded)
     return exit_usage;
   const auto& d = *loaded->second;
-  std::cout << path << ": configuration is valid; domain '" << d.name
-            << "' (" << d.tables.size() << " tables, " << d.resources.size()
-            << " resources, " << d.views.size() << " views, digest "
-            << d.digest << ")\n";
+  std::cout << path << ": configuration is valid; domain '" << d.name << "' ("
+            << d.tables.size() << " tables, " << d.resources.size()
+            << " resources, " << d.views.size() << " views, digest " << d.digest
+            << ")\n";
   return exit_ok;
 }
 
@@ -147,8 +147,7 @@ int write_openapi(const std::string& config_path, const std::string& out) {
   file << text;
   file.close();
   if (!file) {
-    std::cerr << "cannot write " << out << ": " << std::strerror(errno)
-              << '\n';
+    std::cerr << "cannot write " << out << ": " << std::strerror(errno) << '\n';
     return exit_failure;
   }
   return exit_ok;

@@ -257,8 +257,8 @@ void check_table(const table_decl& t, const db_table& found,
 // statements of an aggregate freely: a parent deleted before its children,
 // a row inserted before the row it references, rows of one aggregate that
 // reference each other. Tables made by earlier releases keep their
-// immediate constraints (child_object's), which the write store honours by
-// deleting children first.
+// immediate constraints (the built-in domain's owned child), which the
+// write store honours by deleting children first.
 std::string references_clause(const column_decl& c) {
   return " REFERENCES " + sql_name(c.references) +
          " (\"id\") DEFERRABLE INITIALLY DEFERRED";
@@ -379,8 +379,9 @@ caf::error ensure_domain_schema(soci::session& sql, database_backend backend,
       if (f.kind.empty())
         continue;
       if (f.kind != "table")
-        problems.push_back("table " + sql_name(t.name) + ": the database has a " +
-                           f.kind + " of that name, not a table");
+        problems.push_back("table " + sql_name(t.name) +
+                           ": the database has a " + f.kind +
+                           " of that name, not a table");
       else
         check_table(t, f, backend, problems);
     }

@@ -43,9 +43,9 @@ struct view_snapshot {
   ///   row that was found, whether or not it found a row: a row of `t`
   ///   that starts or stops pointing at the parent names it (the writer
   ///   names the old and new value of every references column of each row
-  ///   it writes). E.g. the write-up's `child_object.top_level_object_id`:
-  ///   an object read while its child did not exist yet (404) must go when
-  ///   the child is written.
+  ///   it writes). E.g. the backward join to an owned single child: a root
+  ///   read while its child did not exist yet (404) must go when the child
+  ///   is written.
   /// - `column_key(from, by, parent_id)` for every collection under a row
   ///   that was found: "a new child row changes the collections of its
   ///   parent" (DOMAIN.md), and so does a deleted or moved one, even one

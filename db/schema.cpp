@@ -128,8 +128,7 @@ std::vector<std::string> migration(int version, database_backend backend) {
   switch (version) {
   case 1:
     // Releases before declared domains also created the built-in domain's
-    // tables here (category, related_object, top_level_object,
-    // child_object); they now come from domains/objects.yaml through
+    // four tables here; they now come from domains/objects.yaml through
     // ensure_domain_schema, which accepts the tables made then.
     return {
         "CREATE TABLE IF NOT EXISTS commit_log (seq " + ref +

@@ -45,4 +45,3 @@ inline void execute_quietly(soci::session& sql, const char* text) noexcept {
 }
 
 } // namespace cqrs::detail
-

@@ -62,10 +62,8 @@ public:
   /// row is in the elements (and only if there is one): it uses that row,
   /// then may call `st.fetch()` for each next one, before the elements are
   /// unbound.
-  template <class Bind>
-  bool exec_with(const std::string& text, Bind&& bind) {
-    return exec_with(text, std::forward<Bind>(bind),
-                     [](soci::statement&) {});
+  template <class Bind> bool exec_with(const std::string& text, Bind&& bind) {
+    return exec_with(text, std::forward<Bind>(bind), [](soci::statement&) {});
   }
 
   template <class Bind, class FetchRest>

@@ -203,8 +203,7 @@ void write(exchange& x, const route_match& m) {
   }
   auto command_node = x.n.commands().get();
   if (!command_node) {
-    bool other_domain =
-        node_counters::get(x.n.counters().domain_mismatch) != 0;
+    bool other_domain = node_counters::get(x.n.counters().domain_mismatch) != 0;
     reply_error(
         x.res,
         to_api_error(make_cqrs_error(
@@ -237,8 +236,7 @@ void write(exchange& x, const route_match& m) {
 
 nlohmann::json link_state(node& n) {
   auto& c = n.counters();
-  const char* link = node_counters::get(c.command_node_linked) != 0
-                         ? "linked"
+  const char* link = node_counters::get(c.command_node_linked) != 0 ? "linked"
                      : node_counters::get(c.domain_mismatch) != 0
                          ? "another_domain"
                          : "unreachable";

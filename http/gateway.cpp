@@ -17,8 +17,8 @@
 #include "db/error.hpp"
 #include "http/actor_bridge.hpp"
 #include "http/admission.hpp"
-#include "http/errors.hpp"
 #include "http/api.hpp"
+#include "http/errors.hpp"
 #include "http/replies.hpp"
 #include "model/openapi.hpp"
 
@@ -26,8 +26,7 @@ namespace cqrs::http {
 
 gateway::gateway(caf::actor_system& sys, node& n, const settings& cfg)
     : sys_(sys), node_(n), cfg_(cfg),
-      bridge_(std::make_unique<actor_bridge>(sys)),
-      routes_(n.served_domain()),
+      bridge_(std::make_unique<actor_bridge>(sys)), routes_(n.served_domain()),
       openapi_json_(openapi_document(n.served_domain()).dump()),
       requests_(routes_.size()) {
   // Connections beyond the worker threads and http.max_queued_connections

@@ -9,7 +9,8 @@ namespace cqrs::http {
 
 namespace {
 
-std::string join_methods(std::initializer_list<std::pair<bool, const char*>> xs) {
+std::string
+join_methods(std::initializer_list<std::pair<bool, const char*>> xs) {
   std::string result;
   for (const auto& [on, name] : xs) {
     if (!on)
@@ -53,7 +54,8 @@ route_table::route_table(const domain& d) {
     segments_.push_back({name, static_cast<uint16_t>(routes_.size())});
     routes_.push_back(
         {route_kind::collection, "/" + name,
-         join_methods({{list, "GET"}, {list, "HEAD"}, {resource.has_value(), "POST"}}),
+         join_methods(
+             {{list, "GET"}, {list, "HEAD"}, {resource.has_value(), "POST"}}),
          r, v});
     routes_.push_back({route_kind::item, "/" + name + "/{id}",
                        join_methods({{view.has_value(), "GET"},

@@ -61,7 +61,9 @@ public:
 
   /// The route's path pattern, e.g. "/objects/{id}", used as a metrics
   /// label; "unknown" for paths that match no route.
-  std::string_view pattern(uint16_t index) const { return routes_[index].pattern; }
+  std::string_view pattern(uint16_t index) const {
+    return routes_[index].pattern;
+  }
 
   /// The methods the route allows, as an `Allow` header value (may be
   /// empty: a view without a list and without a resource).

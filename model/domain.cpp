@@ -74,15 +74,14 @@ bool is_reserved_table_name(std::string_view name) {
 
 bool is_reserved_column_name(std::string_view name) {
   static constexpr std::array<std::string_view, 9> system{
-      "id",   "xmin",     "xmax", "cmin", "cmax",
-      "ctid", "tableoid", "oid",  "rowid"};
+      "id", "xmin", "xmax", "cmin", "cmax", "ctid", "tableoid", "oid", "rowid"};
   return is_one_of(name, system);
 }
 
 bool is_reserved_segment(std::string_view segment) {
   static constexpr std::array<std::string_view, 8> own{
-      "healthz", "readyz",       "metrics", "status",
-      "openapi.json", "docs", "console", "commits"};
+      "healthz",      "readyz", "metrics", "status",
+      "openapi.json", "docs",   "console", "commits"};
   return is_one_of(segment, own);
 }
 

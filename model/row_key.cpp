@@ -2,8 +2,8 @@
 #include "model/row_key.hpp"
 
 #include <cmath>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 
 #include "model/command.hpp"
 #include "model/query.hpp"

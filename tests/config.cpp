@@ -815,8 +815,8 @@ BOOST_AUTO_TEST_CASE(shipped_postgresql_yaml_is_a_standalone_postgresql_node) {
 
 BOOST_AUTO_TEST_CASE(shipped_library_yaml_serves_the_library_domain) {
   auto s = load_shipped("library.yaml");
-  BOOST_TEST(s.domain == std::string{CQRSD_SOURCE_DIR} +
-                             "/config/../domains/library.yaml");
+  BOOST_TEST(s.domain ==
+             std::string{CQRSD_SOURCE_DIR} + "/config/../domains/library.yaml");
   BOOST_TEST(s.database.sqlite_path == "data/library.db");
   domain_error err;
   auto d = load_configured_domain(s, err);

@@ -31,10 +31,17 @@ namespace {
 /// Fixed routes first, then resources by segment (domain::resources is
 /// sorted), then views that are no resource.
 const std::vector<std::string> builtin_patterns{
-    "/healthz",         "/readyz",       "/metrics",
-    "/status",          "/openapi.json", "/categories",
-    "/categories/{id}", "/objects",      "/objects/{id}",
-    "/related-objects", "/related-objects/{id}",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/status",
+    "/openapi.json",
+    "/categories",
+    "/categories/{id}",
+    "/objects",
+    "/objects/{id}",
+    "/related-objects",
+    "/related-objects/{id}",
 };
 
 /// Every error code.
@@ -378,7 +385,7 @@ BOOST_AUTO_TEST_CASE(routes_of_a_declared_domain) {
   BOOST_TEST_MESSAGE("fixed routes, then each segment once (resources by "
                      "segment, then the other views), then unknown");
   std::vector<std::string> expected{
-      "/healthz",          "/readyz",  "/metrics",      "/status",
+      "/healthz",          "/readyz",      "/metrics",          "/status",
       "/openapi.json",     "/audit-notes", "/audit-notes/{id}", "/depots",
       "/depots/{id}",      "/regions",     "/regions/{id}",     "/depot-names",
       "/depot-names/{id}", "unknown",
