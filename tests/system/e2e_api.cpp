@@ -20,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fixtures/acknowledged_write.hpp"
 #include "fixtures/api_model.hpp"
 #include "fixtures/cqrsd_process.hpp"
 #include "fixtures/temp_db.hpp"
@@ -181,22 +182,9 @@ struct fixture {
   /// seq is the previous write's seq plus one. Returns the id.
   int64_t write(const std::string& method, const std::string& target,
                 const json& body, int status) {
-    auto a = method == "DELETE" ? proc.del(target)
-                                : proc.request(method, target, body.dump());
-    BOOST_TEST_REQUIRE(a.status == status,
-                       method << ' ' << target << ": " << a.describe());
-    auto ack = a.json_body();
-    BOOST_TEST_REQUIRE((ack.is_object() && ack.size() == 2 &&
-                        ack.contains("id") && ack["id"].is_number_integer() &&
-                        ack.contains("seq") && ack["seq"].is_number_integer()),
-                       "not {\"id\",\"seq\"}: " << a.body);
-    auto seq = ack["seq"].get<int64_t>();
-    BOOST_TEST(seq == last_seq + 1, method << ' ' << target << ": seq " << seq
-                                           << " after " << last_seq);
-    last_seq = seq;
-    auto id = ack["id"].get<int64_t>();
-    BOOST_TEST(id > 0);
-    return id;
+    return acknowledged_write(proc, method, target,
+                              method == "DELETE" ? "" : body.dump(), status,
+                              last_seq);
   }
 
   int64_t create(const std::string& collection, const json& body) {
