@@ -117,7 +117,6 @@ command_actor::behavior_type command_actor_impl(command_actor_ptr self,
         return rp;
       },
       [self](atom::flush) { self->state.flush(); },
-      [self](atom::seq) { return self->state.store->last_seq(); },
   };
 }
 

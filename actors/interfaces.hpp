@@ -15,8 +15,6 @@ namespace cqrs {
 using command_actor = caf::typed_actor<
     // Applies a command; answers only after its commit is durable.
     caf::replies_to<atom::apply, command>::with<write_result>,
-    // Answers the seq of the last durable commit.
-    caf::replies_to<atom::seq>::with<seq_t>,
     // Commits the commands queued so far (the actor sends this to itself).
     caf::reacts_to<atom::flush>>;
 
@@ -72,8 +70,6 @@ using hub_actor = caf::typed_actor<
 using command_node_actor = caf::typed_actor<
     // Applies a command; answers only after its commit is durable.
     caf::replies_to<atom::apply, command>::with<write_result>,
-    // Answers the seq of the last durable commit.
-    caf::replies_to<atom::seq>::with<seq_t>,
     // Registers a hub of a node serving the domain with the given digest;
     // answers the last committed seq, or `ec::domain_mismatch` when the
     // command node serves another domain. From then on the hub receives

@@ -61,12 +61,6 @@ public:
   /// Where writes go; empty while a query node has no command node.
   const command_route& commands() const noexcept { return *command_route_; }
 
-  const query_supervisor_actor& query_supervisor() const noexcept {
-    return queries_;
-  }
-
-  const hub_actor& hub() const noexcept { return hub_; }
-
   query_routes& routes() noexcept { return *routes_; }
 
   node_counters& counters() noexcept { return *counters_; }

@@ -198,9 +198,6 @@ command_supervisor_impl(command_supervisor_ptr self, command_actor_config cfg,
       [self](atom::apply a, command& cmd) -> caf::delegated<write_result> {
         return self->delegate(self->state.current, a, std::move(cmd));
       },
-      [self](atom::seq s) -> caf::delegated<seq_t> {
-        return self->delegate(self->state.current, s);
-      },
       [self](atom::subscribe, hub_actor& hub,
              const std::string& digest) -> caf::result<seq_t> {
         auto& st = self->state;
