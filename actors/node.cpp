@@ -89,10 +89,19 @@ node::start(caf::actor_system& sys, const settings& cfg,
   hub_cfg.counters = counters;
   hub_cfg.drop_batches = faults.drop_batches;
   n->hub_ = sys.spawn(invalidation_hub_impl, hub_cfg, n->readers_);
-  supervision_config supervision;
-  supervision.max_restarts = cfg.query.max_restarts;
-  supervision.window = std::chrono::milliseconds{cfg.query.restart_window_ms};
-  supervision.on_give_up = std::move(on_fatal);
+  supervision_config query_supervision;
+  query_supervision.max_restarts = cfg.query.max_restarts;
+  query_supervision.window =
+      std::chrono::milliseconds{cfg.query.restart_window_ms};
+  query_supervision.settings = "query.max_restarts, query.restart_window_ms";
+  query_supervision.on_give_up = on_fatal;
+  supervision_config command_supervision;
+  command_supervision.max_restarts = cfg.command.max_restarts;
+  command_supervision.window =
+      std::chrono::milliseconds{cfg.command.restart_window_ms};
+  command_supervision.settings =
+      "command.max_restarts, command.restart_window_ms";
+  command_supervision.on_give_up = std::move(on_fatal);
   // -- command node -----------------------------------------------------------
   cluster_link_config link_cfg;
   link_cfg.initial_backoff =
@@ -115,8 +124,9 @@ node::start(caf::actor_system& sys, const settings& cfg,
     cmd_cfg.counters = counters;
     cmd_cfg.crash_every = faults.crash_command_actor_every;
     node_counters::set(counters->current_seq, *last_seq);
-    n->command_ = sys.spawn(command_supervisor_impl, cmd_cfg, supervision,
-                            *last_seq, caf::timespan{heartbeat});
+    n->command_ =
+        sys.spawn(command_supervisor_impl, cmd_cfg, command_supervision,
+                  *last_seq, caf::timespan{heartbeat});
     link_cfg.local = n->command_;
     // The command node runs in this process: writes may go to it at once,
     // before the link has subscribed the hub.
@@ -152,7 +162,7 @@ node::start(caf::actor_system& sys, const settings& cfg,
       std::chrono::milliseconds{cfg.query.min_seq_timeout_ms};
   q_cfg.actor.counters = counters;
   q_cfg.actor.crash_every = faults.crash_query_actor_every;
-  q_cfg.supervision = supervision;
+  q_cfg.supervision = std::move(query_supervision);
   n->queries_ =
       sys.spawn(query_supervisor_impl, q_cfg, n->readers_, n->hub_, n->routes_);
   n->link_ = sys.spawn(cluster_link_impl, link_cfg, n->hub_, n->command_route_);

@@ -24,12 +24,10 @@ void give_up(Self* self, const supervision_config& cfg, const std::string& what,
              const caf::error& reason) {
   auto window_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(cfg.window).count();
-  auto msg =
-      std::string{what} + " died too often: past the restart limit of " +
-      std::to_string(cfg.max_restarts) + " restarts within " +
-      std::to_string(window_ms) +
-      " ms (query.max_restarts, query.restart_window_ms); last reason: " +
-      caf::to_string(reason);
+  auto msg = std::string{what} + " died too often: past the restart limit of " +
+             std::to_string(cfg.max_restarts) + " restarts within " +
+             std::to_string(window_ms) + " ms (" + cfg.settings +
+             "); last reason: " + caf::to_string(reason);
   CQRS_LOG(error, self->name(), msg);
   if (cfg.on_give_up)
     cfg.on_give_up(msg);

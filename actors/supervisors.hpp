@@ -26,6 +26,9 @@ struct supervision_config {
   /// Restarts tolerated within `window`.
   uint32_t max_restarts = 10;
   caf::timespan window = std::chrono::seconds{10};
+  /// The settings that set the budget, named when the supervisor gives up,
+  /// e.g. "query.max_restarts, query.restart_window_ms".
+  std::string settings;
   give_up_handler on_give_up;
 };
 

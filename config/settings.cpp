@@ -216,6 +216,10 @@ private:
             return read_uint(key, value, 1, 600000, out.timeout_ms);
           if (name == "idempotency_ttl_s")
             return read_uint(key, value, 1, 31536000, out.idempotency_ttl_s);
+          if (name == "max_restarts")
+            return read_uint(key, value, 0, 100000, out.max_restarts);
+          if (name == "restart_window_ms")
+            return read_uint(key, value, 1, 3600000, out.restart_window_ms);
           return unknown(key);
         });
   }

@@ -109,6 +109,10 @@ struct command_settings {
   /// How long a successful write's `Idempotency-Key` is kept and honoured,
   /// in seconds.
   uint32_t idempotency_ttl_s = 86400;
+  /// Command actor restarts tolerated within `restart_window_ms`; past
+  /// that the node stops.
+  uint32_t max_restarts = 10;
+  uint32_t restart_window_ms = 10000;
 };
 
 /// Mutual TLS on cluster links: a node only links with nodes presenting a

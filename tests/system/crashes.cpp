@@ -433,15 +433,22 @@ BOOST_FIXTURE_TEST_CASE(sigterm_under_write_load_answers_and_exits_0,
 
 namespace {
 
+/// A testing binary with the fault switch `variable` set to `every`, and a
+/// restart budget of `max_restarts` for the actors of `section` ("query"
+/// or "command"); the other section's budget is ample, so that a test sees
+/// which setting the supervisor obeys.
 cqrsd_process::options faulty(const std::string& variable, int every,
-                              int max_restarts) {
+                              const std::string& section, int max_restarts) {
   cqrsd_process::options opts;
   opts.binary = testing_binary();
   opts.name = "faults";
   opts.env = {{variable, std::to_string(every)}};
+  auto other = section == "query" ? "command" : "query";
   opts.settings = {{"query.actors", "2"},
-                   {"query.max_restarts", std::to_string(max_restarts)},
-                   {"query.restart_window_ms", "600000"}};
+                   {section + ".max_restarts", std::to_string(max_restarts)},
+                   {section + ".restart_window_ms", "600000"},
+                   {std::string{other} + ".max_restarts", "100000"},
+                   {std::string{other} + ".restart_window_ms", "600000"}};
   return opts;
 }
 
@@ -466,7 +473,8 @@ int await_give_up(cqrsd_process& proc, const std::string& method,
 
 BOOST_AUTO_TEST_CASE(crashing_query_actors_are_restarted_and_reads_go_on,
                      *utf::precondition(on_sqlite)) {
-  cqrsd_process proc{faulty("CQRSD_FAULT_CRASH_QUERY_ACTOR_EVERY", 7, 100000)};
+  cqrsd_process proc{
+      faulty("CQRSD_FAULT_CRASH_QUERY_ACTOR_EVERY", 7, "query", 100000)};
   oracle db{proc.sqlite_path()};
   auto cat = proc.post("/categories", category_body("Books"));
   auto rel = proc.post("/related-objects", related_body("Cover", "image/png"));
@@ -523,7 +531,8 @@ BOOST_AUTO_TEST_CASE(crashing_query_actors_are_restarted_and_reads_go_on,
 
 BOOST_AUTO_TEST_CASE(query_actors_past_the_restart_limit_stop_the_node,
                      *utf::precondition(on_sqlite)) {
-  cqrsd_process proc{faulty("CQRSD_FAULT_CRASH_QUERY_ACTOR_EVERY", 1, 2)};
+  cqrsd_process proc{
+      faulty("CQRSD_FAULT_CRASH_QUERY_ACTOR_EVERY", 1, "query", 2)};
   BOOST_TEST_MESSAGE("every read crashes its actor; the budget is 2");
   auto code = await_give_up(proc, "GET", "/categories/1", nullptr);
   BOOST_TEST(code == 1, proc.log());
@@ -531,14 +540,15 @@ BOOST_AUTO_TEST_CASE(query_actors_past_the_restart_limit_stop_the_node,
   BOOST_TEST(log.find("query actor died too often: past the restart limit of "
                       "2 restarts") != std::string::npos,
              log);
-  BOOST_TEST(log.find("query.max_restarts") != std::string::npos);
+  BOOST_TEST(log.find("query.max_restarts, query.restart_window_ms") !=
+             std::string::npos);
   BOOST_TEST(log.find("stopping the node") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(crashing_command_actor_fails_pending_writes_cleanly,
                      *utf::precondition(on_sqlite)) {
   cqrsd_process proc{
-      faulty("CQRSD_FAULT_CRASH_COMMAND_ACTOR_EVERY", 5, 100000)};
+      faulty("CQRSD_FAULT_CRASH_COMMAND_ACTOR_EVERY", 5, "command", 100000)};
   auto cat = proc.post("/categories", category_body("Books"));
   auto rel = proc.post("/related-objects", related_body("Cover", "image/png"));
   BOOST_TEST_REQUIRE(cat.status == 201, cat.describe());
@@ -602,7 +612,8 @@ BOOST_AUTO_TEST_CASE(crashing_command_actor_fails_pending_writes_cleanly,
 
 BOOST_AUTO_TEST_CASE(command_actor_past_the_restart_limit_stops_the_node,
                      *utf::precondition(on_sqlite)) {
-  cqrsd_process proc{faulty("CQRSD_FAULT_CRASH_COMMAND_ACTOR_EVERY", 1, 2)};
+  cqrsd_process proc{
+      faulty("CQRSD_FAULT_CRASH_COMMAND_ACTOR_EVERY", 1, "command", 2)};
   BOOST_TEST_MESSAGE("every command crashes the command actor; the budget "
                      "is 2");
   auto code =
@@ -612,6 +623,8 @@ BOOST_AUTO_TEST_CASE(command_actor_past_the_restart_limit_stops_the_node,
   BOOST_TEST(log.find("command actor died too often: past the restart "
                       "limit of 2 restarts") != std::string::npos,
              log);
+  BOOST_TEST(log.find("command.max_restarts, command.restart_window_ms") !=
+             std::string::npos);
   BOOST_TEST(log.find("stopping the node") != std::string::npos);
   soci::session sql{soci::sqlite3,
                     "db=\"" + proc.sqlite_path() + "\" timeout=5"};

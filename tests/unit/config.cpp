@@ -148,6 +148,8 @@ void check_equal(const settings& x, const settings& y) {
   BOOST_TEST(x.query.restart_window_ms == y.query.restart_window_ms);
   BOOST_TEST(x.command.max_batch == y.command.max_batch);
   BOOST_TEST(x.command.timeout_ms == y.command.timeout_ms);
+  BOOST_TEST(x.command.max_restarts == y.command.max_restarts);
+  BOOST_TEST(x.command.restart_window_ms == y.command.restart_window_ms);
   BOOST_TEST(x.cluster.listen == y.cluster.listen);
   BOOST_TEST(x.cluster.listen_host == y.cluster.listen_host);
   BOOST_TEST(x.cluster.listen_port == y.cluster.listen_port);
@@ -324,6 +326,8 @@ query:
 command:
   max_batch: 1
   timeout_ms: 600000
+  max_restarts: 100000
+  restart_window_ms: 1
 cluster:
   listen: "0.0.0.0:65535"
   command_node: "cmd.example:1"
@@ -360,6 +364,8 @@ log:
   BOOST_TEST(s.query.restart_window_ms == 3600000u);
   BOOST_TEST(s.command.max_batch == 1u);
   BOOST_TEST(s.command.timeout_ms == 600000u);
+  BOOST_TEST(s.command.max_restarts == 100000u);
+  BOOST_TEST(s.command.restart_window_ms == 1u);
   BOOST_TEST(s.cluster.listen == "0.0.0.0:65535");
   BOOST_TEST(s.cluster.listen_host == "0.0.0.0");
   BOOST_TEST(s.cluster.listen_port == 65535u);
@@ -529,6 +535,10 @@ BOOST_AUTO_TEST_CASE(out_of_range_values_name_the_range) {
               "database.statement_timeout_ms", "'soon'");
   check_error("query: {restart_window_ms: 0}", "query.restart_window_ms",
               "'0'");
+  check_error("command: {max_restarts: 100001}", "command.max_restarts",
+              "expected an integer in 0..100000, got '100001'");
+  check_error("command: {restart_window_ms: 3600001}",
+              "command.restart_window_ms", "'3600001'");
   check_error("http: {max_body_bytes: 1073741825}", "http.max_body_bytes",
               "'1073741825'");
   BOOST_TEST_MESSAGE("the bounds themselves are accepted");
