@@ -132,15 +132,30 @@ private:
       b << "id = " << param(write_param::root_id);
       return;
     }
-    b << column_name(n, node(n).by);
+    auto by = column_name(n, node(n).by);
     auto parent = static_cast<size_t>(node(n).parent);
     if (parent == 0) {
-      b << " = " << param(write_param::root_id);
+      b << by << " = " << param(write_param::root_id);
       return;
     }
-    b << " IN (";
-    existing_ids(b, parent);
-    b << ")";
+    among_existing(b, by, parent, true);
+  }
+
+  // Appends the condition that `value` is (`among`) or is not one of the
+  // ids of node `n`'s existing rows. PostgreSQL gets `= ANY(ARRAY(...))`
+  // rather than `IN (...)`: a kept prepared statement runs a generic plan,
+  // and for `IN` that plan may hash-join a whole table (before ANALYZE has
+  // seen the rows it certainly does), while an array of ids is looked up
+  // through the index on `value`. Ids are never NULL, so both forms agree.
+  void among_existing(builder& b, std::string_view value, size_t n,
+                      bool among) const {
+    b << value;
+    if (pg_)
+      b << (among ? " = ANY(ARRAY(" : " <> ALL(ARRAY(");
+    else
+      b << (among ? " IN (" : " NOT IN (");
+    existing_ids(b, n);
+    b << (pg_ ? "))" : ")");
   }
 
   void existing_ids(builder& b, size_t n) const {
@@ -162,9 +177,8 @@ private:
     auto m = out_.node_of_table[t];
     if (m < 0 || !removes(op, static_cast<size_t>(m)))
       return;
-    b << " AND " << id << " NOT IN (";
-    existing_ids(b, static_cast<size_t>(m));
-    b << ")";
+    b << " AND ";
+    among_existing(b, id, static_cast<size_t>(m), false);
   }
 
   // Appends " AND <id> NOT IN (...)" for a row `id` of table `t` when the
@@ -174,9 +188,8 @@ private:
     auto m = out_.node_of_table[t];
     if (m < 0)
       return;
-    b << " AND " << id << " NOT IN (";
-    existing_ids(b, static_cast<size_t>(m));
-    b << ")";
+    b << " AND ";
+    among_existing(b, id, static_cast<size_t>(m), false);
   }
 
   // -- the elements of a JSON array -------------------------------------------
@@ -269,10 +282,8 @@ private:
   void still_referenced(builder& b, size_t n, size_t t, size_t c) const {
     auto column = quote_identifier(d_.tables[t].columns[c].name);
     b << "(SELECT min(s." << column << ") FROM "
-      << quote_identifier(d_.tables[t].name) << " s WHERE s." << column
-      << " IN (";
-    existing_ids(b, n);
-    b << ")";
+      << quote_identifier(d_.tables[t].name) << " s WHERE ";
+    among_existing(b, "s." + column, n, true);
     outside_aggregate(b, t, "s.id");
     b << ")";
   }
