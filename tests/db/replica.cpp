@@ -1,8 +1,10 @@
 // Read replicas: a cqrsd node whose fills and commit_log reads go to a real
 // PostgreSQL streaming replica (database.read_postgresql), lagged on purpose
-// with pg_wal_replay_pause(). Checks DESIGN.md protocol points 4, 5 and 7
-// under replica lag: X-Min-Seq reads wait for the replica or answer 504, and
-// no read, cached or not, is older than the X-Seq it claims.
+// with pg_wal_replay_pause(). Checks the consistency protocol (README,
+// "Consistency headers") under replica lag: a fill reads its view and its
+// read_seq from one snapshot of the replica, X-Min-Seq reads wait for the
+// replica or answer 504, and no read, cached or not, is older than the X-Seq
+// it claims.
 //
 // Needs CQRSD_TEST_POSTGRESQL (the primary) and CQRSD_TEST_POSTGRESQL_REPLICA
 // (a hot standby streaming from it); scripts/test.sh starts both. This suite
