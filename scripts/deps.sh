@@ -15,7 +15,7 @@ CQRSD_DEB_PACKAGES=(
   libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
   libyaml-cpp-dev libboost-test-dev nlohmann-json3-dev
   postgresql sqlite3 curl wrk ca-certificates openssl
-  prometheus # promtool checks /metrics (tests/metrics.cpp)
+  prometheus # promtool checks /metrics (tests/system/metrics.cpp)
   clang libclang-rt-14-dev # libFuzzer and the sanitizer runtimes (scripts/fuzz.sh)
   nodejs # Redocly's linter and Prism's proxy check the OpenAPI documents (scripts/lib/npm_tools.sh)
 )
