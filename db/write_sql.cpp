@@ -170,7 +170,7 @@ private:
            (op == operation::update && !out_.scalar[n]);
   }
 
-  // Appends " AND <id> NOT IN (...)" for a row `id` of table `t` when `op`
+  // Appends " AND <id> is not among ..." for a row `id` of table `t` when `op`
   // removes rows of that table.
   void not_removed(builder& b, operation op, size_t t,
                    std::string_view id) const {
@@ -181,7 +181,7 @@ private:
     among_existing(b, id, static_cast<size_t>(m), false);
   }
 
-  // Appends " AND <id> NOT IN (...)" for a row `id` of table `t` when the
+  // Appends " AND <id> is not among ..." for a row `id` of table `t` when the
   // aggregate has rows of that table: they are removed, or updated in place
   // with new values that the write's own checks cover.
   void outside_aggregate(builder& b, size_t t, std::string_view id) const {
