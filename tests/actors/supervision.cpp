@@ -8,9 +8,8 @@
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
 
-#include "actors/command_node.hpp"
 #include "actors/invalidation_hub.hpp"
-#include "actors/query_supervisor.hpp"
+#include "actors/supervisors.hpp"
 #include "db/error.hpp"
 #include "fixtures/deterministic.hpp"
 #include "fixtures/objects_domain.hpp"
