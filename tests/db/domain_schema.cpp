@@ -19,10 +19,13 @@
 #include "db/schema.hpp"
 #include "fixtures/schema_catalog.hpp"
 #include "fixtures/temp_db.hpp"
+#include "fixtures/text_file.hpp"
 
 using namespace cqrs;
 
 namespace {
+
+using test::read_text;
 
 using test::text_rows;
 using rows = text_rows;
@@ -32,14 +35,6 @@ domain parse(const std::string& yaml) {
   auto d = parse_domain(yaml, "<test>", err);
   BOOST_REQUIRE_MESSAGE(d, to_string(err));
   return std::move(*d);
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in{path};
-  BOOST_REQUIRE_MESSAGE(in, "cannot read " << path);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
 }
 
 std::string source_file(const std::string& path) {

@@ -19,6 +19,7 @@
 #include <soci/sqlite3/soci-sqlite3.h>
 
 #include "fixtures/cqrsd_process.hpp"
+#include "fixtures/text_file.hpp"
 
 using namespace cqrs::test;
 using json = nlohmann::json;
@@ -27,15 +28,6 @@ namespace {
 
 std::string source_file(const std::string& path) {
   return std::string{CQRSD_SOURCE_DIR} + "/" + path;
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in{path};
-  if (!in)
-    throw std::runtime_error("cannot read " + path);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
 }
 
 /// The current time as cqrsd writes `created_at`: 2026-12-06T00:20:20.252Z.

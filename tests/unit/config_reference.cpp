@@ -16,10 +16,13 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config/settings.hpp"
+#include "fixtures/text_file.hpp"
 
 using namespace cqrs;
 
 namespace {
+
+using test::read_text;
 
 /// One row of the README's configuration table.
 struct reference_row {
@@ -28,14 +31,6 @@ struct reference_row {
   std::string fallback;
   std::string range;
 };
-
-std::string read_text(const std::string& path) {
-  std::ifstream in{path};
-  BOOST_REQUIRE_MESSAGE(in.good(), "cannot read " << path);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
 
 std::string trim(std::string s) {
   auto first = s.find_first_not_of(' ');
