@@ -2,6 +2,7 @@
 #include "http/gateway.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <thread>
 
 #include <sys/socket.h>
@@ -161,13 +162,30 @@ caf::expected<uint16_t> gateway::bind() {
 }
 
 void gateway::serve() {
+  {
+    std::lock_guard<std::mutex> guard{serve_mtx_};
+    if (stop_requested_)
+      return;
+    serving_ = true;
+  }
   ready_ = true;
   server_->listen_after_bind();
   ready_ = false;
+  served_ = true;
 }
 
 void gateway::stop() {
   ready_ = false;
+  {
+    std::lock_guard<std::mutex> guard{serve_mtx_};
+    stop_requested_ = true;
+    if (!serving_)
+      return; // serve() has not begun, and now will not
+  }
+  // serve() has begun: wait until httplib listens (it says so first thing),
+  // or gave up, since its stop() does nothing to a server not yet running.
+  while (!server_->is_running() && !served_)
+    std::this_thread::sleep_for(std::chrono::milliseconds{1});
   server_->stop();
 }
 

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -39,11 +40,13 @@ public:
   /// Binds `http.listen`; returns the bound port (useful with port 0).
   caf::expected<uint16_t> bind();
 
-  /// Serves until `stop`; blocks the calling thread.
+  /// Serves until `stop`; blocks the calling thread. Returns at once when
+  /// `stop` came first.
   void serve();
 
   /// Stops accepting connections. Requests in flight finish, then `serve`
-  /// returns. Safe to call from any thread, more than once.
+  /// returns. Safe to call from any thread, more than once, and before
+  /// `serve` (which then does not start).
   void stop();
 
   /// The counters of answered requests.
@@ -84,6 +87,13 @@ private:
   overload_counters overload_;
   std::unique_ptr<httplib::Server> server_;
   std::atomic<bool> ready_{false};
+  /// Orders `serve` and `stop`: a stop that comes before the server runs
+  /// must keep it from starting, since httplib's stop() only stops a
+  /// server that already listens.
+  std::mutex serve_mtx_;
+  bool stop_requested_ = false;
+  bool serving_ = false;
+  std::atomic<bool> served_{false};
 };
 
 } // namespace http
