@@ -16,10 +16,10 @@
 #include "config/logging.hpp"
 #include "db/error.hpp"
 #include "http/actor_bridge.hpp"
-#include "http/admission.hpp"
 #include "http/api.hpp"
 #include "http/errors.hpp"
 #include "http/replies.hpp"
+#include "http/server/admission_server.hpp"
 #include "model/openapi.hpp"
 
 namespace cqrs::http {
@@ -30,7 +30,7 @@ gateway::gateway(caf::actor_system& sys, node& n, const settings& cfg)
       openapi_json_(openapi_document(n.served_domain()).dump()),
       requests_(routes_.size()) {
   // Connections beyond the worker threads and http.max_queued_connections
-  // are answered 503 at once; see admission.hpp.
+  // are answered 503 at once; see http/server/admission_server.hpp.
   // HTTPS goes through the same admission server, under the same limits.
   const auto& h = cfg_.http;
   connection_limits limits;

@@ -1,5 +1,5 @@
 // Overload protection for the gateway's HTTP server.
-#include "http/admission.hpp"
+#include "http/server/admission_server.hpp"
 #include "http/openssl_errors.hpp"
 
 #include <algorithm>
