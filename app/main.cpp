@@ -28,7 +28,7 @@
 #include "config/settings.hpp"
 #include "db/error.hpp"
 #include "http/gateway.hpp"
-#include "http/openssl_errors.hpp"
+#include "http/server/tls.hpp"
 #include "model/openapi.hpp"
 
 namespace {
