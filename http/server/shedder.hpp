@@ -2,6 +2,7 @@
 // 503 or a probe's answer, and closes connections gracefully, on one thread.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -11,6 +12,8 @@
 
 #include "http/metrics.hpp"
 #include "http/server/tls.hpp"
+
+struct pollfd;
 
 namespace cqrs::http {
 
@@ -57,10 +60,45 @@ public:
 
 private:
   struct entry;
+  using time_point = std::chrono::steady_clock::time_point;
 
   void adopt(int fd, bool answer, bool stopping);
 
+  // -- the shedder's thread ---------------------------------------------------
+
+  /// Polls the sockets and answers or closes each when it is due.
   void run();
+
+  /// Moves adopted sockets into `live_`; false, with every socket closed,
+  /// once the shedder stops.
+  bool take_incoming();
+
+  /// Waits until a socket or the wake-up pipe is ready, or a deadline passes.
+  void wait_for_events();
+
+  /// Serves `e` after a poll that returned `revents` for it at `now`; false
+  /// when it is done, with its socket closed.
+  bool advance(entry& e, short revents, time_point now);
+
+  /// Reads what arrived on a plain socket: the head to answer, or the rest
+  /// to discard. False when the connection closed or failed.
+  bool receive_plain(entry& e);
+
+  /// Advances the handshake and reads what arrived over TLS; false when the
+  /// connection closed or failed.
+  bool receive_tls(entry& e);
+
+  /// Whether `e` is to be answered at `now` rather than read further.
+  static bool answer_due(const entry& e, bool closed, time_point now);
+
+  /// Sends `e` its answer: a probe's, or a 503, then stops sending.
+  void answer(entry& e);
+
+  /// Sends `e` the 503 for a server at capacity and counts it.
+  void answer_overloaded(entry& e);
+
+  /// Writes what the socket takes now, and a close_notify after it on TLS.
+  static void send_last(entry& e, const std::string& text);
 
   overload_counters& counters_;
   probe_function probe_;
@@ -70,6 +108,10 @@ private:
   std::vector<entry> incoming_;
   bool stop_ = false;
   int wake_[2] = {-1, -1};
+  // Only the shedder's thread uses these.
+  std::vector<entry> live_;
+  std::vector<pollfd> fds_;
+  char scratch_[4096];
   std::thread thread_;
 };
 
