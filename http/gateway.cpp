@@ -43,7 +43,12 @@ gateway::gateway(caf::actor_system& sys, node& n, const settings& cfg)
   tls_context tls;
   if (h.tls.enabled()) {
     // A certificate or key that OpenSSL rejects: `bind` reports why.
-    tls = make_tls_context(h.tls.cert_file, h.tls.key_file, tls_error_);
+    tls_files files;
+    files.cert_file = h.tls.cert_file;
+    files.key_file = h.tls.key_file;
+    tls_error error;
+    tls = make_tls_context(files, error);
+    tls_error_ = error.reason;
   }
   auto admitted = std::make_unique<admission_server>(
       limits, overload_,
