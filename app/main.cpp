@@ -1,5 +1,4 @@
 // cqrsd: command line, signals, start-up and shutdown order.
-#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -12,8 +11,6 @@
 #include <thread>
 #include <utility>
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 #include <pthread.h>
 
 #include <caf/actor_system.hpp>
@@ -28,12 +25,10 @@
 #include "config/settings.hpp"
 #include "db/error.hpp"
 #include "http/gateway.hpp"
-#include "http/openssl_errors.hpp"
+#include "http/server/tls.hpp"
 #include "model/openapi.hpp"
 
 namespace {
-
-using cqrs::http::openssl_errors;
 
 constexpr int exit_ok = 0;
 constexpr int exit_failure = 1;
@@ -62,37 +57,35 @@ std::string describe(const cqrs::database_settings& db) {
                                     : "PostgreSQL with a read replica";
 }
 
-/// Loads the cluster credentials the way CAF's OpenSSL module will, so that
-/// a bad file stops the start with a message instead of failing each
-/// handshake. Returns what is wrong, or "" when all loads.
+/// Loads the cluster credentials with the loader of the HTTPS server, as
+/// CAF's OpenSSL module will load them, so that a bad file stops the start
+/// with a message instead of failing each handshake. Returns what is wrong,
+/// or "" when all loads.
 std::string check_cluster_tls(const cqrs::cluster_tls_settings& tls) {
-  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx{
-      SSL_CTX_new(TLS_method()), SSL_CTX_free};
-  if (!ctx)
-    return "cannot create an OpenSSL context: " + openssl_errors();
-  auto password = tls.key_password;
-  SSL_CTX_set_default_passwd_cb_userdata(ctx.get(), &password);
-  SSL_CTX_set_default_passwd_cb(
-      ctx.get(), [](char* buf, int size, int, void* user) {
-        const auto& text = *static_cast<std::string*>(user);
-        auto n = std::min(text.size(), static_cast<size_t>(size));
-        std::copy_n(text.data(), n, buf);
-        return static_cast<int>(n);
-      });
-  if (SSL_CTX_use_certificate_chain_file(ctx.get(), tls.cert_file.c_str()) != 1)
+  cqrs::http::tls_files files;
+  files.cert_file = tls.cert_file;
+  files.key_file = tls.key_file;
+  files.key_password = tls.key_password;
+  files.ca_file = tls.ca_file;
+  cqrs::http::tls_error error;
+  if (cqrs::http::make_tls_context(files, error))
+    return {};
+  switch (error.step) {
+  case cqrs::http::tls_step::context:
+    break;
+  case cqrs::http::tls_step::cert_file:
     return "cluster.tls.cert_file '" + tls.cert_file +
-           "' is not a PEM certificate: " + openssl_errors();
-  if (SSL_CTX_use_PrivateKey_file(ctx.get(), tls.key_file.c_str(),
-                                  SSL_FILETYPE_PEM) != 1)
+           "' is not a PEM certificate: " + error.reason;
+  case cqrs::http::tls_step::key_file:
     return "cluster.tls.key_file '" + tls.key_file +
            "' is not the PEM key of cluster.tls.cert_file (or "
            "cluster.tls.key_password is wrong): " +
-           openssl_errors();
-  if (SSL_CTX_load_verify_locations(ctx.get(), tls.ca_file.c_str(), nullptr) !=
-      1)
+           error.reason;
+  case cqrs::http::tls_step::ca_file:
     return "cluster.tls.ca_file '" + tls.ca_file +
-           "' holds no PEM CA certificate: " + openssl_errors();
-  return {};
+           "' holds no PEM CA certificate: " + error.reason;
+  }
+  return "cannot create an OpenSSL context: " + error.reason;
 }
 
 // Loads the configuration at `path` (the built-in defaults when empty) and

@@ -17,10 +17,10 @@
 #include "config/logging.hpp"
 #include "db/error.hpp"
 #include "http/actor_bridge.hpp"
-#include "http/admission.hpp"
 #include "http/api.hpp"
 #include "http/errors.hpp"
 #include "http/replies.hpp"
+#include "http/server/admission_server.hpp"
 #include "model/openapi.hpp"
 
 namespace cqrs::http {
@@ -31,7 +31,7 @@ gateway::gateway(caf::actor_system& sys, node& n, const settings& cfg)
       openapi_json_(openapi_document(n.served_domain()).dump()),
       requests_(routes_.size()) {
   // Connections beyond the worker threads and http.max_queued_connections
-  // are answered 503 at once; see admission.hpp.
+  // are answered 503 at once; see http/server/admission_server.hpp.
   // HTTPS goes through the same admission server, under the same limits.
   const auto& h = cfg_.http;
   connection_limits limits;
@@ -44,7 +44,12 @@ gateway::gateway(caf::actor_system& sys, node& n, const settings& cfg)
   tls_context tls;
   if (h.tls.enabled()) {
     // A certificate or key that OpenSSL rejects: `bind` reports why.
-    tls = make_tls_context(h.tls.cert_file, h.tls.key_file, tls_error_);
+    tls_files files;
+    files.cert_file = h.tls.cert_file;
+    files.key_file = h.tls.key_file;
+    tls_error error;
+    tls = make_tls_context(files, error);
+    tls_error_ = error.reason;
   }
   auto admitted = std::make_unique<admission_server>(
       limits, overload_,
