@@ -34,7 +34,7 @@ bool wait_log_count(const cqrsd_process& proc, const std::string& needle,
 
 } // namespace
 
-BOOST_AUTO_TEST_SUITE(shutdown)
+BOOST_AUTO_TEST_SUITE(stopping)
 
 // Even rounds signal the moment the node's actors run, which is before the
 // HTTP server listens: a stop that comes then must keep the server from
