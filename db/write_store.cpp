@@ -30,8 +30,8 @@
 
 #include <soci/soci.h>
 
+#include "common/error.hpp"
 #include "db/domain_schema.hpp"
-#include "db/error.hpp"
 #include "db/schema.hpp"
 #include "db/soci_mapping.hpp"
 #include "db/statement_cache.hpp"

@@ -17,8 +17,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "config/logging.hpp"
-#include "model/ec.hpp"
+#include "common/error.hpp"
+#include "common/logging.hpp"
 #include "model/json.hpp"
 
 namespace cqrs::http {

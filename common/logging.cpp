@@ -1,5 +1,5 @@
 // A small thread-safe logger writing one line per event to stderr.
-#include "config/logging.hpp"
+#include "common/logging.hpp"
 
 #include <atomic>
 #include <cerrno>
