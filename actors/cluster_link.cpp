@@ -11,8 +11,8 @@
 #include <caf/openssl/manager.hpp>
 #include <caf/sec.hpp>
 
-#include "config/logging.hpp"
-#include "db/error.hpp"
+#include "common/error.hpp"
+#include "common/logging.hpp"
 
 namespace cqrs {
 

@@ -5,61 +5,29 @@
 #include <chrono>
 #include <cstdint>
 
-#include "actors/histogram.hpp"
+#include "common/histogram.hpp"
+#include "common/metrics.hpp"
 
 namespace cqrs {
 
-/// Process-wide counters. Relaxed atomics: exact totals, no ordering.
+/// Process-wide counters: one member per row of `CQRSD_NODE_METRICS` and
+/// `CQRSD_NODE_HISTOGRAMS` (common/metrics.hpp), which name and describe
+/// them. Relaxed atomics: exact totals, no ordering.
 struct node_counters {
   using counter = std::atomic<uint64_t>;
-  /// Reads answered from a query actor's cache.
-  counter cache_hits{0};
-  /// Reads that needed a fill.
-  counter cache_misses{0};
-  /// Misses that joined a fill already in flight (single-flight).
-  counter single_flight_merges{0};
-  /// Fills answered but not cached because an invalidation overtook them.
-  counter stale_fills_refused{0};
-  /// Cache entries evicted by invalidations.
-  counter invalidation_evictions{0};
-  /// Invalidation batches applied, summed over the query actors: one batch
-  /// has reached every actor once this grew by the number of actors.
-  counter invalidations_applied{0};
-  /// Cache entries evicted by the size bound.
-  counter capacity_evictions{0};
-  /// Committed write transactions' commands (one per seq).
-  counter commits{0};
-  /// Committed write transactions: `commits` over this is the average group
-  /// commit size.
-  counter write_transactions{0};
-  /// The last seq the command actor committed.
-  counter current_seq{0};
-  /// The seq the node's hub has fanned out.
-  counter applied_seq{0};
-  /// Live query actors.
-  counter query_actors{0};
-  /// Query actors respawned by the supervisor.
-  counter query_actor_restarts{0};
-  /// Command actors respawned by the supervisor.
-  counter command_actor_restarts{0};
-  /// Commit ranges the hub read back from commit_log.
-  counter catch_ups{0};
-  /// Times the hub flushed the caches and sent reads to the database: lost
-  /// command node, missed heartbeats or an unreadable commit_log.
-  counter cache_flushes{0};
-  /// 1 while the node is subscribed at its command node.
-  counter command_node_linked{0};
+
+#define CQRSD_NODE_COUNTER(ID, TYPE, NAME, LABELS, HELP) counter ID{0};
+  CQRSD_NODE_METRICS(CQRSD_NODE_COUNTER)
+#undef CQRSD_NODE_COUNTER
+
   /// 1 while the command node refuses this node's link because it serves
   /// another domain (digest); the node then answers writes 503 and is not
-  /// ready.
+  /// ready. Not exported: /readyz and /status tell it.
   counter domain_mismatch{0};
-  /// 1 while query actors may cache; 0 while they read from the database.
-  counter caches_in_use{0};
 
   // -- histograms -------------------------------------------------------------
 
-  /// Cache fills, from the query actor asking the DB reader pool until the
-  /// answer arrives (queueing in the pool included).
+  /// Buckets of `fill_duration`: queueing in the DB reader pool included.
   histogram fill_duration{
       std::chrono::microseconds{100},  std::chrono::microseconds{250},
       std::chrono::microseconds{500},  std::chrono::milliseconds{1},
@@ -70,9 +38,8 @@ struct node_counters {
       std::chrono::seconds{1},         std::chrono::milliseconds{2500},
       std::chrono::seconds{5},         std::chrono::seconds{10},
       std::chrono::seconds{30}};
-  /// From the commit of a batch (the command node's wall clock) until a query
-  /// actor of this node applied its invalidation; one observation per batch
-  /// and query actor.
+  /// Buckets of `invalidation_lag`, from the command node's wall clock at
+  /// commit; one observation per batch and query actor.
   histogram invalidation_lag{
       std::chrono::microseconds{10},   std::chrono::microseconds{25},
       std::chrono::microseconds{50},   std::chrono::microseconds{100},

@@ -4,8 +4,8 @@
 #include <caf/actor_system.hpp>
 #include <caf/spawn_options.hpp>
 
-#include "config/logging.hpp"
-#include "db/error.hpp"
+#include "common/error.hpp"
+#include "common/logging.hpp"
 
 namespace cqrs {
 

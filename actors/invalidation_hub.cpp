@@ -5,8 +5,8 @@
 
 #include <caf/event_based_actor.hpp>
 
-#include "config/logging.hpp"
-#include "db/error.hpp"
+#include "common/error.hpp"
+#include "common/logging.hpp"
 
 namespace cqrs {
 

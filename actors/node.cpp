@@ -13,8 +13,8 @@
 #include "actors/cluster_link.hpp"
 #include "actors/db_reader.hpp"
 #include "actors/invalidation_hub.hpp"
-#include "config/logging.hpp"
-#include "db/error.hpp"
+#include "common/error.hpp"
+#include "common/logging.hpp"
 #include "db/read_store.hpp"
 #include "db/write_store.hpp"
 

@@ -6,8 +6,8 @@
 #include <caf/actor_cast.hpp>
 #include <caf/event_based_actor.hpp>
 
-#include "config/logging.hpp"
-#include "db/error.hpp"
+#include "common/error.hpp"
+#include "common/logging.hpp"
 
 namespace cqrs {
 

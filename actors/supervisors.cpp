@@ -6,8 +6,8 @@
 #include <caf/exit_reason.hpp>
 #include <caf/spawn_options.hpp>
 
-#include "config/logging.hpp"
-#include "db/error.hpp"
+#include "common/error.hpp"
+#include "common/logging.hpp"
 
 namespace cqrs {
 

@@ -19,11 +19,11 @@
 #include <caf/openssl/manager.hpp>
 
 #include "actors/node.hpp"
+#include "common/error.hpp"
+#include "common/logging.hpp"
 #include "config/domain_file.hpp"
-#include "config/logging.hpp"
 #include "config/openapi_yaml.hpp"
 #include "config/settings.hpp"
-#include "db/error.hpp"
 #include "http/gateway.hpp"
 #include "http/server/tls.hpp"
 #include "model/openapi.hpp"

@@ -3,6 +3,8 @@
 
 #include "config/yaml_document.hpp"
 
+#include "common/numbers.hpp"
+
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -497,27 +499,14 @@ private:
     std::string text;
     if (!scalar_text(key, node, expected, false, text))
       return false;
-    // Only plain decimal integers: no sign, fraction, exponent or 0x prefix.
-    // A leading '-' falls through to the same "expected" message.
-    uint64_t value = 0;
-    bool ok = !text.empty() && text.size() <= 20;
-    for (auto c : text) {
-      if (!ok)
-        break;
-      if (c < '0' || c > '9') {
-        ok = false;
-        break;
-      }
-      auto digit = static_cast<uint64_t>(c - '0');
-      if (value > (std::numeric_limits<uint64_t>::max() - digit) / 10) {
-        ok = false;
-        break;
-      }
-      value = value * 10 + digit;
-    }
-    if (!ok || value < lo || value > hi)
+    // Only plain decimal integers of at most 20 characters: no sign,
+    // fraction, exponent or 0x prefix. A leading '-' falls through to the
+    // same "expected" message.
+    auto value =
+        text.size() <= 20 ? parse_decimal<uint64_t>(text) : std::nullopt;
+    if (!value || *value < lo || *value > hi)
       return fail(key, "expected " + expected + ", got " + quote(text));
-    out = static_cast<T>(value);
+    out = static_cast<T>(*value);
     return true;
   }
 
@@ -603,17 +592,12 @@ private:
         return bad();
     if (port_text.empty() || port_text.size() > 5)
       return bad();
-    uint32_t port_value = 0;
-    for (auto c : port_text) {
-      if (c < '0' || c > '9')
-        return bad();
-      port_value = port_value * 10 + static_cast<uint32_t>(c - '0');
-    }
-    if (port_value < min_port || port_value > 65535)
+    auto port_value = parse_decimal<uint32_t>(port_text);
+    if (!port_value || *port_value < min_port || *port_value > 65535)
       return bad();
     address = text;
     host = std::move(host_text);
-    port = static_cast<uint16_t>(port_value);
+    port = static_cast<uint16_t>(*port_value);
     return true;
   }
 

@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 
+#include "common/logging.hpp"
+
 namespace cqrs {
 
 /// What a node runs.
@@ -15,9 +17,6 @@ enum class routing_policy : uint8_t { key_affinity, round_robin };
 
 /// Which database the node talks to.
 enum class database_backend : uint8_t { sqlite, postgresql };
-
-/// How much the node logs.
-enum class log_level : uint8_t { error, warning, info, debug };
 
 struct node_settings {
   std::string name = "node-1";

@@ -5,8 +5,10 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <utility>
 
+#include "common/numbers.hpp"
 #include "config/yaml_document.hpp"
 
 namespace cqrs::domain_reading {
@@ -26,15 +28,11 @@ bool is_plain(const YAML::Node& node, const char* core_tag) {
          node.Tag() == std::string{"tag:yaml.org,2002:"} + core_tag;
 }
 
-/// Whether an unsigned decimal `text` fits in `out`.
-bool parse_decimal(const std::string& text, uint64_t& out) {
-  if (text.empty() || text.size() > 20)
-    return false;
-  for (auto c : text)
-    if (c < '0' || c > '9')
-      return false;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc{} && end == text.data() + text.size();
+/// An unsigned decimal `text` of at most 20 characters, if it fits 64 bits.
+std::optional<uint64_t> parse_u64(const std::string& text) {
+  if (text.size() > 20)
+    return std::nullopt;
+  return parse_decimal<uint64_t>(text);
 }
 
 /// Whether `s` is -?(D+(.D*)?|.D+)([eE][-+]?D+)? (no inf, nan or hex).
@@ -165,10 +163,10 @@ bool yaml_walker::read_uint(const std::string& path, const YAML::Node& node,
       "an integer in " + std::to_string(lo) + ".." + std::to_string(hi);
   if (!plain_scalar(path, node, "int", expected))
     return false;
-  uint64_t value = 0;
-  if (!parse_decimal(node.Scalar(), value) || value < lo || value > hi)
+  auto value = parse_u64(node.Scalar());
+  if (!value || *value < lo || *value > hi)
     return fail(path, "expected " + expected + ", got " + quote(node.Scalar()));
-  out = value;
+  out = *value;
   return true;
 }
 
@@ -184,13 +182,13 @@ bool yaml_walker::read_value(const std::string& path, const YAML::Node& node,
     negative = digits[0] == '-';
     digits.erase(0, 1);
   }
-  uint64_t magnitude = 0;
   auto limit = static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) +
                (negative ? 1 : 0);
-  if (!parse_decimal(digits, magnitude) || magnitude > limit)
+  auto magnitude = parse_u64(digits);
+  if (!magnitude || *magnitude > limit)
     return fail(path, "expected " + expected + ", got " + quote(text));
-  out = negative ? static_cast<int64_t>(0 - magnitude)
-                 : static_cast<int64_t>(magnitude);
+  out = negative ? static_cast<int64_t>(0 - *magnitude)
+                 : static_cast<int64_t>(*magnitude);
   return true;
 }
 

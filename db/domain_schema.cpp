@@ -12,8 +12,8 @@
 #include <openssl/evp.h>
 #include <soci/soci.h>
 
+#include "common/error.hpp"
 #include "db/domain_catalog.hpp"
-#include "db/error.hpp"
 #include "db/schema.hpp"
 #include "db/soci_mapping.hpp"
 

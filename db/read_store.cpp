@@ -10,7 +10,7 @@
 
 #include <soci/soci.h>
 
-#include "db/error.hpp"
+#include "common/error.hpp"
 #include "db/schema.hpp"
 #include "db/soci_mapping.hpp"
 #include "db/statement_cache.hpp"

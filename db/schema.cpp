@@ -9,7 +9,7 @@
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
-#include "db/error.hpp"
+#include "common/error.hpp"
 #include "db/soci_mapping.hpp"
 
 // The PostgreSQL backend header includes <libpq-fe.h>, which lives outside

@@ -7,9 +7,15 @@
 
 #include <soci/soci.h>
 
-#include "db/error.hpp"
+#include "common/error.hpp"
 
 namespace cqrs::detail {
+
+/// Says in plain words what a database driver's message `driver_message`
+/// means for a client when it is a known transient failure (locked or busy,
+/// a lock or statement timeout, a lost connection), naming the setting that
+/// bounds the wait; returns "" for any other message.
+std::string explain_database_failure(const std::string& driver_message);
 
 /// Returns the driver's own message for `e`, without SOCI's context (the
 /// statement text and the bound values, which may carry user input).

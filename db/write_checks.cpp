@@ -9,7 +9,7 @@
 
 #include <soci/soci.h>
 
-#include "db/error.hpp"
+#include "common/error.hpp"
 #include "db/statement_cache.hpp"
 #include "db/write_command.hpp"
 #include "db/write_values.hpp"

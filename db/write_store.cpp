@@ -22,16 +22,15 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
-#include <ctime>
 #include <optional>
 #include <string>
 #include <utility>
 
 #include <soci/soci.h>
 
+#include "common/error.hpp"
+#include "common/time.hpp"
 #include "db/domain_schema.hpp"
-#include "db/error.hpp"
 #include "db/schema.hpp"
 #include "db/soci_mapping.hpp"
 #include "db/statement_cache.hpp"
@@ -44,20 +43,6 @@ namespace cqrs {
 namespace {
 
 // -- small queries ------------------------------------------------------------
-
-// `now` as an ISO 8601 UTC string with milliseconds; such strings sort in
-// time order.
-std::string utc_text(std::chrono::system_clock::time_point now) {
-  using namespace std::chrono;
-  auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
-  auto secs = system_clock::to_time_t(now);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  auto n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof(buf) - n, ".%03dZ", static_cast<int>(ms));
-  return buf;
-}
 
 std::string join(const std::vector<std::string>& keys) {
   std::string result;

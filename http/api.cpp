@@ -7,7 +7,7 @@
 #include <httplib.h>
 
 #include "actors/node.hpp"
-#include "db/error.hpp"
+#include "common/error.hpp"
 #include "http/actor_bridge.hpp"
 #include "http/idempotency.hpp"
 #include "http/replies.hpp"
@@ -30,7 +30,7 @@ void read(exchange& x, const query& q) {
   if (x.req.has_header("X-Min-Seq")) {
     auto parsed = parse_u64(x.req.get_header_value("X-Min-Seq"));
     if (!parsed) {
-      reply_error(x.res, 400,
+      reply_error(x.res, ec::bad_request,
                   "header X-Min-Seq must be a non-negative integer");
       return;
     }
@@ -47,15 +47,13 @@ void read(exchange& x, const query& q) {
     }
     const auto& d = x.n.served_domain();
     const auto& root = d.tables[d.views[q.view].scope.sources[0].table];
-    reply_error(x.res, 404,
+    reply_error(x.res, ec::not_found,
                 root.name + " " + std::to_string(q.id) + " does not exist");
   };
   for (int attempt = 1; attempt <= read_attempts; ++attempt) {
     auto route = x.n.routes().pick(rr.key);
     if (!route) {
-      reply_error(x.res,
-                  to_api_error(make_cqrs_error(ec::actor_unavailable,
-                                               "no query actor is running")));
+      reply_error(x.res, ec::actor_unavailable, "no query actor is running");
       return;
     }
     // A hit is answered from the actor's cache on this thread, without a
@@ -108,14 +106,16 @@ void read_list(exchange& x, const route_match& m) {
   q.limit = static_cast<int32_t>(list.default_limit);
   q.filters.resize(list.filters.size());
   if (auto name = repeated_parameter(x.req); !name.empty()) {
-    reply_error(x.res, 400, "query parameter '" + name + "' is repeated");
+    reply_error(x.res, ec::bad_request,
+                "query parameter '" + name + "' is repeated");
     return;
   }
   for (const auto& [name, value] : x.req.params) {
     if (name == "after") {
       auto after = parse_u64(value);
       if (!after || *after > static_cast<uint64_t>(INT64_MAX)) {
-        reply_error(x.res, 400, "after must be a non-negative integer id");
+        reply_error(x.res, ec::bad_request,
+                    "after must be a non-negative integer id");
         return;
       }
       q.after = static_cast<row_id>(*after);
@@ -124,7 +124,7 @@ void read_list(exchange& x, const route_match& m) {
     if (name == "limit") {
       auto limit = parse_u64(value);
       if (!limit || *limit < 1 || *limit > list.max_limit) {
-        reply_error(x.res, 400,
+        reply_error(x.res, ec::bad_request,
                     "limit must be an integer in 1.." +
                         std::to_string(list.max_limit));
         return;
@@ -136,7 +136,8 @@ void read_list(exchange& x, const route_match& m) {
     while (i < list.filters.size() && list.filters[i].name != name)
       ++i;
     if (i == list.filters.size()) {
-      reply_error(x.res, 400, "unknown query parameter '" + name + "'");
+      reply_error(x.res, ec::bad_request,
+                  "unknown query parameter '" + name + "'");
       return;
     }
     const auto& f = list.filters[i];
@@ -145,7 +146,7 @@ void read_list(exchange& x, const route_match& m) {
     std::string why;
     auto parsed = parse_filter_value(column, name, value, why);
     if (!parsed) {
-      reply_error(x.res, 400, why);
+      reply_error(x.res, ec::bad_request, why);
       return;
     }
     q.filters[i] = std::move(*parsed);
@@ -164,7 +165,7 @@ void write(exchange& x, const route_match& m) {
                                     : operation::remove;
   if (op != operation::remove && x.req.has_header("Content-Type") &&
       !is_json_media_type(x.req.get_header_value("Content-Type"))) {
-    reply_error(x.res, 415,
+    reply_error(x.res, ec::unsupported_media_type,
                 "request body must be application/json, got '" +
                     x.req.get_header_value("Content-Type") + "'");
     return;
@@ -177,12 +178,12 @@ void write(exchange& x, const route_match& m) {
   std::string idempotency_key;
   if (x.req.has_header("Idempotency-Key")) {
     if (x.req.get_header_value_count("Idempotency-Key") > 1) {
-      reply_error(x.res, 400, "header Idempotency-Key is repeated");
+      reply_error(x.res, ec::bad_request, "header Idempotency-Key is repeated");
       return;
     }
     idempotency_key = x.req.get_header_value("Idempotency-Key");
     if (auto why = check_idempotency_key(idempotency_key)) {
-      reply_error(x.res, 400, *why);
+      reply_error(x.res, ec::bad_request, *why);
       return;
     }
   }
@@ -190,7 +191,7 @@ void write(exchange& x, const route_match& m) {
   auto cmd = parse_command(x.n.served_domain(), op, *m.resource, m.id,
                            x.req.body, verr);
   if (!cmd) {
-    reply_error(x.res, 400, verr.message);
+    reply_error(x.res, ec::bad_request, verr.message);
     return;
   }
   if (!idempotency_key.empty()) {
@@ -205,15 +206,12 @@ void write(exchange& x, const route_match& m) {
   if (!command_node) {
     bool other_domain = node_counters::get(x.n.counters().domain_mismatch) != 0;
     reply_error(
-        x.res,
-        to_api_error(make_cqrs_error(
-            other_domain ? ec::domain_mismatch : ec::actor_unavailable,
-            other_domain
-                ? "the command node serves another domain and refused to "
-                  "link; writes are refused until every node serves the "
-                  "same domain file"
-                : "the command node is unreachable; writes are refused "
-                  "until the link is back")));
+        x.res, other_domain ? ec::domain_mismatch : ec::actor_unavailable,
+        other_domain ? "the command node serves another domain and refused to "
+                       "link; writes are refused until every node serves the "
+                       "same domain file"
+                     : "the command node is unreachable; writes are refused "
+                       "until the link is back");
     return;
   }
   auto self = x.bridge.acquire();

@@ -5,7 +5,7 @@
 
 #include <caf/error.hpp>
 
-#include "model/ec.hpp"
+#include "common/error.hpp"
 
 namespace cqrs::http {
 
@@ -17,14 +17,18 @@ struct api_error {
   std::string message;
 };
 
-/// Returns the HTTP status for `code`.
-int status_of(ec code);
-
 /// Maps an error from the actors or the store to what the client sees.
 /// Errors outside the cqrs category (a dead actor, a timeout) become 503.
 api_error to_api_error(const caf::error& err);
 
-/// Builds an API error for `status`, with the code that status always has.
-api_error make_api_error(int status, std::string message);
+/// Builds the API error of `code`, with the status and JSON code that the
+/// table of error codes gives it.
+api_error make_api_error(ec code, std::string message);
+
+/// Builds the API error for a request that cpp-httplib refused by itself
+/// with `status` (one it could not parse, read or decode): the code that
+/// names that status, or `ec::other` ("error") when none does. The status
+/// stays `status`.
+api_error library_error(int status, std::string message);
 
 } // namespace cqrs::http

@@ -14,8 +14,8 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/node.hpp"
-#include "config/logging.hpp"
-#include "db/error.hpp"
+#include "common/error.hpp"
+#include "common/logging.hpp"
 #include "http/actor_bridge.hpp"
 #include "http/api.hpp"
 #include "http/errors.hpp"
@@ -103,11 +103,11 @@ gateway::gateway(caf::actor_system& sys, node& n, const settings& cfg)
       return handled::Unhandled;
     auto m = routes_.match(req.path);
     if (m.kind == route_kind::unknown) {
-      reply_error(res, 404, "no route for '" + req.path + "'");
+      reply_error(res, ec::not_found, "no route for '" + req.path + "'");
     } else if (!routes_.allows(m.index, req.method)) {
       reply_not_allowed(m, req.method, res);
     } else {
-      reply_error(res, 400,
+      reply_error(res, ec::bad_request,
                   "a " + req.method +
                       " request needs a body with Content-Length or chunked "
                       "transfer encoding");
@@ -130,16 +130,17 @@ gateway::gateway(caf::actor_system& sys, node& n, const settings& cfg)
         close_connection_after_answer();
         auto m = routes_.match(req.path);
         if (res.status == 413)
-          reply_error(res, 413,
+          reply_error(res, ec::payload_too_large,
                       "request body exceeds http.max_body_bytes (" +
                           std::to_string(cfg_.http.max_body_bytes) + " bytes)");
         else
-          reply_error(res, res.status, "the request could not be processed");
+          reply_error(res, library_error(res.status,
+                                         "the request could not be processed"));
         requests_.count(m.index, res.status);
       });
   svr.set_exception_handler(
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-        reply_error(res, {500, to_string(ec::internal), "internal error"});
+        reply_error(res, ec::internal, "internal error");
       });
 }
 
@@ -217,12 +218,10 @@ void gateway::handle(const httplib::Request& req, httplib::Response& res) {
                      << shed << " requests past http.max_in_flight (" << limit
                      << ") and " << overload_.shed_connections.load()
                      << " connections so far");
-      reply_error(res,
-                  to_api_error(make_cqrs_error(
-                      ec::overloaded,
-                      "the server is at capacity: " + std::to_string(limit) +
-                          " requests are in flight (http.max_in_flight); "
-                          "retry later")));
+      reply_error(res, ec::overloaded,
+                  "the server is at capacity: " + std::to_string(limit) +
+                      " requests are in flight (http.max_in_flight); "
+                      "retry later");
       requests_.count(m.index, res.status);
       return;
     }
@@ -231,7 +230,7 @@ void gateway::handle(const httplib::Request& req, httplib::Response& res) {
   // chunked body is checked here once decoded (the admission server bounds
   // what it reads on the wire).
   if (req.body.size() > cfg_.http.max_body_bytes) {
-    reply_error(res, 413,
+    reply_error(res, ec::payload_too_large,
                 "request body exceeds http.max_body_bytes (" +
                     std::to_string(cfg_.http.max_body_bytes) + " bytes)");
     requests_.count(m.index, res.status);
@@ -242,7 +241,7 @@ void gateway::handle(const httplib::Request& req, httplib::Response& res) {
   } catch (const std::exception& e) {
     CQRS_LOG(error, "http",
              req.method << ' ' << req.path << " failed: " << e.what());
-    reply_error(res, {500, to_string(ec::internal), "internal error"});
+    reply_error(res, ec::internal, "internal error");
   }
   requests_.count(m.index, res.status);
   requests_.observe(m.index, to_method(req.method),
@@ -252,7 +251,7 @@ void gateway::handle(const httplib::Request& req, httplib::Response& res) {
 void gateway::reply_not_allowed(const route_match& m, const std::string& method,
                                 httplib::Response& res) const {
   res.set_header("Allow", std::string{routes_.allowed_methods(m.index)});
-  reply_error(res, 405,
+  reply_error(res, ec::method_not_allowed,
               method + " is not allowed on " +
                   std::string{routes_.pattern(m.index)});
 }
@@ -270,15 +269,13 @@ bool gateway::answer_probe(route_kind r, httplib::Response& res) {
       body["status"] = "ready";
       reply(res, 200, body.dump());
     } else if (other_domain) {
-      reply_error(res, to_api_error(make_cqrs_error(
-                           ec::domain_mismatch,
-                           "not ready: the command node serves another domain "
-                           "than this node's '" +
-                               node_.served_domain().name + "' (digest " +
-                               node_.served_domain().digest +
-                               ") and refused to link")));
+      reply_error(res, ec::domain_mismatch,
+                  "not ready: the command node serves another domain "
+                  "than this node's '" +
+                      node_.served_domain().name + "' (digest " +
+                      node_.served_domain().digest + ") and refused to link");
     } else {
-      reply_error(res, 503, "not serving");
+      reply_error(res, ec::unavailable, "not serving");
     }
     return true;
   }
@@ -309,7 +306,7 @@ std::optional<probe_answer> gateway::probe(const std::string& method,
 void gateway::dispatch(const route_match& m, const httplib::Request& req,
                        httplib::Response& res) {
   if (m.kind == route_kind::unknown) {
-    reply_error(res, 404, "no route for '" + req.path + "'");
+    reply_error(res, ec::not_found, "no route for '" + req.path + "'");
     return;
   }
   if (!routes_.allows(m.index, req.method)) {
@@ -326,7 +323,7 @@ void gateway::dispatch(const route_match& m, const httplib::Request& req,
     return;
   }
   if (m.bad_id) {
-    reply_error(res, 400,
+    reply_error(res, ec::bad_request,
                 "'" + req.path.substr(req.path.rfind('/') + 1) +
                     "' is not a valid id");
     return;

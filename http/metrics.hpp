@@ -11,7 +11,8 @@
 #include <vector>
 
 #include "actors/counters.hpp"
-#include "actors/histogram.hpp"
+#include "common/histogram.hpp"
+#include "common/metrics.hpp"
 #include "http/routes.hpp"
 
 namespace cqrs::http {
@@ -89,23 +90,22 @@ private:
   std::vector<std::array<request_duration, method_count>> durations_;
 };
 
-/// What the gateway's overload protection did. Lock-free.
+/// What the gateway's overload protection did: one member per row of
+/// `CQRSD_OVERLOAD_METRICS` (common/metrics.hpp), which names and describes
+/// them, and the two samples of `cqrsd_http_shed_total`. Lock-free.
 struct overload_counters {
   /// Connections answered 503 at once because every worker thread was busy
-  /// and `http.max_queued_connections` connections were waiting.
+  /// and `http.max_queued_connections` connections were waiting
+  /// (`reason="queue_full"`).
   std::atomic<uint64_t> shed_connections{0};
-  /// Requests answered 503 because `http.max_in_flight` were in flight.
+  /// Requests answered 503 because `http.max_in_flight` were in flight
+  /// (`reason="in_flight"`).
   std::atomic<uint64_t> shed_requests{0};
-  /// Requests that did not arrive within `http.read_timeout_ms` (408).
-  std::atomic<uint64_t> read_timeouts{0};
-  /// Requests refused for an over-long request line or headers (414, 431).
-  std::atomic<uint64_t> header_too_large{0};
-  /// Connections a worker thread serves right now.
-  std::atomic<uint64_t> connections{0};
-  /// Accepted connections waiting for a worker thread right now.
-  std::atomic<uint64_t> queued_connections{0};
-  /// Requests being handled right now, health probes aside.
-  std::atomic<uint64_t> in_flight{0};
+
+#define CQRSD_OVERLOAD_COUNTER(ID, TYPE, NAME, LABELS, HELP)                   \
+  std::atomic<uint64_t> ID{0};
+  CQRSD_OVERLOAD_METRICS(CQRSD_OVERLOAD_COUNTER)
+#undef CQRSD_OVERLOAD_COUNTER
 
   /// Returns true at most once per `interval`, to rate-limit the warnings
   /// about shed load.

@@ -29,13 +29,13 @@ void reply_error(httplib::Response& res, const api_error& err) {
   reply(res, err.status, error_json(err.code, err.message));
 }
 
-void reply_error(httplib::Response& res, int status, std::string message) {
-  reply_error(res, make_api_error(status, std::move(message)));
+void reply_error(httplib::Response& res, ec code, std::string message) {
+  reply_error(res, make_api_error(code, std::move(message)));
 }
 
 void reply_unauthorized(httplib::Response& res, std::string message) {
   res.set_header("WWW-Authenticate", "Bearer");
-  reply_error(res, 401, std::move(message));
+  reply_error(res, ec::unauthorized, std::move(message));
 }
 
 bool bearer_matches(const httplib::Request& req,
@@ -80,12 +80,14 @@ bool check_params(const httplib::Request& req, httplib::Response& res,
                   std::initializer_list<std::string_view> allowed) {
   for (const auto& [name, value] : req.params) {
     if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-      reply_error(res, 400, "unknown query parameter '" + name + "'");
+      reply_error(res, ec::bad_request,
+                  "unknown query parameter '" + name + "'");
       return false;
     }
   }
   if (auto name = repeated_parameter(req); !name.empty()) {
-    reply_error(res, 400, "query parameter '" + name + "' is repeated");
+    reply_error(res, ec::bad_request,
+                "query parameter '" + name + "' is repeated");
     return false;
   }
   return true;

@@ -21,8 +21,9 @@ void reply(httplib::Response& res, int status, std::string body);
 /// Answers `err` as `{"error":{"code","message"}}`; a 503 gets Retry-After.
 void reply_error(httplib::Response& res, const api_error& err);
 
-/// Answers an error of `status` with the code that status always has.
-void reply_error(httplib::Response& res, int status, std::string message);
+/// Answers an error of `code`, with the status the table of error codes
+/// gives it.
+void reply_error(httplib::Response& res, ec code, std::string message);
 
 /// Answers 401 with the challenge that tells clients which scheme to use.
 void reply_unauthorized(httplib::Response& res, std::string message);

@@ -5,21 +5,15 @@
 #include <cctype>
 #include <string>
 
+#include "common/numbers.hpp"
+
 namespace cqrs::http {
 
 std::optional<uint64_t> parse_u64(std::string_view text) {
-  if (text.empty() || text.size() > 20)
+  // No more characters than UINT64_MAX has digits, leading zeros included.
+  if (text.size() > 20)
     return std::nullopt;
-  uint64_t result = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9')
-      return std::nullopt;
-    auto digit = static_cast<uint64_t>(c - '0');
-    if (result > (UINT64_MAX - digit) / 10)
-      return std::nullopt;
-    result = result * 10 + digit;
-  }
-  return result;
+  return parse_decimal<uint64_t>(text);
 }
 
 bool is_json_media_type(std::string_view text) {

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/numbers.hpp"
 #include "model/value_rules.hpp"
 
 namespace cqrs {
@@ -87,10 +88,8 @@ std::string dump(const json& doc) {
 std::optional<row_id> parse_row_id(std::string_view text) {
   if (text.empty() || text.size() > 19 || text[0] == '0')
     return std::nullopt;
-  row_id result = 0;
-  auto [end, errc] =
-      std::from_chars(text.data(), text.data() + text.size(), result);
-  if (errc != std::errc{} || end != text.data() + text.size() || result <= 0)
+  auto result = parse_decimal<row_id>(text);
+  if (!result || *result <= 0)
     return std::nullopt;
   return result;
 }
@@ -114,12 +113,10 @@ std::optional<field_value> parse_filter_value(const column_decl& column,
     size_t at = 0;
     if (!scan_integer_part(text, at) || at != text.size())
       return fail(fault_text(column, value_fault::wrong_type));
-    int64_t x = 0;
-    auto [end, errc] =
-        std::from_chars(text.data(), text.data() + text.size(), x);
-    if (errc != std::errc{} || end != text.data() + text.size())
+    auto x = parse_decimal<int64_t>(text);
+    if (!x)
       return fail(fault_text(column, value_fault::not_int64));
-    return field_value::of_integer(x);
+    return field_value::of_integer(*x);
   }
   case column_type::boolean:
     if (text == "true")

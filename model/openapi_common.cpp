@@ -2,6 +2,12 @@
 // rules, the operational routes and the shared components.
 #include "model/openapi_parts.hpp"
 
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+
 #ifndef CQRSD_VERSION
 #error "CQRSD_VERSION must be defined (CMakeLists.txt defines it)"
 #endif
@@ -246,6 +252,31 @@ json status_schema() {
                          "cache has applied.")}}}}}}}}}};
 }
 
+// The codes of error bodies, grouped by HTTP status, from the table of
+// error codes: "bad_request (400), ..., duplicate_value or
+// still_referenced (409), ...".
+std::string error_codes() {
+  std::map<int, std::vector<std::string>> by_status;
+  for (size_t i = 0; i < ec_count; ++i) {
+    auto code = static_cast<ec>(i);
+    if (http_status(code) >= 400)
+      by_status[http_status(code)].push_back(to_string(code));
+  }
+  std::string text = "A stable machine-readable code:";
+  const char* separator = " ";
+  for (const auto& [status, names] : by_status) {
+    text += separator;
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (i > 0)
+        text += i + 1 < names.size() ? ", " : " or ";
+      text += names[i];
+    }
+    text += " (" + std::to_string(status) + ")";
+    separator = ",\n";
+  }
+  return text + ".\n";
+}
+
 json error_schema() {
   return {{"type", "object"},
           {"required", {"error"}},
@@ -254,25 +285,14 @@ json error_schema() {
              {{"type", "object"},
               {"required", {"code", "message"}},
               {"properties",
-               {{"code",
-                 {{"description",
-                   "A stable machine-readable code: bad_request (400),\n"
-                   "unauthorized (401), not_found (404), method_not_allowed "
-                   "(405),\nduplicate_value or still_referenced (409), "
-                   "payload_too_large (413),\nunsupported_media_type (415), "
-                   "missing_reference or\nidempotency_key_reused (422), "
-                   "request_timeout (408), uri_too_long (414),\n"
-                   "header_too_large (431), overloaded, unavailable,\n"
-                   "database_unavailable, actor_unavailable or domain_mismatch "
-                   "(503),\nmin_seq_timeout (504).\n"},
-                  {"type", "string"}}},
+               {{"code", {{"description", error_codes()}, {"type", "string"}}},
                 {"message",
                  {{"description",
                    "A sentence for humans, e.g. naming the bad field."},
                   {"type", "string"}}}}}}}}},
           {"example",
            {{"error",
-             {{"code", "bad_request"},
+             {{"code", to_string(ec::bad_request)},
               {"message", "missing field 'body.description'"}}}}}};
 }
 

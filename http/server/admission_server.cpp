@@ -8,7 +8,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "config/logging.hpp"
+#include "common/logging.hpp"
 #include "http/server/connection_queue.hpp"
 #include "http/server/raw_answer.hpp"
 #include "http/server/request_stream.hpp"
@@ -139,17 +139,15 @@ bool admission_server::serve_requests(request_stream& strm) {
       // cpp-httplib's own answer (a 400, or none) was swallowed.
       if (why == read_failure::timed_out) {
         counters_.read_timeouts.fetch_add(1, std::memory_order_relaxed);
-        strm.send_raw(
-            raw_error(408, "request_timeout", strm.failure_message()));
+        strm.send_raw(raw_error(ec::request_timeout, strm.failure_message()));
       } else if (why == read_failure::body_too_large) {
-        strm.send_raw(
-            raw_error(413, "payload_too_large", strm.failure_message()));
+        strm.send_raw(raw_error(ec::payload_too_large, strm.failure_message()));
       } else {
         counters_.header_too_large.fetch_add(1, std::memory_order_relaxed);
-        auto status = why == read_failure::request_line_too_long ? 414 : 431;
-        strm.send_raw(raw_error(
-            status, status == 414 ? "uri_too_long" : "header_too_large",
-            strm.failure_message()));
+        strm.send_raw(raw_error(why == read_failure::request_line_too_long
+                                    ? ec::uri_too_long
+                                    : ec::header_too_large,
+                                strm.failure_message()));
       }
       CQRS_LOG(debug, "http",
                "closing a connection: " << strm.failure_message());

@@ -41,10 +41,10 @@ std::string raw_answer(int status, const std::string& content_type,
   return out;
 }
 
-std::string raw_error(int status, std::string_view code,
-                      std::string_view message) {
-  return raw_answer(status, "application/json", error_json(code, message),
-                    status == 503);
+std::string raw_error(ec code, std::string_view message) {
+  auto status = http_status(code);
+  return raw_answer(status, "application/json",
+                    error_json(to_string(code), message), status == 503);
 }
 
 } // namespace cqrs::http

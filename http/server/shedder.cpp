@@ -15,10 +15,10 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "config/logging.hpp"
+#include "common/error.hpp"
+#include "common/logging.hpp"
 #include "http/server/raw_answer.hpp"
 #include "http/server/transport.hpp"
-#include "model/ec.hpp"
 
 namespace cqrs::http {
 
@@ -257,7 +257,7 @@ void shedder::answer(entry& e) {
     send_last(e, raw_answer(probe->status, probe->content_type, probe->body,
                             probe->status == 503));
   else if (e.stopping)
-    send_last(e, raw_error(503, "unavailable",
+    send_last(e, raw_error(ec::unavailable,
                            "the server is shutting down; retry later"));
   else
     answer_overloaded(e);
@@ -268,7 +268,7 @@ void shedder::answer(entry& e) {
 
 void shedder::answer_overloaded(entry& e) {
   auto n = counters_.shed_connections.fetch_add(1) + 1;
-  send_last(e, raw_error(503, to_string(ec::overloaded),
+  send_last(e, raw_error(ec::overloaded,
                          "the server is at capacity: every worker thread is "
                          "busy and http.max_queued_connections connections "
                          "are waiting; retry later"));

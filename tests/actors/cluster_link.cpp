@@ -20,7 +20,7 @@
 
 #include "actors/cluster_link.hpp"
 #include "actors/command_route.hpp"
-#include "db/error.hpp"
+#include "common/error.hpp"
 #include "fixtures/deterministic.hpp"
 
 using namespace cqrs;

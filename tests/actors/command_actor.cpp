@@ -8,7 +8,7 @@
 #include <caf/send.hpp>
 
 #include "actors/command_actor.hpp"
-#include "db/error.hpp"
+#include "common/error.hpp"
 #include "fixtures/deterministic.hpp"
 #include "fixtures/objects_domain.hpp"
 #include "fixtures/temp_db.hpp"

@@ -19,7 +19,7 @@
 
 #include "actors/invalidation_hub.hpp"
 #include "actors/query_cache.hpp"
-#include "db/error.hpp"
+#include "common/error.hpp"
 #include "fixtures/deterministic.hpp"
 #include "model/row_key.hpp"
 

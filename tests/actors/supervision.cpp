@@ -10,7 +10,7 @@
 
 #include "actors/invalidation_hub.hpp"
 #include "actors/supervisors.hpp"
-#include "db/error.hpp"
+#include "common/error.hpp"
 #include "fixtures/deterministic.hpp"
 #include "fixtures/objects_domain.hpp"
 #include "model/row_key.hpp"

@@ -13,9 +13,9 @@
 
 #include <soci/soci.h>
 
+#include "common/error.hpp"
 #include "config/domain_file.hpp"
 #include "db/domain_schema.hpp"
-#include "db/error.hpp"
 #include "db/schema.hpp"
 #include "fixtures/schema_catalog.hpp"
 #include "fixtures/temp_db.hpp"

@@ -12,9 +12,9 @@
 #include <boost/test/unit_test.hpp>
 #include <soci/soci.h>
 
+#include "common/error.hpp"
 #include "config/domain_file.hpp"
 #include "db/domain_schema.hpp"
-#include "db/error.hpp"
 #include "db/read_store.hpp"
 #include "db/schema.hpp"
 #include "fixtures/temp_db.hpp"

@@ -19,8 +19,8 @@
 #include <caf/sec.hpp>
 #include <soci/soci.h>
 
+#include "common/error.hpp"
 #include "config/domain_file.hpp"
-#include "db/error.hpp"
 #include "db/schema.hpp"
 #include "db/write_store.hpp"
 #include "fixtures/temp_db.hpp"

@@ -12,9 +12,9 @@
 
 #include <soci/soci.h>
 
+#include "common/error.hpp"
 #include "config/domain_file.hpp"
 #include "db/domain_schema.hpp"
-#include "db/error.hpp"
 #include "db/write_sql.hpp"
 #include "fixtures/temp_db.hpp"
 

@@ -22,7 +22,7 @@
 #include <soci/sqlite3/soci-sqlite3.h>
 
 #include "actors/messages.hpp"
-#include "db/error.hpp"
+#include "common/error.hpp"
 #include "db/schema.hpp"
 #include "fixtures/api_model.hpp"
 #include "fixtures/cluster.hpp"
@@ -140,7 +140,7 @@ BOOST_AUTO_TEST_SUITE(idempotency)
 // -- the pieces ---------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(reused_key_is_a_422_with_its_own_code) {
-  BOOST_TEST(http::status_of(ec::idempotency_key_reused) == 422);
+  BOOST_TEST(http_status(ec::idempotency_key_reused) == 422);
   BOOST_TEST(to_string(ec::idempotency_key_reused) == "idempotency_key_reused");
   auto err = http::to_api_error(
       make_cqrs_error(ec::idempotency_key_reused, "used for another request"));

@@ -20,7 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "actors/histogram.hpp"
+#include "common/histogram.hpp"
 #include "config/domain_file.hpp"
 #include "fixtures/api_model.hpp"
 #include "fixtures/cqrsd_process.hpp"

@@ -16,8 +16,8 @@
 
 #include <unistd.h>
 
+#include "common/logging.hpp"
 #include "config/domain_file.hpp"
-#include "config/logging.hpp"
 #include "config/settings.hpp"
 
 using namespace cqrs;

@@ -1,14 +1,15 @@
 // A small thread-safe logger writing one line per event to stderr.
-#include "config/logging.hpp"
+#include "common/logging.hpp"
 
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <mutex>
 
 #include <unistd.h>
+
+#include "common/time.hpp"
 
 namespace cqrs::logging {
 
@@ -32,23 +33,6 @@ const char* level_name(log_level level) {
   return "?";
 }
 
-/// Appends the current UTC time as "2026-11-28T04:30:00.123Z".
-void append_timestamp(std::string& out) {
-  using namespace std::chrono;
-  auto now = system_clock::now();
-  auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
-  auto seconds = system_clock::to_time_t(now);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char buffer[32];
-  auto n = std::snprintf(
-      buffer, sizeof(buffer), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-      utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min,
-      utc.tm_sec, static_cast<int>(ms));
-  if (n > 0)
-    out.append(buffer, static_cast<size_t>(n));
-}
-
 } // namespace
 
 void set_level(log_level level) {
@@ -64,7 +48,7 @@ void write(log_level level, const char* component, const std::string& message) {
     return;
   std::string line;
   line.reserve(48 + message.size());
-  append_timestamp(line);
+  append_utc_text(line, std::chrono::system_clock::now());
   line += ' ';
   char name[8];
   std::snprintf(name, sizeof(name), "%-5s", level_name(level));

@@ -1,30 +1,7 @@
-// Reading the code and the message back out of a caf::error.
-#include "db/error.hpp"
+// What known transient failures of the database drivers mean for a client.
+#include "db/soci_mapping.hpp"
 
-#include <caf/atom.hpp>
-#include <caf/message.hpp>
-
-namespace cqrs {
-
-namespace {
-
-bool is_cqrs(const caf::error& err) {
-  return err.category() == caf::atom("cqrs");
-}
-
-} // namespace
-
-std::string error_message(const caf::error& err) {
-  if (!err)
-    return "no error";
-  if (is_cqrs(err)) {
-    const auto& ctx = err.context();
-    if (ctx.size() > 0 && ctx.match_element<std::string>(0))
-      return ctx.get_as<std::string>(0);
-    return to_string(static_cast<ec>(err.code()));
-  }
-  return caf::to_string(err);
-}
+namespace cqrs::detail {
 
 std::string explain_database_failure(const std::string& driver_message) {
   auto has = [&](const char* words) {
@@ -48,12 +25,4 @@ std::string explain_database_failure(const std::string& driver_message) {
   return {};
 }
 
-ec error_code(const caf::error& err) {
-  if (!err)
-    return ec::none;
-  if (is_cqrs(err))
-    return static_cast<ec>(err.code());
-  return ec::internal;
-}
-
-} // namespace cqrs
+} // namespace cqrs::detail

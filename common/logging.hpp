@@ -1,10 +1,16 @@
 // A small thread-safe logger writing one line per event to stderr.
 #pragma once
 
+#include <cstdint>
 #include <sstream>
 #include <string>
 
-#include "config/settings.hpp"
+namespace cqrs {
+
+/// How much the node logs.
+enum class log_level : uint8_t { error, warning, info, debug };
+
+} // namespace cqrs
 
 namespace cqrs::logging {
 
