@@ -237,7 +237,6 @@ hub_actor::behavior_type invalidation_hub_impl(invalidation_hub_ptr self,
           catch_up(self, st.wanted_seq());
         return rp;
       },
-      [self](atom::status) { return self->state.applied_seq; },
       [self](atom::heartbeat, seq_t seq) {
         auto& st = self->state;
         st.last_heartbeat = self->clock().now();

@@ -22,6 +22,7 @@ namespace cqrs {
 
 void add_cqrs_types(caf::actor_system_config& cfg) {
   cfg.add_message_types<caf::id_block::cqrsd>();
+  cfg.add_message_types<caf::id_block::cqrsd_actors>();
   cfg.add_error_category(caf::atom("cqrs"), [](uint8_t code, caf::atom_value,
                                                const caf::message& ctx) {
     auto result = to_string(static_cast<ec>(code));

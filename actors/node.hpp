@@ -9,6 +9,7 @@
 
 #include "actors/command_route.hpp"
 #include "actors/counters.hpp"
+#include "actors/fwd.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/query_routes.hpp"
 #include "actors/supervisors.hpp"
@@ -29,9 +30,6 @@ struct fault_injection {
   /// that command and any others of its batch queued, uncommitted (0: never).
   uint32_t crash_command_actor_every = 0;
 };
-
-/// Registers cqrsd's message types and error category with `cfg`.
-void add_cqrs_types(caf::actor_system_config& cfg);
 
 /// The running actors of a node. Every role runs the DB reader pool, the
 /// invalidation hub, the query supervisor (and query actors) and a link to

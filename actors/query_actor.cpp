@@ -255,11 +255,6 @@ query_actor::behavior_type query_actor_impl(query_actor_ptr self,
           if (auto fill_key = st.enqueue(req, std::move(w)))
             start_fill(self, *fill_key, q);
       },
-      [self](atom::status) {
-        auto& st = self->state;
-        return query_actor_status{st.cfg.index, st.cache->size(),
-                                  st.cache->applied_seq()};
-      },
   };
 }
 
