@@ -8,6 +8,7 @@
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
 
+#include "actors/fault_hooks.hpp"
 #include "actors/invalidation_hub.hpp"
 #include "actors/query_actor.hpp"
 #include "db/error.hpp"
@@ -19,6 +20,41 @@ using namespace cqrs;
 using namespace cqrs::test;
 
 namespace {
+
+/// Fails each query actor on its `nth` read, as cqrsd-testing's faults do.
+struct nth_read_fails : fault_injector {
+  explicit nth_read_fails(uint64_t nth) : nth(nth) {
+    // nop
+  }
+
+  struct fault : read_fault {
+    explicit fault(uint64_t nth) : nth(nth) {
+      // nop
+    }
+
+    caf::error on_read() override {
+      if (++reads != nth)
+        return {};
+      return make_cqrs_error(ec::internal, "injected");
+    }
+
+    uint64_t nth;
+    uint64_t reads = 0;
+  };
+
+  std::unique_ptr<read_fault> query_actor(uint32_t) override {
+    ++query_actors;
+    return std::make_unique<fault>(nth);
+  }
+
+  std::unique_ptr<command_fault> command_actor() override { return nullptr; }
+
+  std::unique_ptr<batch_fault> hub() override { return nullptr; }
+
+  uint64_t nth;
+  /// Faults made for query actors.
+  size_t query_actors = 0;
+};
 
 struct fixture : deterministic_system {
   fixture() {
@@ -381,6 +417,38 @@ BOOST_AUTO_TEST_CASE(a_dying_actor_fails_its_waiting_reads) {
   BOOST_TEST_REQUIRE(pending->done());
   BOOST_TEST_REQUIRE(pending->error.has_value());
   BOOST_TEST(error_code(*pending->error) == ec::actor_unavailable);
+}
+
+BOOST_AUTO_TEST_CASE(a_fault_hook_fails_the_actor_with_its_reads_pending) {
+  BOOST_TEST_MESSAGE("an actor whose fault strikes on its second read");
+  auto faults = std::make_shared<nth_read_fails>(2);
+  query_actor_config cfg;
+  cfg.counters = shared_counters;
+  cfg.faults = faults;
+  auto faulty = sys.spawn(query_actor_impl, cfg,
+                          caf::actor_cast<reader_actor>(reader), hub);
+  run();
+  BOOST_TEST(faults->query_actors == 1u);
+  auto q = item_query("objects", 1);
+  auto first = send_read(sys, faulty, {q, cache_key(q), 0});
+  run();
+  BOOST_TEST_REQUIRE(db->fills.size() == 1u);
+  BOOST_TEST(!terminated(faulty));
+  BOOST_TEST_MESSAGE("the second read joins the fill, then the actor fails");
+  auto second = send_read(sys, faulty, {q, cache_key(q), 0});
+  run();
+  BOOST_TEST(terminated(faulty));
+  for (auto& read : {first, second}) {
+    BOOST_TEST_REQUIRE(read->error.has_value());
+    BOOST_TEST(error_code(*read->error) == ec::actor_unavailable);
+  }
+  db->fills.clear(); // The dead actor's fill.
+  BOOST_TEST_MESSAGE("the actor without faults is untouched");
+  auto other = read_object(1);
+  run();
+  complete(make_fill("v", 0, deps_of_object(1, 7)));
+  run();
+  BOOST_TEST(other->body() == "v");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
