@@ -92,21 +92,21 @@ command_actor::behavior_type command_actor_impl(command_actor_ptr self,
   CQRS_LOG(info, "command_actor",
            "write store open, last seq " << st.store->last_seq());
   st.prune_idempotency_keys(true);
+  if (st.cfg.faults)
+    st.fault = st.cfg.faults->command_actor();
   return {
       [self](atom::apply, command& cmd) {
         auto& st = self->state;
         auto rp = self->make_response_promise<write_result>();
         st.batch.push_back(std::move(cmd));
         st.promises.push_back(rp);
-        if (st.cfg.crash_every != 0 &&
-            ++st.commands_received % st.cfg.crash_every == 0) {
-          // Fault injection: die with the batch queued and uncommitted.
-          self->quit(make_cqrs_error(
-              ec::internal,
-              "fault injection: command actor crashed on command " +
-                  std::to_string(st.commands_received) + " with " +
-                  std::to_string(st.batch.size()) + " queued"));
-          return rp;
+        if (st.fault) {
+          if (auto err = st.fault->on_command(st.batch.size())) {
+            // A testing build's fault: die with the batch queued and
+            // uncommitted.
+            self->quit(std::move(err));
+            return rp;
+          }
         }
         // Commands already in the mailbox join this batch: the flush message
         // queues up behind them.

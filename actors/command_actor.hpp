@@ -12,6 +12,7 @@
 #include <caf/typed_response_promise.hpp>
 
 #include "actors/counters.hpp"
+#include "actors/fault_hooks.hpp"
 #include "actors/interfaces.hpp"
 #include "config/settings.hpp"
 #include "db/write_store.hpp"
@@ -28,9 +29,8 @@ struct command_actor_config {
   /// How long idempotency keys are kept and honoured.
   std::chrono::seconds idempotency_ttl = write_store::default_idempotency_ttl;
   std::shared_ptr<node_counters> counters;
-  /// Fault injection (cqrsd-testing only): fail with an error exit on every
-  /// Nth command, before its batch commits; 0 never does.
-  uint32_t crash_every = 0;
+  /// Makes the actor's fault in a testing build; null in the product.
+  fault_injector_ptr faults;
 };
 
 struct command_actor_state {
@@ -46,8 +46,8 @@ struct command_actor_state {
   /// Commands waiting for the next group commit, with their requesters.
   std::vector<command> batch;
   std::vector<promise_type> promises;
-  /// Commands received, for `command_actor_config::crash_every`.
-  uint64_t commands_received = 0;
+  /// Asked about each command; null unless a testing build injects a fault.
+  std::unique_ptr<command_fault> fault;
 
   /// When expired idempotency keys are pruned next.
   std::chrono::steady_clock::time_point next_prune;

@@ -3,9 +3,12 @@
 
 #include <vector>
 
+#include <caf/actor.hpp>
 #include <caf/replies_to.hpp>
+#include <caf/type_id.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "actors/fwd.hpp"
 #include "actors/messages.hpp"
 
 namespace cqrs {
@@ -25,9 +28,7 @@ using query_actor = caf::typed_actor<
     caf::replies_to<atom::read, read_request>::with<read_answer>,
     // Re-runs the fill for a cache key whose last snapshot was older than a
     // waiting read's X-Min-Seq (the actor sends this to itself after a pause).
-    caf::reacts_to<atom::retry, std::string>,
-    // Answers cache size and applied seq.
-    caf::replies_to<atom::status>::with<query_actor_status>>;
+    caf::reacts_to<atom::retry, std::string>>;
 
 /// A DB reader, or the pool that spreads work over several of them.
 using reader_actor = caf::typed_actor<
@@ -49,8 +50,6 @@ using hub_actor = caf::typed_actor<
     // Answers once every commit up to the given seq has been fanned out,
     // catching up from commit_log if needed.
     caf::replies_to<atom::sync, seq_t>::with<seq_t>,
-    // Answers the hub's applied seq.
-    caf::replies_to<atom::status>::with<seq_t>,
     // Re-reads commit_log for waiting syncs (the hub sends this to itself).
     caf::reacts_to<atom::retry>,
     // The command node's latest seq, sent every heartbeat interval.
@@ -86,27 +85,19 @@ using link_actor = caf::typed_actor<
     // Tries to (re)connect (the link sends this to itself).
     caf::reacts_to<atom::retry>>;
 
-/// The query supervisor: spawns, monitors and respawns query actors.
-using query_supervisor_actor = caf::typed_actor<
-    // Answers the status of every query actor.
-    caf::replies_to<atom::status>::with<std::vector<query_actor_status>>>;
+/// The query supervisor: spawns, monitors and respawns query actors. It
+/// takes no messages, only exits, and so has no typed interface (CAF has no
+/// typed actor without one).
+using query_supervisor_actor = caf::actor;
 
 } // namespace cqrs
 
-// -- type IDs of every message type, in one block
-// ------------------------------
+// -- type IDs of the actor handles that cross the network ---------------------
 
-CAF_BEGIN_TYPE_ID_BLOCK(cqrsd, caf::first_custom_type_id)
+// They continue the block of actors/fwd.hpp; `add_cqrs_types` registers both.
 
-CAF_ADD_TYPE_ID(cqrsd, (cqrs::command))
-CAF_ADD_TYPE_ID(cqrsd, (cqrs::write_result))
-CAF_ADD_TYPE_ID(cqrsd, (cqrs::query))
-CAF_ADD_TYPE_ID(cqrsd, (cqrs::read_request))
-CAF_ADD_TYPE_ID(cqrsd, (cqrs::invalidation))
-CAF_ADD_TYPE_ID(cqrsd, (cqrs::commit_entry))
-CAF_ADD_TYPE_ID(cqrsd, (std::vector<cqrs::commit_entry>))
-CAF_ADD_TYPE_ID(cqrsd, (cqrs::query_actor_status))
-CAF_ADD_TYPE_ID(cqrsd, (std::vector<cqrs::query_actor_status>))
-CAF_ADD_TYPE_ID(cqrsd, (cqrs::hub_actor))
+CAF_BEGIN_TYPE_ID_BLOCK(cqrsd_actors, caf::id_block::cqrsd::end)
 
-CAF_END_TYPE_ID_BLOCK(cqrsd)
+CAF_ADD_TYPE_ID(cqrsd_actors, (cqrs::hub_actor))
+
+CAF_END_TYPE_ID_BLOCK(cqrsd_actors)

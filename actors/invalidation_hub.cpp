@@ -199,6 +199,8 @@ hub_actor::behavior_type invalidation_hub_impl(invalidation_hub_ptr self,
   st.cfg = cfg;
   st.reader = std::move(reader);
   st.applied_seq = cfg.initial_seq;
+  if (cfg.faults)
+    st.fault = cfg.faults->hub();
   node_counters::set(cfg.counters->applied_seq, st.applied_seq);
   st.last_heartbeat = self->clock().now();
   if (cfg.heartbeat_timeout.count() > 0)
@@ -209,13 +211,8 @@ hub_actor::behavior_type invalidation_hub_impl(invalidation_hub_ptr self,
   return {
       [self](atom::invalidate, invalidation& inv) {
         auto& st = self->state;
-        if (st.cfg.drop_batches > 0) {
-          --st.cfg.drop_batches;
-          CQRS_LOG(warning, "invalidation_hub",
-                   "fault injection: dropped the batch of seqs "
-                       << inv.from_seq << ".." << inv.to_seq);
-          return;
-        }
+        if (st.fault && st.fault->drop(inv))
+          return; // A testing build's fault: the batch is lost.
         process(self, std::move(inv));
       },
       [self](atom::subscribe, query_actor& sub, query_cache_ptr& cache) {
@@ -237,7 +234,6 @@ hub_actor::behavior_type invalidation_hub_impl(invalidation_hub_ptr self,
           catch_up(self, st.wanted_seq());
         return rp;
       },
-      [self](atom::status) { return self->state.applied_seq; },
       [self](atom::heartbeat, seq_t seq) {
         auto& st = self->state;
         st.last_heartbeat = self->clock().now();

@@ -13,6 +13,7 @@
 #include <caf/typed_response_promise.hpp>
 
 #include "actors/counters.hpp"
+#include "actors/fault_hooks.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/query_cache.hpp"
 
@@ -29,10 +30,8 @@ struct invalidation_hub_config {
   /// How long the hub keeps caches without a heartbeat from the command node
   /// (0: forever, for tests without heartbeats).
   caf::timespan heartbeat_timeout{0};
-  /// Fault injection for tests: how many batches from the command node to
-  /// discard, as if the network lost them. Only the testing build of cqrsd
-  /// can set it (see app/main.cpp); always 0 in the release.
-  uint32_t drop_batches = 0;
+  /// Makes the hub's fault in a testing build; null in the product.
+  fault_injector_ptr faults;
   std::shared_ptr<node_counters> counters;
 };
 
@@ -48,6 +47,9 @@ struct invalidation_hub_state {
 
   invalidation_hub_config cfg;
   reader_actor reader;
+  /// Asked about each batch from the command node; null unless a testing
+  /// build injects a fault.
+  std::unique_ptr<batch_fault> fault;
   /// Every commit up to here was fanned out.
   seq_t applied_seq = 0;
   /// The caches of the local query actors, by actor address: a dying actor

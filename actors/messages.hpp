@@ -1,4 +1,5 @@
-// Message types exchanged by cqrsd's actors, and their CAF type IDs.
+// Message types exchanged by cqrsd's actors and how CAF inspects them (their
+// type IDs are in actors/fwd.hpp).
 #pragma once
 
 #include <chrono>
@@ -7,10 +8,9 @@
 #include <string>
 #include <vector>
 
-#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/meta/type_name.hpp>
-#include <caf/type_id.hpp>
 
+#include "actors/fwd.hpp"
 #include "db/read_store.hpp"
 #include "model/command.hpp"
 #include "model/query.hpp"
@@ -20,11 +20,6 @@ namespace cqrs {
 
 /// A serialized JSON body, shared between the cache and every answer.
 using body_ptr = std::shared_ptr<const std::string>;
-
-class shared_query_cache;
-
-/// A query actor's cache, as it subscribes to its node's hub. Local only.
-using query_cache_ptr = std::shared_ptr<shared_query_cache>;
 
 /// A read as routed by the gateway: the query, its precomputed cache key and
 /// the lowest commit the answer must reflect (`X-Min-Seq`, 0 for none).
@@ -70,13 +65,6 @@ inline int64_t wall_clock_ns() noexcept {
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
-
-/// A query actor as `/status` shows it.
-struct query_actor_status {
-  uint32_t index = 0;
-  uint64_t cache_entries = 0;
-  seq_t applied_seq = 0;
-};
 
 // -- inspection (serialization and printing) ----------------------------------
 
@@ -125,32 +113,4 @@ typename Inspector::result_type inspect(Inspector& f, commit_entry& x) {
   return f(caf::meta::type_name("commit_entry"), x.seq, x.changed);
 }
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, query_actor_status& x) {
-  return f(caf::meta::type_name("query_actor_status"), x.index, x.cache_entries,
-           x.applied_seq);
-}
-
 } // namespace cqrs
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cqrs::read_answer)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cqrs::fill_result)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cqrs::query_cache_ptr)
-
-// -- atoms (their type IDs are assigned in actors/interfaces.hpp)
-// ----------------
-
-CAF_ADD_ATOM(cqrsd, cqrs::atom, apply, "apply")
-CAF_ADD_ATOM(cqrsd, cqrs::atom, flush, "flush")
-CAF_ADD_ATOM(cqrsd, cqrs::atom, read, "read")
-CAF_ADD_ATOM(cqrsd, cqrs::atom, fill, "fill")
-CAF_ADD_ATOM(cqrsd, cqrs::atom, commits, "commits")
-CAF_ADD_ATOM(cqrsd, cqrs::atom, invalidate, "invalidate")
-CAF_ADD_ATOM(cqrsd, cqrs::atom, subscribe, "subscribe")
-CAF_ADD_ATOM(cqrsd, cqrs::atom, sync, "sync")
-CAF_ADD_ATOM(cqrsd, cqrs::atom, status, "status")
-CAF_ADD_ATOM(cqrsd, cqrs::atom, retry, "retry")
-CAF_ADD_ATOM(cqrsd, cqrs::atom, heartbeat, "heartbeat")
-CAF_ADD_ATOM(cqrsd, cqrs::atom, connected, "connected")
-CAF_ADD_ATOM(cqrsd, cqrs::atom, disconnect, "disconnect")
-CAF_ADD_ATOM(cqrsd, cqrs::atom, tick, "tick")

@@ -22,6 +22,7 @@ namespace cqrs {
 
 void add_cqrs_types(caf::actor_system_config& cfg) {
   cfg.add_message_types<caf::id_block::cqrsd>();
+  cfg.add_message_types<caf::id_block::cqrsd_actors>();
   cfg.add_error_category(caf::atom("cqrs"), [](uint8_t code, caf::atom_value,
                                                const caf::message& ctx) {
     auto result = to_string(static_cast<ec>(code));
@@ -67,7 +68,7 @@ caf::expected<seq_t> prepare_database(const settings& cfg,
 caf::expected<std::unique_ptr<node>>
 node::start(caf::actor_system& sys, const settings& cfg,
             std::shared_ptr<const domain> d, give_up_handler on_fatal,
-            fault_injection faults) {
+            fault_injector_ptr faults) {
   // Opening the store up front fails the start with a clear message instead
   // of a supervisor's restart loop.
   auto last_seq = prepare_database(cfg, d);
@@ -87,7 +88,7 @@ node::start(caf::actor_system& sys, const settings& cfg,
       std::max<uint32_t>(cfg.query.min_seq_timeout_ms, 1000)};
   hub_cfg.heartbeat_timeout = heartbeat * cfg.cluster.missed_heartbeats;
   hub_cfg.counters = counters;
-  hub_cfg.drop_batches = faults.drop_batches;
+  hub_cfg.faults = faults;
   n->hub_ = sys.spawn(invalidation_hub_impl, hub_cfg, n->readers_);
   supervision_config query_supervision;
   query_supervision.max_restarts = cfg.query.max_restarts;
@@ -122,7 +123,7 @@ node::start(caf::actor_system& sys, const settings& cfg,
     cmd_cfg.idempotency_ttl =
         std::chrono::seconds{cfg.command.idempotency_ttl_s};
     cmd_cfg.counters = counters;
-    cmd_cfg.crash_every = faults.crash_command_actor_every;
+    cmd_cfg.faults = faults;
     node_counters::set(counters->current_seq, *last_seq);
     n->command_ =
         sys.spawn(command_supervisor_impl, cmd_cfg, command_supervision,
@@ -161,7 +162,7 @@ node::start(caf::actor_system& sys, const settings& cfg,
   q_cfg.actor.min_seq_timeout =
       std::chrono::milliseconds{cfg.query.min_seq_timeout_ms};
   q_cfg.actor.counters = counters;
-  q_cfg.actor.crash_every = faults.crash_query_actor_every;
+  q_cfg.actor.faults = std::move(faults);
   q_cfg.supervision = std::move(query_supervision);
   n->queries_ =
       sys.spawn(query_supervisor_impl, q_cfg, n->readers_, n->hub_, n->routes_);

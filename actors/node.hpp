@@ -9,6 +9,8 @@
 
 #include "actors/command_route.hpp"
 #include "actors/counters.hpp"
+#include "actors/fault_hooks.hpp"
+#include "actors/fwd.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/query_routes.hpp"
 #include "actors/supervisors.hpp"
@@ -16,22 +18,6 @@
 #include "model/domain.hpp"
 
 namespace cqrs {
-
-/// Faults a test can inject; all off by default and in the release.
-struct fault_injection {
-  /// Batches from the command node the hub discards (see
-  /// `invalidation_hub_config::drop_batches`).
-  uint32_t drop_batches = 0;
-  /// Every query actor fails with an error exit on its Nth read, holding
-  /// that read and any others pending (0: never).
-  uint32_t crash_query_actor_every = 0;
-  /// The command actor fails with an error exit on its Nth command, with
-  /// that command and any others of its batch queued, uncommitted (0: never).
-  uint32_t crash_command_actor_every = 0;
-};
-
-/// Registers cqrsd's message types and error category with `cfg`.
-void add_cqrs_types(caf::actor_system_config& cfg);
 
 /// The running actors of a node. Every role runs the DB reader pool, the
 /// invalidation hub, the query supervisor (and query actors) and a link to
@@ -44,11 +30,12 @@ public:
   /// start, unless the role is `query`), then spawns the actors. Fails with
   /// a clear error when the database cannot be opened or the command node
   /// cannot be published. Roles other than `standalone` need the CAF
-  /// middleman loaded into `sys`.
+  /// middleman loaded into `sys`. `faults` is for testing builds only and
+  /// null in the product.
   static caf::expected<std::unique_ptr<node>>
   start(caf::actor_system& sys, const settings& cfg,
         std::shared_ptr<const domain> d, give_up_handler on_fatal,
-        fault_injection faults = {});
+        fault_injector_ptr faults = nullptr);
 
   ~node();
 

@@ -190,22 +190,23 @@ query_actor::behavior_type query_actor_impl(query_actor_ptr self,
   st.cache = cfg.cache ? cfg.cache
                        : std::make_shared<shared_query_cache>(
                              cfg.cache_max_entries, cfg.cache_enabled);
+  if (cfg.faults)
+    st.fault = cfg.faults->query_actor(cfg.index);
   // From here on the hub applies every batch to the cache itself.
   self->send(hub, atom::subscribe_v, caf::actor_cast<query_actor>(self),
              st.cache);
   return {
       [self, hub](atom::read, read_request& req) -> caf::result<read_answer> {
         auto& st = self->state;
-        if (st.cfg.crash_every != 0 &&
-            ++st.reads_received % st.cfg.crash_every == 0) {
-          // Fault injection: die with this read (and any other) pending.
-          auto rp = self->make_response_promise<read_answer>();
-          fill_for(self, req, rp);
-          self->quit(make_cqrs_error(
-              ec::internal,
-              "fault injection: query actor " + std::to_string(st.cfg.index) +
-                  " crashed on read " + std::to_string(st.reads_received)));
-          return rp;
+        if (st.fault) {
+          if (auto err = st.fault->on_read()) {
+            // A testing build's fault: die with this read (and any other)
+            // pending.
+            auto rp = self->make_response_promise<read_answer>();
+            fill_for(self, req, rp);
+            self->quit(std::move(err));
+            return rp;
+          }
         }
         // Fast path: a hit answers without a promise.
         if (auto answer = cached(self, req))
@@ -254,11 +255,6 @@ query_actor::behavior_type query_actor_impl(query_actor_ptr self,
         for (auto& w : waiters)
           if (auto fill_key = st.enqueue(req, std::move(w)))
             start_fill(self, *fill_key, q);
-      },
-      [self](atom::status) {
-        auto& st = self->state;
-        return query_actor_status{st.cfg.index, st.cache->size(),
-                                  st.cache->applied_seq()};
       },
   };
 }

@@ -14,6 +14,7 @@
 #include <caf/typed_response_promise.hpp>
 
 #include "actors/counters.hpp"
+#include "actors/fault_hooks.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/query_cache.hpp"
 
@@ -35,9 +36,8 @@ struct query_actor_config {
   /// with the hub that applies batches to it; created with `cache_enabled`.
   /// The actor creates its own when null. A respawned actor gets a new one.
   std::shared_ptr<shared_query_cache> cache;
-  /// Fault injection (cqrsd-testing only): fail with an error exit on every
-  /// Nth read, holding it pending; 0 never does.
-  uint32_t crash_every = 0;
+  /// Makes the actor's fault in a testing build; null in the product.
+  fault_injector_ptr faults;
 };
 
 struct query_actor_state {
@@ -77,8 +77,8 @@ struct query_actor_state {
   /// Reads waiting for the hub to reach their `X-Min-Seq`, by ticket.
   std::unordered_map<uint64_t, std::pair<read_request, promise_type>> parked;
   uint64_t next_ticket = 0;
-  /// Reads received, for `query_actor_config::crash_every`.
-  uint64_t reads_received = 0;
+  /// Asked about each read; null unless a testing build injects a fault.
+  std::unique_ptr<read_fault> fault;
 
   query_actor_state();
 

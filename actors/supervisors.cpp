@@ -2,6 +2,7 @@
 #include "actors/supervisors.hpp"
 
 #include <caf/actor_system.hpp>
+#include <caf/after.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/spawn_options.hpp>
@@ -46,10 +47,10 @@ query_supervisor_state::query_supervisor_state() : budget(0, {}) {
   // nop
 }
 
-query_supervisor_actor::behavior_type
-query_supervisor_impl(query_supervisor_ptr self, query_supervisor_config cfg,
-                      reader_actor reader, hub_actor hub,
-                      std::shared_ptr<query_routes> routes) {
+caf::behavior query_supervisor_impl(query_supervisor_ptr self,
+                                    query_supervisor_config cfg,
+                                    reader_actor reader, hub_actor hub,
+                                    std::shared_ptr<query_routes> routes) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.reader = std::move(reader);
@@ -108,35 +109,12 @@ query_supervisor_impl(query_supervisor_ptr self, query_supervisor_config cfg,
     self->state.routes->clear();
     self->quit(msg.reason);
   });
-  return {
-      [self](atom::status) -> caf::result<std::vector<query_actor_status>> {
-        // Collect every actor's status, answering when the last one replied.
-        auto& actors = self->state.actors;
-        auto rp =
-            self->make_response_promise<std::vector<query_actor_status>>();
-        auto collected = std::make_shared<std::vector<query_actor_status>>();
-        auto left = std::make_shared<size_t>(actors.size());
-        for (auto& a : actors) {
-          self->request(a, std::chrono::seconds{5}, atom::status_v)
-              .then(
-                  [rp, collected, left](query_actor_status& s) mutable {
-                    collected->push_back(s);
-                    if (--*left == 0) {
-                      std::sort(collected->begin(), collected->end(),
-                                [](const auto& x, const auto& y) {
-                                  return x.index < y.index;
-                                });
-                      rp.deliver(std::move(*collected));
-                    }
-                  },
-                  [rp, collected, left](caf::error&) mutable {
-                    if (--*left == 0)
-                      rp.deliver(std::move(*collected));
-                  });
-        }
-        return rp;
-      },
-  };
+  // The supervisor takes no messages. A behavior that only waits, with no
+  // timeout, keeps it alive for its down and exit handlers (an empty one
+  // would end it at once).
+  return {caf::after(caf::infinite) >> [] {
+    // nop
+  }};
 }
 
 // -- command supervisor -------------------------------------------------------

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <caf/behavior.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/timespan.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -54,17 +56,16 @@ struct query_supervisor_state {
   restart_budget budget;
 };
 
-using query_supervisor_ptr =
-    query_supervisor_actor::stateful_pointer<query_supervisor_state>;
+using query_supervisor_ptr = caf::stateful_actor<query_supervisor_state>*;
 
 /// Spawnable behaviour of the query supervisor. It spawns `cfg.actors` query
 /// actors, publishes them in `routes` and respawns each one that dies, with
 /// an empty cache, until the restart budget runs out; then it calls
 /// `on_give_up` and quits. Exiting, it takes its actors down with it.
-query_supervisor_actor::behavior_type
-query_supervisor_impl(query_supervisor_ptr self, query_supervisor_config cfg,
-                      reader_actor reader, hub_actor hub,
-                      std::shared_ptr<query_routes> routes);
+caf::behavior query_supervisor_impl(query_supervisor_ptr self,
+                                    query_supervisor_config cfg,
+                                    reader_actor reader, hub_actor hub,
+                                    std::shared_ptr<query_routes> routes);
 
 // -- command supervisor -------------------------------------------------------
 

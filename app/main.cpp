@@ -28,6 +28,10 @@
 #include "http/server/tls.hpp"
 #include "model/openapi.hpp"
 
+#ifdef CQRSD_FAULT_INJECTION
+#include "app/faults.hpp"
+#endif
+
 namespace {
 
 constexpr int exit_ok = 0;
@@ -205,32 +209,10 @@ int serve(const std::string& path) {
     exit_code = exit_failure;
     kill(getpid(), SIGTERM);
   };
-  cqrs::fault_injection faults;
+  cqrs::fault_injector_ptr faults;
 #ifdef CQRSD_FAULT_INJECTION
   // Only the testing build (cqrsd-testing) reads fault switches.
-  if (auto drop = std::getenv("CQRSD_FAULT_DROP_BATCHES")) {
-    faults.drop_batches =
-        static_cast<uint32_t>(std::strtoul(drop, nullptr, 10));
-    CQRS_LOG(warning, "main",
-             "fault injection: the hub drops the next " << faults.drop_batches
-                                                        << " batches");
-  }
-  // CQRSD_FAULT_CRASH_*_EVERY=N: an actor fails with an error exit on every
-  // Nth message of `unit` it handles.
-  auto every = [](const char* name, const char* who, const char* unit,
-                  uint32_t& out) {
-    if (auto value = std::getenv(name)) {
-      out = static_cast<uint32_t>(std::strtoul(value, nullptr, 10));
-      if (out != 0)
-        CQRS_LOG(warning, "main",
-                 "fault injection: " << who << " crashes once every " << out
-                                     << ' ' << unit << 's');
-    }
-  };
-  every("CQRSD_FAULT_CRASH_QUERY_ACTOR_EVERY", "each query actor", "read",
-        faults.crash_query_actor_every);
-  every("CQRSD_FAULT_CRASH_COMMAND_ACTOR_EVERY", "the command actor", "command",
-        faults.crash_command_actor_every);
+  faults = cqrs::faults_from_environment();
 #endif
   auto n = cqrs::node::start(sys, *cfg, domain, on_fatal, faults);
   if (!n) {

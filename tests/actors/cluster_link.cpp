@@ -80,7 +80,6 @@ recording_hub(hub_actor::pointer,
         // nop
       },
       [](atom::sync, seq_t seq) { return seq; },
-      [](atom::status) { return seq_t{0}; },
       [](atom::retry) {
         // nop
       },

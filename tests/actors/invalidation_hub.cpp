@@ -17,6 +17,7 @@
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
 
+#include "actors/fault_hooks.hpp"
 #include "actors/invalidation_hub.hpp"
 #include "actors/query_cache.hpp"
 #include "common/error.hpp"
@@ -41,9 +42,41 @@ query_actor::behavior_type stand_in_query_actor(query_actor::pointer) {
       [](atom::retry, std::string&) {
         // nop
       },
-      [](atom::status) { return query_actor_status{}; },
   };
 }
+
+/// Has a hub drop its first `count` batches, as cqrsd-testing's faults do.
+struct drop_first_batches : fault_injector {
+  explicit drop_first_batches(size_t count) : count(count) {
+    // nop
+  }
+
+  struct fault : batch_fault {
+    explicit fault(drop_first_batches* parent) : parent(parent) {
+      // nop
+    }
+
+    bool drop(const invalidation&) override {
+      if (parent->dropped == parent->count)
+        return false;
+      ++parent->dropped;
+      return true;
+    }
+
+    drop_first_batches* parent;
+  };
+
+  std::unique_ptr<read_fault> query_actor(uint32_t) override { return nullptr; }
+
+  std::unique_ptr<command_fault> command_actor() override { return nullptr; }
+
+  std::unique_ptr<batch_fault> hub() override {
+    return std::make_unique<fault>(this);
+  }
+
+  size_t count;
+  size_t dropped = 0;
+};
 
 /// What a `sync` sent by `sync` got back, once the actors ran.
 struct sync_outcome {
@@ -137,16 +170,12 @@ struct fixture : deterministic_system {
     return slot;
   }
 
-  /// The hub's applied seq, as `atom::status` answers it.
+  /// The hub's applied seq, as /metrics shows it (`cqrsd_applied_seq`),
+  /// once the actors ran. The hub must still be up.
   seq_t applied_seq() {
-    seq_t result = 0;
-    auto answer = self->request(hub, caf::infinite, atom::status_v);
     run();
-    answer.receive([&](seq_t seq) { result = seq; },
-                   [&](caf::error& e) {
-                     BOOST_FAIL("status failed: " << caf::to_string(e));
-                   });
-    return result;
+    BOOST_REQUIRE_MESSAGE(!terminated(hub), "the hub is down");
+    return node_counters::get(counters.applied_seq);
   }
 
   std::shared_ptr<scripted_db> db = std::make_shared<scripted_db>();
@@ -250,6 +279,32 @@ BOOST_AUTO_TEST_CASE(a_gap_is_repaired_from_commit_log) {
   BOOST_TEST(!serves(*cache, "eight"));
   BOOST_TEST_REQUIRE(serves(*cache, "nine"));
   BOOST_TEST(cache->hit("nine")->seq == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_dropped_by_a_fault_hook_is_repaired) {
+  BOOST_TEST_MESSAGE("a second hub, whose fault drops its first batch");
+  auto faults = std::make_shared<drop_first_batches>(1);
+  auto faulty_counters = std::make_shared<node_counters>();
+  auto cfg = hub_cfg;
+  cfg.counters = faulty_counters;
+  cfg.faults = faults;
+  auto faulty = sys.spawn(invalidation_hub_impl, cfg,
+                          caf::actor_cast<reader_actor>(reader));
+  caf::anon_send(faulty, atom::connected_v, seq_t{0});
+  db->log_commit(1, {category_7});
+  caf::anon_send(faulty, atom::invalidate_v, invalidation{1, 1, {category_7}});
+  run();
+  BOOST_TEST(faults->dropped == 1u);
+  BOOST_TEST(node_counters::get(faulty_counters->applied_seq) == 0u);
+  BOOST_TEST_MESSAGE("the next batch reveals the gap, read from commit_log");
+  db->log_commit(2, {category_8});
+  caf::anon_send(faulty, atom::invalidate_v, invalidation{2, 2, {category_8}});
+  run();
+  BOOST_TEST(faults->dropped == 1u);
+  BOOST_TEST(node_counters::get(faulty_counters->catch_ups) == 1u);
+  BOOST_TEST(node_counters::get(faulty_counters->applied_seq) == 2u);
+  caf::anon_send_exit(faulty, caf::exit_reason::user_shutdown);
+  run();
 }
 
 BOOST_AUTO_TEST_CASE(a_batch_after_an_unreadable_gap_waits) {

@@ -8,6 +8,7 @@
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
 
+#include "actors/fault_hooks.hpp"
 #include "actors/invalidation_hub.hpp"
 #include "actors/query_actor.hpp"
 #include "common/error.hpp"
@@ -19,6 +20,41 @@ using namespace cqrs;
 using namespace cqrs::test;
 
 namespace {
+
+/// Fails each query actor on its `nth` read, as cqrsd-testing's faults do.
+struct nth_read_fails : fault_injector {
+  explicit nth_read_fails(uint64_t nth) : nth(nth) {
+    // nop
+  }
+
+  struct fault : read_fault {
+    explicit fault(uint64_t nth) : nth(nth) {
+      // nop
+    }
+
+    caf::error on_read() override {
+      if (++reads != nth)
+        return {};
+      return make_cqrs_error(ec::internal, "injected");
+    }
+
+    uint64_t nth;
+    uint64_t reads = 0;
+  };
+
+  std::unique_ptr<read_fault> query_actor(uint32_t) override {
+    ++query_actors;
+    return std::make_unique<fault>(nth);
+  }
+
+  std::unique_ptr<command_fault> command_actor() override { return nullptr; }
+
+  std::unique_ptr<batch_fault> hub() override { return nullptr; }
+
+  uint64_t nth;
+  /// Faults made for query actors.
+  size_t query_actors = 0;
+};
 
 struct fixture : deterministic_system {
   fixture() {
@@ -33,6 +69,9 @@ struct fixture : deterministic_system {
     query_actor_config cfg;
     cfg.counters = shared_counters;
     cfg.min_seq_timeout = std::chrono::milliseconds{200};
+    actor_cache = std::make_shared<shared_query_cache>(cfg.cache_max_entries,
+                                                       cfg.cache_enabled);
+    cfg.cache = actor_cache;
     actor = sys.spawn(query_actor_impl, cfg,
                       caf::actor_cast<reader_actor>(reader), hub);
     run(); // Let the actor subscribe.
@@ -73,15 +112,13 @@ struct fixture : deterministic_system {
     caf::anon_send(hub, atom::invalidate_v, invalidation{seq, seq, keys});
   }
 
-  query_actor_status status() {
-    query_actor_status result;
-    auto answer = self->request(actor, caf::infinite, atom::status_v);
+  /// The actor's cache, as the HTTP threads and the hub see it, once the
+  /// actors ran. The actor must still be up (a dead one's cache is closed
+  /// and empty).
+  const shared_query_cache& cache() {
     run();
-    answer.receive([&](query_actor_status& s) { result = s; },
-                   [&](caf::error& e) {
-                     BOOST_FAIL("status failed: " << caf::to_string(e));
-                   });
-    return result;
+    BOOST_REQUIRE_MESSAGE(!terminated(actor), "the query actor is down");
+    return *actor_cache;
   }
 
   std::vector<std::string> deps_of_object(row_id id, row_id category) {
@@ -95,6 +132,7 @@ struct fixture : deterministic_system {
   node_counters& counters = *shared_counters;
   scripted_reader_actor reader;
   hub_actor hub;
+  std::shared_ptr<shared_query_cache> actor_cache;
   query_actor actor;
   std::vector<std::shared_ptr<read_outcome>> outcomes;
 };
@@ -121,7 +159,7 @@ BOOST_AUTO_TEST_CASE(miss_then_hit) {
   BOOST_TEST(second->body() == R"({"id":1})");
   BOOST_TEST(db->fills.empty());
   BOOST_TEST(counters.cache_hits.load() == 1u);
-  BOOST_TEST(status().cache_entries == 1u);
+  BOOST_TEST(cache().size() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(single_flight) {
@@ -174,13 +212,13 @@ BOOST_AUTO_TEST_CASE(pages_and_items_are_cached_apart) {
   BOOST_TEST(all->body() == "all");
   BOOST_TEST(seven->body() == "seven");
   BOOST_TEST(eight->body() == "eight");
-  BOOST_TEST(status().cache_entries == 4u);
+  BOOST_TEST(cache().size() == 4u);
   BOOST_TEST_MESSAGE("a child moving into category 8 evicts that page only");
   commit(1,
          {row_key("child_object", 3), column_key("child_object", "category_id",
                                                  field_value::of_integer(8))});
   run();
-  BOOST_TEST(status().cache_entries == 3u);
+  BOOST_TEST(cache().size() == 3u);
   auto again = read_page(7);
   run();
   BOOST_TEST_REQUIRE(again->done());
@@ -199,12 +237,12 @@ BOOST_AUTO_TEST_CASE(reverse_index_evicts_exactly_the_dependents) {
     complete(make_fill("v1", 0, deps_of_object(id, id == 3 ? 8 : 7)));
     run();
   }
-  BOOST_TEST_REQUIRE(status().cache_entries == 3u);
+  BOOST_TEST_REQUIRE(cache().size() == 3u);
   BOOST_TEST_MESSAGE("changing category 7 evicts objects 1 and 2 only");
   commit(1, {row_key("category", 7)});
   run();
-  BOOST_TEST(status().cache_entries == 1u);
-  BOOST_TEST(status().applied_seq == 1u);
+  BOOST_TEST(cache().size() == 1u);
+  BOOST_TEST(cache().applied_seq() == 1u);
   BOOST_TEST(counters.invalidation_evictions.load() == 2u);
   BOOST_TEST(counters.invalidations_applied.load() == 1u);
   auto three = read_object(3);
@@ -234,7 +272,7 @@ BOOST_AUTO_TEST_CASE(stale_fill_is_answered_but_not_cached) {
   BOOST_TEST(first->body() == "old");
   BOOST_TEST(first->answer->seq == 0u);
   BOOST_TEST(counters.stale_fills_refused.load() == 1u);
-  BOOST_TEST(status().cache_entries == 0u);
+  BOOST_TEST(cache().size() == 0u);
   BOOST_TEST_MESSAGE("the next read fills again and sees the change");
   auto second = read_object(1);
   run();
@@ -242,7 +280,7 @@ BOOST_AUTO_TEST_CASE(stale_fill_is_answered_but_not_cached) {
   complete(make_fill("new", 1, deps_of_object(1, 7)));
   run();
   BOOST_TEST(second->body() == "new");
-  BOOST_TEST(status().cache_entries == 1u);
+  BOOST_TEST(cache().size() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(fill_overtaken_by_unrelated_commit_is_cached) {
@@ -254,7 +292,7 @@ BOOST_AUTO_TEST_CASE(fill_overtaken_by_unrelated_commit_is_cached) {
   run();
   BOOST_TEST(first->body() == "v");
   BOOST_TEST(counters.stale_fills_refused.load() == 0u);
-  BOOST_TEST(status().cache_entries == 1u);
+  BOOST_TEST(cache().size() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(negative_results_are_cached_until_the_insert) {
@@ -297,7 +335,7 @@ BOOST_AUTO_TEST_CASE(min_seq_catches_up_from_commit_log) {
   run();
   BOOST_TEST(db->commit_reads == 1u);
   BOOST_TEST(counters.catch_ups.load() == 1u);
-  BOOST_TEST(status().applied_seq == 2u);
+  BOOST_TEST(cache().applied_seq() == 2u);
   BOOST_TEST_MESSAGE("the stale entry was evicted: the read waits for a fill");
   BOOST_TEST_REQUIRE(db->fills.size() == 1u);
   BOOST_TEST(!fresh->done());
@@ -309,8 +347,8 @@ BOOST_AUTO_TEST_CASE(min_seq_catches_up_from_commit_log) {
   BOOST_TEST_MESSAGE("a later batch that repeats commits 1..2 is ignored");
   commit(3, {row_key("category", 9)});
   run();
-  BOOST_TEST(status().applied_seq == 3u);
-  BOOST_TEST(status().cache_entries == 1u);
+  BOOST_TEST(cache().applied_seq() == 3u);
+  BOOST_TEST(cache().size() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(min_seq_waits_for_a_fill_that_is_new_enough) {
@@ -356,7 +394,7 @@ BOOST_AUTO_TEST_CASE(min_seq_read_gives_up_on_a_lagging_replica) {
   BOOST_TEST_REQUIRE(strict->done());
   BOOST_TEST_REQUIRE(strict->error.has_value());
   BOOST_TEST(error_code(*strict->error) == ec::min_seq_timeout);
-  BOOST_TEST(status().cache_entries == 0u);
+  BOOST_TEST(cache().size() == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(min_seq_beyond_commit_log_times_out) {
@@ -379,6 +417,38 @@ BOOST_AUTO_TEST_CASE(a_dying_actor_fails_its_waiting_reads) {
   BOOST_TEST_REQUIRE(pending->done());
   BOOST_TEST_REQUIRE(pending->error.has_value());
   BOOST_TEST(error_code(*pending->error) == ec::actor_unavailable);
+}
+
+BOOST_AUTO_TEST_CASE(a_fault_hook_fails_the_actor_with_its_reads_pending) {
+  BOOST_TEST_MESSAGE("an actor whose fault strikes on its second read");
+  auto faults = std::make_shared<nth_read_fails>(2);
+  query_actor_config cfg;
+  cfg.counters = shared_counters;
+  cfg.faults = faults;
+  auto faulty = sys.spawn(query_actor_impl, cfg,
+                          caf::actor_cast<reader_actor>(reader), hub);
+  run();
+  BOOST_TEST(faults->query_actors == 1u);
+  auto q = item_query("objects", 1);
+  auto first = send_read(sys, faulty, {q, cache_key(q), 0});
+  run();
+  BOOST_TEST_REQUIRE(db->fills.size() == 1u);
+  BOOST_TEST(!terminated(faulty));
+  BOOST_TEST_MESSAGE("the second read joins the fill, then the actor fails");
+  auto second = send_read(sys, faulty, {q, cache_key(q), 0});
+  run();
+  BOOST_TEST(terminated(faulty));
+  for (auto& read : {first, second}) {
+    BOOST_TEST_REQUIRE(read->error.has_value());
+    BOOST_TEST(error_code(*read->error) == ec::actor_unavailable);
+  }
+  db->fills.clear(); // The dead actor's fill.
+  BOOST_TEST_MESSAGE("the actor without faults is untouched");
+  auto other = read_object(1);
+  run();
+  complete(make_fill("v", 0, deps_of_object(1, 7)));
+  run();
+  BOOST_TEST(other->body() == "v");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
