@@ -1,6 +1,8 @@
 // Forward declarations of the actors' message types, the atoms, and the CAF
 // type IDs of the message types (the actor handles sent over the network
-// continue them at the end of actors/interfaces.hpp).
+// continue them at the end of actors/interfaces.hpp). The error enum that
+// actors answer with, `ec`, is CAF's "cqrs" error category; it lives in
+// common/error.hpp because the stores below the actors build such errors too.
 #pragma once
 
 #include <memory>
@@ -10,6 +12,7 @@
 #include <caf/fwd.hpp>
 #include <caf/type_id.hpp>
 
+#include "common/error.hpp"
 #include "model/value.hpp"
 
 namespace cqrs {

@@ -5,8 +5,8 @@
 #include <string>
 
 #include "actors/messages.hpp"
-#include "config/logging.hpp"
-#include "db/error.hpp"
+#include "common/error.hpp"
+#include "common/logging.hpp"
 
 namespace cqrs {
 
