@@ -60,6 +60,16 @@ struct node_counters {
     c.store(n, std::memory_order_relaxed);
   }
 
+  /// Sets `c` to `n` unless it holds more already: for gauges that only
+  /// move forward but have more than one writer.
+  static void raise(counter& c, uint64_t n) noexcept {
+    auto current = c.load(std::memory_order_relaxed);
+    while (current < n &&
+           !c.compare_exchange_weak(current, n, std::memory_order_relaxed)) {
+      // `current` now holds the value another writer stored; try again.
+    }
+  }
+
   static uint64_t get(const counter& c) noexcept {
     return c.load(std::memory_order_relaxed);
   }

@@ -26,6 +26,7 @@ void invalidation_hub_state::fan_out(const invalidation& inv) {
         std::chrono::nanoseconds{wall_clock_ns() - inv.committed_at_ns});
   applied_seq = std::max(applied_seq, inv.to_seq);
   node_counters::set(cfg.counters->applied_seq, applied_seq);
+  node_counters::raise(cfg.counters->current_seq, applied_seq);
   auto done = [this](pending_sync& s) {
     if (s.seq > applied_seq)
       return false;
@@ -211,6 +212,8 @@ hub_actor::behavior_type invalidation_hub_impl(invalidation_hub_ptr self,
   return {
       [self](atom::invalidate, invalidation& inv) {
         auto& st = self->state;
+        // The seq the command node reached, even for a batch that waits.
+        node_counters::raise(st.cfg.counters->current_seq, inv.to_seq);
         if (st.fault && st.fault->drop(inv))
           return; // A testing build's fault: the batch is lost.
         process(self, std::move(inv));
@@ -237,6 +240,7 @@ hub_actor::behavior_type invalidation_hub_impl(invalidation_hub_ptr self,
       [self](atom::heartbeat, seq_t seq) {
         auto& st = self->state;
         st.last_heartbeat = self->clock().now();
+        node_counters::raise(st.cfg.counters->current_seq, seq);
         if (seq > st.applied_seq && seq > st.command_seq)
           CQRS_LOG(info, "invalidation_hub",
                    "heartbeat reports seq " << seq << ", applied only "
@@ -251,6 +255,7 @@ hub_actor::behavior_type invalidation_hub_impl(invalidation_hub_ptr self,
         node_counters::set(st.cfg.counters->command_node_linked, 1);
         st.last_heartbeat = self->clock().now();
         st.command_seq = std::max(st.command_seq, seq);
+        node_counters::raise(st.cfg.counters->current_seq, seq);
         resume(self, "linked to the command node");
       },
       [self](atom::disconnect) {

@@ -84,6 +84,9 @@ node::start(caf::actor_system& sys, const settings& cfg,
   n->readers_ = sys.spawn(reader_pool_impl, read_cfg, d);
   invalidation_hub_config hub_cfg;
   hub_cfg.initial_seq = *last_seq;
+  // What the database shows committed; on a query node, heartbeats and
+  // batches from the command node move it on.
+  node_counters::set(counters->current_seq, *last_seq);
   hub_cfg.sync_timeout = std::chrono::milliseconds{
       std::max<uint32_t>(cfg.query.min_seq_timeout_ms, 1000)};
   hub_cfg.heartbeat_timeout = heartbeat * cfg.cluster.missed_heartbeats;
@@ -124,7 +127,6 @@ node::start(caf::actor_system& sys, const settings& cfg,
         std::chrono::seconds{cfg.command.idempotency_ttl_s};
     cmd_cfg.counters = counters;
     cmd_cfg.faults = faults;
-    node_counters::set(counters->current_seq, *last_seq);
     n->command_ =
         sys.spawn(command_supervisor_impl, cmd_cfg, command_supervision,
                   *last_seq, caf::timespan{heartbeat});

@@ -2,7 +2,9 @@
 #include "http/gateway.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <string_view>
 #include <thread>
 
 #include <sys/socket.h>
@@ -24,6 +26,28 @@
 #include "model/openapi.hpp"
 
 namespace cqrs::http {
+
+namespace {
+
+/// The methods the gateway registers handlers for (HEAD goes to GET's).
+bool is_routed_method(const std::string& method) {
+  for (const char* m :
+       {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
+    if (method == m)
+      return true;
+  return false;
+}
+
+/// Whether `s` is a method token (RFC 9110 §9.1: a `token`).
+bool is_method_token(const std::string& s) {
+  constexpr std::string_view extra = "!#$%&'*+-.^_`|~";
+  return !s.empty() && std::all_of(s.begin(), s.end(), [&](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
+           extra.find(c) != std::string_view::npos;
+  });
+}
+
+} // namespace
 
 gateway::gateway(caf::actor_system& sys, node& n, const settings& cfg)
     : sys_(sys), node_(n), cfg_(cfg),
@@ -96,6 +120,18 @@ gateway::gateway(caf::actor_system& sys, node& n, const settings& cfg)
   svr.set_pre_routing_handler([this](const httplib::Request& req,
                                      httplib::Response& res) {
     using handled = httplib::Server::HandlerResponse;
+    // cpp-httplib parses TRACE and CONNECT but routes neither: it would
+    // answer 400. They are methods this server does not support.
+    if (!is_routed_method(req.method)) {
+      // A body they announce is not read: what follows is not a request.
+      if (req.has_header("Content-Length") ||
+          req.has_header("Transfer-Encoding")) {
+        res.set_header("Connection", "close");
+        close_connection_after_answer();
+      }
+      reply_unsupported_method(req.method, req.path, res);
+      return handled::Handled;
+    }
     bool takes_body =
         req.method == "POST" || req.method == "PUT" || req.method == "PATCH";
     if (!takes_body || req.has_header("Content-Length") ||
@@ -115,29 +151,38 @@ gateway::gateway(caf::actor_system& sys, node& n, const settings& cfg)
     requests_.count(m.index, res.status);
     return handled::Handled;
   });
-  svr.set_error_handler(
-      [this](const httplib::Request& req, httplib::Response& res) {
-        // A request that was not read whole (timed out, headers too large)
-        // is answered by the admission server itself.
-        if (current_read_failure() != read_failure::none)
-          return;
-        if (!res.body.empty())
-          return;
-        // cpp-httplib's own errors (a request line or headers it cannot
-        // parse, a body over the limit left unread) leave the connection
-        // out of step: what follows is not a request. Close it.
-        res.set_header("Connection", "close");
-        close_connection_after_answer();
-        auto m = routes_.match(req.path);
-        if (res.status == 413)
-          reply_error(res, ec::payload_too_large,
-                      "request body exceeds http.max_body_bytes (" +
-                          std::to_string(cfg_.http.max_body_bytes) + " bytes)");
-        else
-          reply_error(res, library_error(res.status,
-                                         "the request could not be processed"));
-        requests_.count(m.index, res.status);
-      });
+  svr.set_error_handler([this](const httplib::Request& req,
+                               httplib::Response& res) {
+    // A request that was not read whole (timed out, headers too large)
+    // is answered by the admission server itself.
+    if (current_read_failure() != read_failure::none)
+      return;
+    if (!res.body.empty())
+      return;
+    // cpp-httplib's own errors (a request line or headers it cannot
+    // parse, a body over the limit left unread) leave the connection
+    // out of step: what follows is not a request. Close it.
+    res.set_header("Connection", "close");
+    close_connection_after_answer();
+    // A method cpp-httplib does not know fails its request-line parser
+    // (a 400), with the method and the target already read.
+    if (res.status == 400 && is_method_token(req.method) &&
+        !is_routed_method(req.method) &&
+        (req.version == "HTTP/1.1" || req.version == "HTTP/1.0")) {
+      reply_unsupported_method(req.method,
+                               req.target.substr(0, req.target.find('?')), res);
+      return;
+    }
+    auto m = routes_.match(req.path);
+    if (res.status == 413)
+      reply_error(res, ec::payload_too_large,
+                  "request body exceeds http.max_body_bytes (" +
+                      std::to_string(cfg_.http.max_body_bytes) + " bytes)");
+    else
+      reply_error(
+          res, library_error(res.status, "the request could not be processed"));
+    requests_.count(m.index, res.status);
+  });
   svr.set_exception_handler(
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
         reply_error(res, ec::internal, "internal error");
@@ -254,6 +299,17 @@ void gateway::reply_not_allowed(const route_match& m, const std::string& method,
   reply_error(res, ec::method_not_allowed,
               method + " is not allowed on " +
                   std::string{routes_.pattern(m.index)});
+}
+
+void gateway::reply_unsupported_method(const std::string& method,
+                                       const std::string& path,
+                                       httplib::Response& res) {
+  auto m = routes_.match(path);
+  if (m.kind == route_kind::unknown)
+    reply_error(res, ec::not_found, "no route for '" + path + "'");
+  else
+    reply_not_allowed(m, method, res);
+  requests_.count(m.index, res.status);
 }
 
 bool gateway::answer_probe(route_kind r, httplib::Response& res) {

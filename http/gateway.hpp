@@ -61,6 +61,12 @@ private:
   /// Answers /healthz, /readyz and /metrics; false for any other route.
   bool answer_probe(route_kind r, httplib::Response& res);
 
+  /// Answers a method that no route takes (TRACE, CONNECT, or one
+  /// cpp-httplib does not know): 405 with `Allow` on a known path, else 404.
+  void reply_unsupported_method(const std::string& method,
+                                const std::string& path,
+                                httplib::Response& res);
+
   /// Answers 405 with the route's `Allow` header.
   void reply_not_allowed(const route_match& m, const std::string& method,
                          httplib::Response& res) const;

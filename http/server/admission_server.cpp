@@ -142,6 +142,8 @@ bool admission_server::serve_requests(request_stream& strm) {
         strm.send_raw(raw_error(ec::request_timeout, strm.failure_message()));
       } else if (why == read_failure::body_too_large) {
         strm.send_raw(raw_error(ec::payload_too_large, strm.failure_message()));
+      } else if (why == read_failure::malformed_head) {
+        strm.send_raw(raw_error(ec::bad_request, strm.failure_message()));
       } else {
         counters_.header_too_large.fetch_add(1, std::memory_order_relaxed);
         strm.send_raw(raw_error(why == read_failure::request_line_too_long

@@ -33,6 +33,9 @@ enum class read_failure : uint8_t {
   header_too_large,
   /// A chunked body went past what `max_body_bytes` allows on the wire.
   body_too_large,
+  /// The request line or a header held a NUL, a CR without LF, a bare LF
+  /// or an obsolete line folding (RFC 9110 §5.5, RFC 9112 §2.2 and §5.2).
+  malformed_head,
 };
 
 } // namespace cqrs::http

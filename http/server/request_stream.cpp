@@ -103,6 +103,7 @@ void request_stream::begin_request() {
   in_head_ = true;
   head_bytes_ = 0;
   line_bytes_ = 0;
+  previous_ = '\n';
   body_bytes_ = 0;
   first_line_ = true;
   answered_ = false;
@@ -125,6 +126,25 @@ void request_stream::to_ip_and_port(const sockaddr_storage& addr,
   ip = text;
 }
 
+bool request_stream::check_head_byte(char c) {
+  const char* what = nullptr;
+  if (c == '\0')
+    what = "a NUL byte";
+  else if (previous_ == '\r' && c != '\n')
+    what = "a CR that is not followed by LF";
+  else if (c == '\n' && previous_ != '\r')
+    what = "a line that ends in a bare LF";
+  else if (!first_line_ && line_bytes_ == 1 && (c == ' ' || c == '\t'))
+    what = "a folded header line (obsolete line folding)";
+  previous_ = c;
+  if (what == nullptr)
+    return true;
+  fail(read_failure::malformed_head,
+       std::string{first_line_ ? "the request line" : "a request header"} +
+           " holds " + what + " (RFC 9110 §5.5, RFC 9112)");
+  return false;
+}
+
 bool request_stream::count_head_byte(char c) {
   ++head_bytes_;
   ++line_bytes_;
@@ -145,6 +165,8 @@ bool request_stream::count_head_byte(char c) {
              std::to_string(limits_.max_header_bytes) + " bytes)");
     return false;
   }
+  if (!check_head_byte(c))
+    return false;
   if (c == '\n') {
     // A line of just CRLF ends the head; the body is not counted.
     if (!first_line_ && line_bytes_ <= 2)

@@ -80,8 +80,14 @@ private:
     failure_message_ = std::move(message);
   }
 
-  // Counts one byte of the request line or headers; false past a limit.
+  // Counts one byte of the request line or headers; false past a limit or
+  // on a byte that a request head must not hold there.
   bool count_head_byte(char c);
+
+  // Fails the request on a NUL, a CR without LF, a bare LF or a folded
+  // header line: cpp-httplib would cut a value at the NUL, keep the CR, or
+  // drop the line, so the request would not mean what the client sent.
+  bool check_head_byte(char c);
 
   // Reads more into the buffer, waiting at most until the deadline.
   ssize_t fill();
@@ -99,6 +105,7 @@ private:
   bool first_line_ = true;
   size_t head_bytes_ = 0;
   size_t line_bytes_ = 0;
+  char previous_ = '\n';
   uint64_t body_bytes_ = 0;
   bool answered_ = false;
   bool broken_ = false;

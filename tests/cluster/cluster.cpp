@@ -673,6 +673,16 @@ BOOST_AUTO_TEST_CASE(writes_through_either_query_node) {
   require_fresh_reads(q1, {object_target}, upd.seq, *db);
   require_fresh_reads(q2, {object_target}, upd.seq, *db);
 
+  BOOST_TEST_MESSAGE("cqrsd_current_seq on every node reaches the seq of the "
+                     "last commit");
+  for (auto* node : {&cmd, &q1, &q2}) {
+    auto deadline = clock_type::now() + 10s;
+    while (metric(*node, "cqrsd_current_seq") < upd.seq &&
+           clock_type::now() < deadline)
+      std::this_thread::sleep_for(20ms);
+    BOOST_TEST(metric(*node, "cqrsd_current_seq") == upd.seq, node->name());
+  }
+
   auto seed_value = pick_seed();
   BOOST_TEST_MESSAGE("random differential run: "
                      << random_ops << " operations, seed " << seed_value

@@ -903,6 +903,16 @@ BOOST_AUTO_TEST_CASE(write_token_guards_writes) {
                   401, "unauthorized");
     }
   }
+  BOOST_TEST_MESSAGE("the right token with a NUL and more after it is a bad "
+                     "request (cpp-httplib would cut the value at the NUL)");
+  // A valid body: without the check, the cut token would write it.
+  using namespace std::string_literals;
+  const std::string body = R"({"description":"nul"})";
+  auto raw = proc.raw_request(
+      "POST /categories HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
+      "\0junk\r\nContent-Type: application/json\r\nContent-Length: "s +
+      std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+  BOOST_TEST(raw.rfind("HTTP/1.1 400 ", 0) == 0, raw.substr(0, 200));
   BOOST_TEST(db.dump() == before);
 
   BOOST_TEST_MESSAGE("reads need no token");

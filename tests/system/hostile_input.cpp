@@ -1,5 +1,6 @@
 // Hostile requests against a real cqrsd process: deeply nested JSON, huge
-// numbers, invalid UTF-8, NUL bytes, 10 MB bodies and overlong lines. Each
+// numbers, invalid UTF-8, NUL bytes, control bytes in headers, unsupported
+// methods, 10 MB bodies and overlong lines. Each
 // must get its documented 4xx with a JSON error body, store nothing, and
 // leave the process serving reads and writes.
 #include <boost/test/unit_test.hpp>
@@ -55,6 +56,16 @@ int raw_status(const std::string& answer) {
 std::string raw_body(const std::string& answer) {
   auto end = answer.find("\r\n\r\n");
   return end == std::string::npos ? std::string{} : answer.substr(end + 4);
+}
+
+/// The value of header `name` in a raw HTTP answer, or "".
+std::string raw_header(const std::string& answer, const std::string& name) {
+  auto head = answer.substr(0, answer.find("\r\n\r\n"));
+  auto at = head.find("\r\n" + name + ": ");
+  if (at == std::string::npos)
+    return {};
+  auto from = at + name.size() + 4;
+  return head.substr(from, head.find("\r\n", from) - from);
 }
 
 /// Whether `text` is exactly {"error":{"code":code,"message":<non-empty>}}.
@@ -365,6 +376,64 @@ BOOST_AUTO_TEST_CASE(nul_bytes_are_bad_requests) {
                                    "1\r\n"
                                    "Connection: close\r\n\r\n"s),
                   400, "bad_request");
+  check_unharmed();
+}
+
+// RFC 9110 §5.5: a field value holds no NUL, CR or LF. cpp-httplib would
+// read "K\0AAA" as "K", keep a lone CR, and drop a line that ends in a bare
+// LF or that folds onto the next line.
+BOOST_AUTO_TEST_CASE(control_bytes_in_header_values_are_bad_requests) {
+  using namespace std::string_literals;
+  const std::string body = R"({"description":"control bytes"})";
+  auto post = [&](const std::string& header) {
+    return proc.raw_request("POST /categories HTTP/1.1\r\nHost: x\r\n"
+                            "Content-Type: application/json\r\n" +
+                            header +
+                            "Content-Length: " + std::to_string(body.size()) +
+                            "\r\nConnection: close\r\n\r\n" + body);
+  };
+  for (const auto& header : {
+           "Idempotency-Key: K\0AAA\r\n"s,
+           "Idempotency-Key: K\rAAA\r\n"s,
+           "Idempotency-Key: K\nAAA\r\n"s,
+           "Idempotency-Key: K\r\n AAA\r\n"s,
+           "Idempotency-Key: K\r\n\tAAA\r\n"s,
+           "X-Note: \0\r\n"s,
+           "X-Note\0: a\r\n"s,
+       }) {
+    BOOST_TEST_CONTEXT(json(header).dump()) {
+      check_raw_error(post(header), 400, "bad_request");
+    }
+  }
+  BOOST_TEST_MESSAGE("in the request line");
+  check_raw_error(proc.raw_request("GET /objects/1 HTTP/1.1\rX\r\nHost: x\r\n"
+                                   "Connection: close\r\n\r\n"),
+                  400, "bad_request");
+  check_unharmed();
+}
+
+// TRACE and CONNECT (which cpp-httplib parses but routes nowhere) and
+// methods it does not know answer like any method a route does not take.
+BOOST_AUTO_TEST_CASE(unsupported_methods_are_not_allowed) {
+  for (const std::string method : {"TRACE", "CONNECT", "PROPFIND", "FOO"}) {
+    BOOST_TEST_CONTEXT(method) {
+      auto answer =
+          proc.raw_request(method + " /objects/1?x=1 HTTP/1.1\r\nHost: x\r\n"
+                                    "Connection: close\r\n\r\n");
+      check_raw_error(answer, 405, "method_not_allowed");
+      BOOST_TEST(raw_header(answer, "Allow") == "GET, HEAD, PUT, DELETE");
+      check_raw_error(proc.raw_request(method +
+                                       " /nowhere HTTP/1.1\r\nHost: x\r\n"
+                                       "Connection: close\r\n\r\n"),
+                      404, "not_found");
+    }
+  }
+  BOOST_TEST_MESSAGE("TRACE with a body it does not read closes the "
+                     "connection");
+  auto answer = proc.raw_request("TRACE /objects HTTP/1.1\r\nHost: x\r\n"
+                                 "Content-Length: 2\r\n\r\n{}");
+  check_raw_error(answer, 405, "method_not_allowed");
+  BOOST_TEST(raw_header(answer, "Connection") == "close");
   check_unharmed();
 }
 
