@@ -1,35 +1,81 @@
-// The handle of the command node that the gateway sends writes to.
+// The handle of the command node that the gateway sends writes to, and the
+// writes in flight to it.
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include <caf/actor_control_block.hpp>
+#include <caf/message_id.hpp>
 
 #include "actors/interfaces.hpp"
 
 namespace cqrs {
 
+/// The message of `ec::command_node_lost`: the write may have been applied,
+/// and a retry with the same Idempotency-Key is safe.
+extern const char* const command_node_lost_message;
+
 /// Where writes go: the local command node, or the remote one while the link
 /// to it is up. Read lock-free by HTTP threads.
+///
+/// It also knows the writes in flight, so that losing the link answers them
+/// at once: a request to a remote actor whose node is gone gets no answer
+/// from CAF, and would wait out `command.timeout_ms`.
 class command_route {
 public:
-  command_route() { clear(); }
+  /// A command node and the incarnation of the route that led to it.
+  struct target {
+    command_node_actor node;
+    /// Changes with every `set` and `clear`.
+    uint64_t generation = 0;
+  };
 
-  /// Routes writes to `target`.
-  void set(command_node_actor target) {
-    std::atomic_store(&target_, std::make_shared<const command_node_actor>(
-                                    std::move(target)));
-  }
+  command_route() : current_(std::make_shared<const target>()) {}
 
-  /// No command node is reachable: writes fail until `set`.
-  void clear() {
-    std::atomic_store(&target_, std::make_shared<const command_node_actor>());
-  }
+  /// Routes writes to `node`.
+  void set(command_node_actor node);
+
+  /// No command node is reachable: writes fail until `set`. Every write in
+  /// flight gets `ec::command_node_lost` as its answer now.
+  void clear();
 
   /// Returns the current command node; an invalid handle when unreachable.
-  command_node_actor get() const { return *std::atomic_load(&target_); }
+  command_node_actor get() const { return current()->node; }
+
+  /// Returns the current command node with the route's generation.
+  std::shared_ptr<const target> current() const {
+    return std::atomic_load(&current_);
+  }
+
+  /// Registers a write that the blocking actor `self` sent to `t` and whose
+  /// answer it awaits as `response_id`. Returns a ticket for `forget`, or 0
+  /// when the route changed since `t` was read: the write may have gone to
+  /// a command node that is lost already.
+  uint64_t track(const target& t, caf::strong_actor_ptr self,
+                 caf::message_id response_id);
+
+  /// The write of `ticket` got its answer. Returns false when `clear` took
+  /// the ticket first: its error may then still be on the way to the actor.
+  bool forget(uint64_t ticket);
 
 private:
-  std::shared_ptr<const command_node_actor> target_;
+  struct waiter {
+    caf::strong_actor_ptr self;
+    caf::message_id response_id;
+  };
+
+  // Installs `node` as a new generation; the caller holds `mtx_`.
+  void replace(command_node_actor node);
+
+  std::shared_ptr<const target> current_;
+  std::mutex mtx_;
+  uint64_t generation_ = 0;
+  uint64_t next_ticket_ = 1;
+  std::unordered_map<uint64_t, waiter> waiters_;
 };
 
 } // namespace cqrs

@@ -46,7 +46,7 @@ public:
   void stop();
 
   /// Where writes go; empty while a query node has no command node.
-  const command_route& commands() const noexcept { return *command_route_; }
+  command_route& commands() noexcept { return *command_route_; }
 
   query_routes& routes() noexcept { return *routes_; }
 

@@ -45,6 +45,7 @@ constexpr ec_answer answers[] = {
     {ec::header_too_large, "header_too_large", 431},
     {ec::unavailable, "unavailable", 503},
     {ec::other, "error", 500},
+    {ec::command_node_lost, "command_node_lost", 503},
 };
 
 constexpr bool in_enum_order() {

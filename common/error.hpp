@@ -65,10 +65,14 @@ enum class ec : uint8_t {
   /// cpp-httplib refused the request itself with a status that no other
   /// code names (e.g. 416 for a bad Range header).
   other,
+  /// A query node lost its command node while a write it forwarded was in
+  /// flight: the write may or may not have been applied.
+  command_node_lost,
 };
 
 /// How many values `ec` has; they run from 0 to `ec_count - 1`.
-inline constexpr size_t ec_count = static_cast<size_t>(ec::other) + 1;
+inline constexpr size_t ec_count =
+    static_cast<size_t>(ec::command_node_lost) + 1;
 
 /// Returns the stable snake_case name of `x`, the code of the JSON error
 /// body; "unknown" for a value outside the enum.

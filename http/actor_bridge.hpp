@@ -36,6 +36,8 @@ public:
 
     caf::blocking_actor* operator->() const { return self_->ptr(); }
 
+    caf::blocking_actor* get() const { return self_->ptr(); }
+
     /// Drops the actor when the lease ends instead of returning it: after a
     /// timed-out request a late answer may still arrive in its mailbox.
     void discard() { discarded_ = true; }

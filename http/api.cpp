@@ -202,7 +202,8 @@ void write(exchange& x, const route_match& m) {
                                              : std::string_view{x.req.body});
     cmd->idempotency_key = std::move(idempotency_key);
   }
-  auto command_node = x.n.commands().get();
+  auto route = x.n.commands().current();
+  const auto& command_node = route->node;
   if (!command_node) {
     bool other_domain = node_counters::get(x.n.counters().domain_mismatch) != 0;
     reply_error(
@@ -215,21 +216,34 @@ void write(exchange& x, const route_match& m) {
     return;
   }
   auto self = x.bridge.acquire();
-  self->request(command_node,
-                std::chrono::milliseconds{x.cfg.command.timeout_ms},
-                atom::apply_v, std::move(*cmd))
-      .receive(
-          [&](write_result& r) {
-            x.res.set_header("X-Seq", std::to_string(r.seq));
-            if (r.replayed)
-              x.res.set_header("Idempotent-Replayed", "true");
-            reply(x.res, op == operation::create ? 201 : 200, to_json(r));
-          },
-          [&](caf::error& err) {
-            reply_error(x.res, to_api_error(err));
-            if (err == caf::sec::request_timeout)
-              self.discard();
-          });
+  auto answer = self->request(
+      command_node, std::chrono::milliseconds{x.cfg.command.timeout_ms},
+      atom::apply_v, std::move(*cmd));
+  // Losing the link answers the write at once, as `command_node_lost`.
+  auto ticket = x.n.commands().track(
+      *route, caf::actor_cast<caf::strong_actor_ptr>(self.get()), answer.id());
+  if (ticket == 0) {
+    self.discard();
+    reply_error(x.res, ec::command_node_lost, command_node_lost_message);
+    return;
+  }
+  answer.receive(
+      [&](write_result& r) {
+        x.res.set_header("X-Seq", std::to_string(r.seq));
+        if (r.replayed)
+          x.res.set_header("Idempotent-Replayed", "true");
+        reply(x.res, op == operation::create ? 201 : 200, to_json(r));
+      },
+      [&](caf::error& err) {
+        reply_error(x.res, to_api_error(err));
+        // A late answer may still come to this actor's mailbox.
+        if (err == caf::sec::request_timeout)
+          self.discard();
+      });
+  // `clear` took the ticket: its error was the answer, or is on its way to a
+  // mailbox that a later request would find it in.
+  if (!x.n.commands().forget(ticket))
+    self.discard();
 }
 
 nlohmann::json link_state(node& n) {

@@ -901,6 +901,100 @@ BOOST_AUTO_TEST_CASE(command_node_killed_and_restarted) {
   BOOST_TEST_MESSAGE("took " << elapsed_ms(started) << " ms");
 }
 
+// -- 2b. writes in flight when the command node is lost ----------------------
+
+// A write that a query node forwarded gets no answer from a command node that
+// died; the link's loss answers it at once (503 command_node_lost), instead
+// of after command.timeout_ms.
+BOOST_AUTO_TEST_CASE(writes_in_flight_fail_fast_when_the_command_node_is_lost) {
+  test_cluster::options opts;
+  opts.heartbeat_interval_ms = 1000;
+  opts.command_timeout_ms = 10000;
+  test_cluster c{opts};
+  auto& cmd = c.start_command();
+  auto& q1 = c.start_query("q1");
+  require_link_state(q1, "linked", "in_use");
+  auto created =
+      expect_ack(q1, "POST", "/categories", category_body("fail fast"), 201);
+  const auto target = path("/categories", created.id);
+  const auto bound =
+      std::chrono::milliseconds{opts.heartbeat_interval_ms} + 100ms;
+
+  struct timed_answer {
+    clock_type::time_point sent;
+    clock_type::time_point answered;
+    http_answer answer;
+  };
+  constexpr int writers = 16;
+  std::atomic<bool> stop{false};
+  std::atomic<int> acks{0};
+  std::mutex mtx;
+  std::vector<timed_answer> answers;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < writers; ++i)
+    threads.emplace_back([&, i] {
+      auto connection = q1.make_direct_client();
+      for (int n = 0; !stop && n < 100000; ++n) {
+        timed_answer t;
+        t.sent = clock_type::now();
+        t.answer = send_request(*connection, "PUT", target,
+                                category_body("writer " + std::to_string(i) +
+                                              " write " + std::to_string(n))
+                                    .dump());
+        t.answered = clock_type::now();
+        if (t.answer.status == 200)
+          ++acks;
+        std::lock_guard<std::mutex> guard{mtx};
+        answers.push_back(std::move(t));
+      }
+    });
+  auto deadline = clock_type::now() + 30s;
+  while (acks < 200 && clock_type::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  BOOST_TEST_MESSAGE("kill -9 the command node after " << acks.load()
+                                                       << " acknowledged "
+                                                          "writes");
+  auto rc = cmd.kill();
+  auto killed_at = clock_type::now();
+  BOOST_TEST(rc == -SIGKILL);
+  // Long enough for every write in flight to be answered within the bound;
+  // the writers go on, and their later writes answer 503 at once.
+  std::this_thread::sleep_for(bound + 500ms);
+  stop = true;
+  for (auto& t : threads)
+    t.join();
+
+  int in_flight = 0;
+  int lost = 0;
+  for (const auto& t : answers) {
+    if (t.sent >= killed_at || t.answered < killed_at)
+      continue;
+    ++in_flight;
+    auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+        t.answered - killed_at);
+    BOOST_TEST(took <= bound, "a write in flight at the kill answered "
+                                  << took.count()
+                                  << " ms after it: " << t.answer.describe());
+    // One committed just before the kill may still be acknowledged.
+    BOOST_TEST((t.answer.status == 200 || is_unavailable(t.answer)),
+               t.answer.describe());
+    if (t.answer.status == 503 &&
+        t.answer.json_body()["error"]["code"] == "command_node_lost") {
+      ++lost;
+      auto message =
+          t.answer.json_body()["error"]["message"].get<std::string>();
+      BOOST_TEST(message.find("may or may not have been applied") !=
+                     std::string::npos,
+                 message);
+      BOOST_TEST(message.find("Idempotency-Key") != std::string::npos, message);
+    }
+  }
+  BOOST_TEST_MESSAGE("  " << in_flight << " writes in flight at the kill, "
+                          << lost << " of them answered command_node_lost");
+  BOOST_TEST(in_flight > 0, "no write was in flight at the kill");
+  BOOST_TEST(lost > 0, "no write in flight got command_node_lost");
+}
+
 // -- 3. a query node killed ---------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(query_node_killed) {

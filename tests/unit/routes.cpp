@@ -68,6 +68,7 @@ const std::vector<ec> all_codes{
     ec::header_too_large,
     ec::unavailable,
     ec::other,
+    ec::command_node_lost,
 };
 
 /// A domain with the cases the built-in one lacks: a view that is also a
@@ -541,6 +542,7 @@ BOOST_AUTO_TEST_CASE(http_status_of_every_error_code) {
   BOOST_TEST(http_status(ec::header_too_large) == 431);
   BOOST_TEST(http_status(ec::unavailable) == 503);
   BOOST_TEST(http_status(ec::other) == 500);
+  BOOST_TEST(http_status(ec::command_node_lost) == 503);
   // Values outside the enum are internal errors, not successes.
   BOOST_TEST(http_status(static_cast<ec>(200)) == 500);
   BOOST_TEST(to_string(static_cast<ec>(200)) == "unknown");
@@ -570,6 +572,7 @@ BOOST_AUTO_TEST_CASE(make_api_error_codes) {
            {ec::internal, 500, "internal"},
            {ec::unavailable, 503, "unavailable"},
            {ec::overloaded, 503, "overloaded"},
+           {ec::command_node_lost, 503, "command_node_lost"},
            {ec::min_seq_timeout, 504, "min_seq_timeout"},
        }) {
     BOOST_TEST_CONTEXT("code " << name) {
