@@ -42,6 +42,11 @@ constexpr enum_name<routing_policy> routing_policies[] = {
     {"round_robin", routing_policy::round_robin},
 };
 
+constexpr enum_name<session_consistency> session_levels[] = {
+    {"connection", session_consistency::connection},
+    {"none", session_consistency::none},
+};
+
 constexpr enum_name<database_backend> database_backends[] = {
     {"sqlite", database_backend::sqlite},
     {"postgresql", database_backend::postgresql},
@@ -198,6 +203,8 @@ private:
             return read_uint(key, value, 1, 100000000, out.cache_max_entries);
           if (name == "min_seq_timeout_ms")
             return read_uint(key, value, 1, 600000, out.min_seq_timeout_ms);
+          if (name == "session_consistency")
+            return read_enum(key, value, out.session, session_levels);
           if (name == "max_restarts")
             return read_uint(key, value, 0, 100000, out.max_restarts);
           if (name == "restart_window_ms")
@@ -660,6 +667,10 @@ const char* to_string(node_role x) {
 
 const char* to_string(routing_policy x) {
   return name_of(routing_policies, x);
+}
+
+const char* to_string(session_consistency x) {
+  return name_of(session_levels, x);
 }
 
 const char* to_string(database_backend x) {

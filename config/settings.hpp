@@ -15,6 +15,15 @@ enum class node_role : uint8_t { standalone, command, query };
 /// How the gateway picks a query actor for a read.
 enum class routing_policy : uint8_t { key_affinity, round_robin };
 
+/// What a keep-alive connection's plain reads are guaranteed to see.
+enum class session_consistency : uint8_t {
+  /// At least the highest seq already answered on the connection: reads
+  /// see the connection's own writes and never go back in time.
+  connection,
+  /// Whatever the query actor's cache holds; only `X-Min-Seq` sets a floor.
+  none,
+};
+
 /// Which database the node talks to.
 enum class database_backend : uint8_t { sqlite, postgresql };
 
@@ -95,6 +104,8 @@ struct query_settings {
   uint64_t cache_max_entries = 100000;
   /// How long a read waits for `X-Min-Seq` before answering 504.
   uint32_t min_seq_timeout_ms = 1000;
+  /// Whether a connection's plain reads wait for what it was answered.
+  session_consistency session = session_consistency::connection;
   /// Query actor restarts tolerated within `restart_window_ms`.
   uint32_t max_restarts = 10;
   uint32_t restart_window_ms = 10000;
@@ -197,6 +208,7 @@ std::string to_string(const config_error& err);
 
 const char* to_string(node_role x);
 const char* to_string(routing_policy x);
+const char* to_string(session_consistency x);
 const char* to_string(database_backend x);
 const char* to_string(log_level x);
 

@@ -1,6 +1,7 @@
 // The API's handlers.
 #include "http/api.hpp"
 
+#include <algorithm>
 #include <thread>
 
 #include <caf/sec.hpp>
@@ -12,6 +13,7 @@
 #include "http/idempotency.hpp"
 #include "http/replies.hpp"
 #include "http/request_values.hpp"
+#include "http/server/admission_server.hpp"
 #include "model/json.hpp"
 
 namespace cqrs::http {
@@ -24,9 +26,18 @@ constexpr auto fill_timeout = std::chrono::seconds{30};
 /// How often a read retries when its query actor died under it.
 constexpr int read_attempts = 3;
 
+// Sets `X-Seq: seq` on the answer, and raises the connection's floor.
+void answer_seq(exchange& x, seq_t seq) {
+  x.res.set_header("X-Seq", std::to_string(seq));
+  if (x.session != nullptr)
+    x.session->seq = std::max(x.session->seq, seq);
+}
+
 // Answers the read `q` through the query actor that the node's routes pick.
 void read(exchange& x, const query& q) {
-  seq_t min_seq = 0;
+  // A plain read on a connection is served at its session's seq or later;
+  // X-Min-Seq raises that floor, never lowers it.
+  seq_t min_seq = x.session != nullptr ? x.session->seq : 0;
   if (x.req.has_header("X-Min-Seq")) {
     auto parsed = parse_u64(x.req.get_header_value("X-Min-Seq"));
     if (!parsed) {
@@ -34,13 +45,13 @@ void read(exchange& x, const query& q) {
                   "header X-Min-Seq must be a non-negative integer");
       return;
     }
-    min_seq = *parsed;
+    min_seq = std::max(min_seq, *parsed);
   }
   read_request rr{q, cache_key(q), min_seq};
   auto timeout =
       fill_timeout + std::chrono::milliseconds{x.cfg.query.min_seq_timeout_ms};
   auto answer = [&](const read_answer& a) {
-    x.res.set_header("X-Seq", std::to_string(a.seq));
+    answer_seq(x, a.seq);
     if (a.found) {
       reply(x.res, 200, *a.body);
       return;
@@ -229,7 +240,7 @@ void write(exchange& x, const route_match& m) {
   }
   answer.receive(
       [&](write_result& r) {
-        x.res.set_header("X-Seq", std::to_string(r.seq));
+        answer_seq(x, r.seq);
         if (r.replayed)
           x.res.set_header("Idempotent-Replayed", "true");
         reply(x.res, op == operation::create ? 201 : 200, to_json(r));

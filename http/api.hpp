@@ -19,6 +19,7 @@ class node;
 namespace http {
 
 class actor_bridge;
+struct connection_session;
 
 /// Everything a handler needs.
 struct exchange {
@@ -27,6 +28,9 @@ struct exchange {
   const settings& cfg;
   const httplib::Request& req;
   httplib::Response& res;
+  /// The connection's session when `query.session_consistency` is
+  /// `connection`; null otherwise.
+  connection_session* session = nullptr;
 };
 
 /// GET `/<view>/{id}`.

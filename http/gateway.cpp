@@ -385,6 +385,8 @@ void gateway::dispatch(const route_match& m, const httplib::Request& req,
     return;
   }
   exchange x{*bridge_, node_, cfg_, req, res};
+  if (cfg_.query.session == session_consistency::connection)
+    x.session = current_session();
   switch (m.kind) {
   case route_kind::healthz:
   case route_kind::readyz:

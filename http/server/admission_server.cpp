@@ -24,7 +24,14 @@ thread_local const request_stream* current_stream = nullptr;
 // Whether that connection closes after the current answer.
 thread_local bool close_requested = false;
 
+// What that connection has been answered.
+thread_local connection_session* session = nullptr;
+
 } // namespace
+
+connection_session* current_session() noexcept {
+  return session;
+}
 
 void close_connection_after_answer() noexcept {
   close_requested = true;
@@ -125,7 +132,16 @@ bool admission_server::tls_handshake(SSL* ssl, socket_t sock) {
 }
 
 bool admission_server::serve_requests(request_stream& strm) {
+  // Both belong to this connection; `serve_requests` is not reentered.
+  connection_session this_session;
+  struct reset_on_exit {
+    ~reset_on_exit() {
+      current_stream = nullptr;
+      session = nullptr;
+    }
+  } reset;
   current_stream = &strm;
+  session = &this_session;
   bool first = true;
   for (;;) {
     auto wait = first ? limits_.read_timeout : limits_.keep_alive_timeout;
@@ -153,14 +169,12 @@ bool admission_server::serve_requests(request_stream& strm) {
       }
       CQRS_LOG(debug, "http",
                "closing a connection: " << strm.failure_message());
-      current_stream = nullptr;
       return true;
     }
     if (!ok || closed || close_requested || strm.broken() || stopping())
       break;
     first = false;
   }
-  current_stream = nullptr;
   return false;
 }
 

@@ -21,6 +21,18 @@ class request_stream;
 /// leave such requests to the admission server, which answers them itself.
 read_failure current_read_failure() noexcept;
 
+/// What one keep-alive connection has been answered, for the session
+/// guarantees of `query.session_consistency`.
+struct connection_session {
+  /// The highest seq answered on the connection: a write's `seq` or a
+  /// read's `X-Seq`.
+  uint64_t seq = 0;
+};
+
+/// The session of the connection that the calling worker thread serves;
+/// null on a thread that serves none.
+connection_session* current_session() noexcept;
+
 /// Asks the admission server to close the connection that the calling
 /// worker thread serves once the current answer is written: after a request
 /// that could not be parsed, the rest of the byte stream is not a request.

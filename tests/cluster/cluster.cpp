@@ -23,6 +23,7 @@
 #include "fixtures/api_model.hpp"
 #include "fixtures/cluster.hpp"
 #include "fixtures/cqrsd_process.hpp"
+#include "fixtures/sessions.hpp"
 
 using namespace cqrs::test;
 using json = nlohmann::json;
@@ -993,6 +994,38 @@ BOOST_AUTO_TEST_CASE(writes_in_flight_fail_fast_when_the_command_node_is_lost) {
                           << lost << " of them answered command_node_lost");
   BOOST_TEST(in_flight > 0, "no write was in flight at the kill");
   BOOST_TEST(lost > 0, "no write in flight got command_node_lost");
+}
+
+// -- 2c. session guarantees through every node -------------------------------
+
+BOOST_AUTO_TEST_CASE(sessions_hold_through_every_node) {
+  test_cluster::options opts;
+  opts.query_actors = 4;
+  test_cluster c{opts};
+  test_cluster::node_options node;
+  node.settings["query.session_consistency"] = tested_session_consistency();
+  node.settings["query.routing"] = "round_robin";
+  auto& cmd = c.start_command(node);
+  auto& q1 = c.start_query("q1", node);
+  auto& q2 = c.start_query("q2", node);
+  require_link_state(q1, "linked", "in_use");
+  require_link_state(q2, "linked", "in_use");
+  BOOST_TEST_MESSAGE("8 clients, each on its own connection to one of the "
+                     "three nodes, session_consistency "
+                     << tested_session_consistency());
+  auto report =
+      run_sessions({&cmd, &q1, &q2, &cmd, &q1, &q2, &q1, &q2}, 300, 1206);
+  BOOST_TEST_MESSAGE("  " << report.writes << " writes, " << report.reads
+                          << " reads, " << report.violations.size()
+                          << " violations");
+  BOOST_TEST(report.errors.empty(), report.errors.size()
+                                        << " failed requests, the first: "
+                                        << first_of(report.errors));
+  BOOST_TEST(report.reads >= 8 * 300 / 2);
+  BOOST_TEST(report.violations.empty(),
+             report.violations.size() << " reads broke a session guarantee, "
+                                         "the first: "
+                                      << first_of(report.violations));
 }
 
 // -- 3. a query node killed ---------------------------------------------------

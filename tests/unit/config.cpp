@@ -274,6 +274,7 @@ BOOST_AUTO_TEST_CASE(shipped_default_yaml_lists_every_key) {
       "cache_enabled",
       "cache_max_entries",
       "min_seq_timeout_ms",
+      "session_consistency",
       "max_restarts",
       "restart_window_ms",
       "max_batch",
@@ -321,6 +322,7 @@ query:
   cache_enabled: false
   cache_max_entries: 1
   min_seq_timeout_ms: 600000
+  session_consistency: none
   max_restarts: 0
   restart_window_ms: 3600000
 command:
@@ -360,6 +362,7 @@ log:
   BOOST_TEST(s.query.cache_enabled == false);
   BOOST_TEST(s.query.cache_max_entries == 1u);
   BOOST_TEST(s.query.min_seq_timeout_ms == 600000u);
+  BOOST_TEST(to_string(s.query.session) == "none");
   BOOST_TEST(s.query.max_restarts == 0u);
   BOOST_TEST(s.query.restart_window_ms == 3600000u);
   BOOST_TEST(s.command.max_batch == 1u);
@@ -507,6 +510,8 @@ BOOST_AUTO_TEST_CASE(enums_name_their_choices) {
   check_error("node: {role: leader}", "node.role",
               "expected one of standalone, command, query, got 'leader'");
   check_error("query: {routing: random}", "query.routing", "'random'");
+  check_error("query: {session_consistency: strict}",
+              "query.session_consistency", "'strict'");
   check_error("database: {backend: mysql}", "database.backend", "'mysql'");
   check_error("log: {level: trace}", "log.level", "'trace'");
   check_error("log: {level: INFO}", "log.level", "'INFO'");
