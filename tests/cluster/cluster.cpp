@@ -926,7 +926,9 @@ BOOST_AUTO_TEST_CASE(writes_in_flight_fail_fast_when_the_command_node_is_lost) {
     clock_type::time_point answered;
     http_answer answer;
   };
-  constexpr int writers = 16;
+  // Fewer writers than the node's http.threads (8): a connection beyond
+  // them would wait for a worker, not for the command node.
+  constexpr int writers = 6;
   std::atomic<bool> stop{false};
   std::atomic<int> acks{0};
   std::mutex mtx;
@@ -955,8 +957,10 @@ BOOST_AUTO_TEST_CASE(writes_in_flight_fail_fast_when_the_command_node_is_lost) {
   BOOST_TEST_MESSAGE("kill -9 the command node after " << acks.load()
                                                        << " acknowledged "
                                                           "writes");
-  auto rc = cmd.kill();
+  // Before kill() returns, it reaps the process: the query node may have
+  // answered by then.
   auto killed_at = clock_type::now();
+  auto rc = cmd.kill();
   BOOST_TEST(rc == -SIGKILL);
   // Long enough for every write in flight to be answered within the bound;
   // the writers go on, and their later writes answer 503 at once.
@@ -973,9 +977,11 @@ BOOST_AUTO_TEST_CASE(writes_in_flight_fail_fast_when_the_command_node_is_lost) {
     ++in_flight;
     auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
         t.answered - killed_at);
-    BOOST_TEST(took <= bound, "a write in flight at the kill answered "
-                                  << took.count()
-                                  << " ms after it: " << t.answer.describe());
+    BOOST_TEST_MESSAGE("  in flight at the kill, answered after "
+                       << took.count() << " ms: " << t.answer.describe());
+    BOOST_TEST(took.count() <= bound.count(),
+               "a write in flight at the kill answered "
+                   << took.count() << " ms after it: " << t.answer.describe());
     // One committed just before the kill may still be acknowledged.
     BOOST_TEST((t.answer.status == 200 || is_unavailable(t.answer)),
                t.answer.describe());
