@@ -68,10 +68,11 @@ struct command_actor_state {
 
 using command_actor_ptr = command_actor::stateful_pointer<command_actor_state>;
 
-/// Spawnable behaviour of the command actor; spawn it detached, as it blocks
-/// on the database. It opens the write store (seeding the seq from
-/// `max(commit_log.seq)`) and quits with the error if it cannot. Committed
-/// batches go to `publisher`.
+/// Spawnable behaviour of the command actor. It blocks on the database; the
+/// command node spawns it on the scheduler, which has a worker to spare for
+/// it (see `command_supervisor_impl`). It opens the write store (seeding the
+/// seq from `max(commit_log.seq)`) and quits with the error if it cannot.
+/// Committed batches go to `publisher`.
 command_actor::behavior_type command_actor_impl(command_actor_ptr self,
                                                 command_actor_config cfg,
                                                 command_node_actor publisher);

@@ -135,7 +135,14 @@ command_supervisor_impl(command_supervisor_ptr self, command_actor_config cfg,
   st.last_seq = last_seq;
   auto spawn_actor = [self] {
     auto& st = self->state;
-    st.current = self->spawn<caf::detached + caf::monitored>(
+    // On the scheduler, not detached, although it blocks on the database.
+    // In CAF 0.17 a detached actor's thread ends only once the actor object
+    // is destroyed, and ~actor_system waits for that thread. A command node
+    // that answered remote nodes sometimes still held a strong reference to
+    // its terminated command actor at shutdown, and never exited. A
+    // scheduled actor that outlives its termination costs nothing at exit.
+    // The node gives the scheduler one worker more for it (app/main.cpp).
+    st.current = self->spawn<caf::monitored>(
         command_actor_impl, st.cfg, caf::actor_cast<command_node_actor>(self));
   };
   spawn_actor();

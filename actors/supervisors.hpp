@@ -90,10 +90,10 @@ using command_supervisor_ptr =
     command_node_actor::stateful_pointer<command_supervisor_state>;
 
 /// Spawnable behaviour of the command node: it spawns the command actor
-/// detached and respawns it when it dies (re-reading `max(seq)`), forwards
-/// writes to it, and relays its committed batches and a heartbeat with the
-/// latest seq to every subscribed hub. Requests pending on a dying command
-/// actor fail; later ones reach its successor.
+/// (on the scheduler, not detached) and respawns it when it dies (re-reading
+/// `max(seq)`), forwards writes to it, and relays its committed batches and a
+/// heartbeat with the latest seq to every subscribed hub. Requests pending on a
+/// dying command actor fail; later ones reach its successor.
 command_node_actor::behavior_type
 command_supervisor_impl(command_supervisor_ptr self, command_actor_config cfg,
                         supervision_config supervision, seq_t last_seq,

@@ -1,4 +1,5 @@
 // cqrsd: command line, signals, start-up and shutdown order.
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -178,6 +179,11 @@ int serve(const std::string& path) {
   // over 5 s to fan out one batch and starved hot reads (1 req/s), against
   // 6.3 s, 0.2 s and 87k req/s.
   sys_cfg.set("scheduler.policy", caf::atom("sharing"));
+  // The command actor blocks a worker while it commits (it runs on the
+  // scheduler: see actors/supervisors.cpp). One worker more than CAF's
+  // default, max(cores, 4), keeps that worker from the other actors.
+  sys_cfg.set("scheduler.max-threads",
+              std::max<size_t>(std::thread::hardware_concurrency(), 4) + 1);
   if (cfg->node.role != cqrs::node_role::standalone) {
     // Clustered: the command node is reached over the CAF middleman, whose
     // heartbeats (off by default) detect a dead peer.
