@@ -7,13 +7,14 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/expected.hpp>
 
+#include "actors/command_node.hpp"
 #include "actors/command_route.hpp"
 #include "actors/counters.hpp"
 #include "actors/fault_hooks.hpp"
 #include "actors/fwd.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/query_routes.hpp"
-#include "actors/supervisors.hpp"
+#include "actors/query_supervisor.hpp"
 #include "config/settings.hpp"
 #include "model/domain.hpp"
 

@@ -180,7 +180,7 @@ int serve(const std::string& path) {
   // 6.3 s, 0.2 s and 87k req/s.
   sys_cfg.set("scheduler.policy", caf::atom("sharing"));
   // The command actor blocks a worker while it commits (it runs on the
-  // scheduler: see actors/supervisors.cpp). One worker more than CAF's
+  // scheduler: see actors/command_node.cpp). One worker more than CAF's
   // default, max(cores, 4), keeps that worker from the other actors.
   sys_cfg.set("scheduler.max-threads",
               std::max<size_t>(std::thread::hardware_concurrency(), 4) + 1);

@@ -8,8 +8,9 @@
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
 
+#include "actors/command_node.hpp"
 #include "actors/invalidation_hub.hpp"
-#include "actors/supervisors.hpp"
+#include "actors/query_supervisor.hpp"
 #include "common/error.hpp"
 #include "fixtures/deterministic.hpp"
 #include "fixtures/objects_domain.hpp"
