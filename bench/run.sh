@@ -7,7 +7,8 @@
 # targets and the machine it ran on.
 #
 #   bench/run.sh [--quick] [--backend sqlite|postgresql|both]
-#                [--domain objects|library|both] [--compare REV] [--rounds N]
+#                [--domain objects|library|both] [--compare REV]
+#                [--compare-setting SECTION.KEY=VALUE] [--rounds N]
 #                [--out FILE]
 #
 # objects: 10,000 objects over 100 categories, seeded through the API by
@@ -23,8 +24,14 @@
 # times each; default 2 with --compare, else 1). A domain that REV cannot
 # serve runs on the new binary only. The report goes to
 # bench/results/<YYYY-MM-DD>[-quick][-vs-<REV>].md unless --out says
-# otherwise. Environment: JOBS (build jobs, default 2). Works from any
-# directory.
+# otherwise.
+#
+# --compare-setting SECTION.KEY=VALUE (a query.* or command.* setting)
+# runs this checkout's cqrsd twice
+# instead, the same way: "new" with its defaults and "old" with that one
+# setting, e.g. query.session_consistency=none. The report's ratios are then
+# defaults ÷ setting. Environment: JOBS (build jobs, default 2). Works from
+# any directory.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -33,7 +40,8 @@ cd "$repo_root"
 
 usage() {
   echo "usage: bench/run.sh [--quick] [--backend sqlite|postgresql|both] [--domain objects|library|both]" >&2
-  echo "                    [--compare REV] [--rounds N] [--out FILE]" >&2
+  echo "                    [--compare REV | --compare-setting SECTION.KEY=VALUE]" >&2
+  echo "                    [--rounds N] [--out FILE]" >&2
   exit 2
 }
 
@@ -41,17 +49,19 @@ quick=0
 backend=both
 domain=both
 compare_rev=""
+compare_setting=""
 rounds=""
 out=""
 while (($# > 0)); do
   case "$1" in
     --quick) quick=1 ;;
-    --backend | --domain | --compare | --rounds | --out)
+    --backend | --domain | --compare | --compare-setting | --rounds | --out)
       (($# >= 2)) || usage
       case "$1" in
         --backend) backend="$2" ;;
         --domain) domain="$2" ;;
         --compare) compare_rev="$2" ;;
+        --compare-setting) compare_setting="$2" ;;
         --rounds) rounds="$2" ;;
         --out)
           out="$2"
@@ -84,7 +94,16 @@ case "$domain" in
     usage
     ;;
 esac
-rounds="${rounds:-$([[ -n "$compare_rev" ]] && echo 2 || echo 1)}"
+if [[ -n "$compare_rev" && -n "$compare_setting" ]]; then
+  echo "run.sh: --compare and --compare-setting exclude each other" >&2
+  usage
+fi
+if [[ -n "$compare_setting" ]] &&
+  ! [[ "$compare_setting" =~ ^(query|command)\.([a-z_]+)=([A-Za-z0-9_.:-]+)$ ]]; then
+  echo "run.sh: --compare-setting takes a query.* or command.* setting, e.g. query.session_consistency=none; got '$compare_setting'" >&2
+  usage
+fi
+rounds="${rounds:-$([[ -n "$compare_rev$compare_setting" ]] && echo 2 || echo 1)}"
 if ! [[ "$rounds" =~ ^[1-9]$ ]]; then
   echo "run.sh: --rounds must be an integer in 1..9, got '$rounds'" >&2
   usage
@@ -114,6 +133,7 @@ else
 fi
 run_date="$(date -u +%F)"
 [[ -z "$compare_rev" ]] || suffix="$suffix-vs-${compare_rev//[^A-Za-z0-9._-]/_}"
+[[ -z "$compare_setting" ]] || suffix="$suffix-vs-${compare_setting//[^A-Za-z0-9._-]/_}"
 out="${out:-bench/results/${run_date}${suffix}.md}"
 
 bench_who="run.sh"
@@ -129,13 +149,33 @@ bins=(new)
 if [[ -n "$compare_rev" ]]; then
   bench_build_rev "$compare_rev"
   bins+=(old)
+elif [[ -n "$compare_setting" ]]; then
+  # The same binary; "old" runs with the setting.
+  old_bin="$new_bin"
+  old_sha="$(git rev-parse HEAD)"
+  old_short="this checkout with $compare_setting"
+  old_subject="the same binary"
+  bins+=(old)
 fi
 
 # -- servers ------------------------------------------------------------------
 
 # The cqrsd configuration, but for http, of domain $1 on backend $2 for
-# binary $3 (each binary has its own database) with cache_enabled $4.
+# binary $3 (each binary has its own database) with cache_enabled $4; "old"
+# gets --compare-setting.
 server_yaml() {
+  local section="" key="" value="" query_extra=""
+  if [[ "$3" == old && -n "$compare_setting" ]]; then
+    section="${compare_setting%%.*}"
+    key="${compare_setting#*.}"
+    value="${key#*=}"
+    key="${key%%=*}"
+    if [[ "$section" == query ]]; then
+      query_extra=", $key: $value"
+    else
+      echo "$section: {$key: $value}"
+    fi
+  fi
   echo "node: {name: bench}"
   if [[ "$1" != objects ]]; then
     echo "domain: \"$repo_root/domains/$1.yaml\""
@@ -145,7 +185,7 @@ server_yaml() {
   else
     echo "database: {backend: postgresql, postgresql: \"host=127.0.0.1 port=$pg_port user=cqrsd dbname=cqrsd_bench_$1_$3\"}"
   fi
-  echo "query: {actors: $query_actors, routing: key_affinity, cache_enabled: $4}"
+  echo "query: {actors: $query_actors, routing: key_affinity, cache_enabled: $4$query_extra}"
   echo "log: {level: warning}"
 }
 
