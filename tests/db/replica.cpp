@@ -99,8 +99,11 @@ struct replica_fixture {
     // In case an earlier test left replay paused.
     *replica_admin << "SELECT pg_wal_replay_resume()";
     wait_for_replica_database();
-    cqrsd_process::options opts;
+    auto& opts = proc_options;
     opts.name = "replica";
+    // Without a session floor: these cases check what plain reads see
+    // while the replica lags. `a_session_waits_for_the_replica` checks the
+    // default, under which a connection's reads wait for its own writes.
     opts.settings = {
         {"database.backend", "postgresql"},
         {"database.postgresql", quote_yaml(db.settings.postgresql)},
@@ -108,6 +111,7 @@ struct replica_fixture {
         {"database.read_connections", "2"},
         {"http.threads", "8"},
         {"query.min_seq_timeout_ms", std::to_string(min_seq_timeout_ms)},
+        {"query.session_consistency", "none"},
     };
     proc = std::make_unique<cqrsd_process>(opts);
     // The schema the node created on the primary reaches the replica.
@@ -300,6 +304,7 @@ struct replica_fixture {
   std::unique_ptr<soci::session> replica_admin; // replica, maintenance db
   std::unique_ptr<soci::session> replica_db;    // replica, test database
   std::map<int64_t, oracle_state> snapshots;
+  cqrsd_process::options proc_options;
   std::unique_ptr<cqrsd_process> proc;
 };
 
@@ -495,6 +500,48 @@ BOOST_FIXTURE_TEST_CASE(cache_is_never_older_than_an_applied_invalidation,
     BOOST_TEST(a.json_body().dump() == new_view.dump());
   }
   BOOST_TEST(cache_hits() >= hits + 2, "the new view is not cached again");
+}
+
+// Under query.session_consistency: connection (the default), the connection
+// that wrote reads its write even from a lagging replica: its plain reads
+// wait for the replica as an X-Min-Seq read does, and answer 504 past
+// query.min_seq_timeout_ms. Another connection reads what the replica has.
+BOOST_FIXTURE_TEST_CASE(a_session_waits_for_the_replica, replica_fixture) {
+  auto opts = proc_options;
+  opts.name = "replica-sessions";
+  opts.settings["query.session_consistency"] = "connection";
+  proc.reset(); // One writer per database.
+  proc = std::make_unique<cqrsd_process>(opts);
+  wait_replica_caught_up();
+  remember();
+  auto o = create_object("zeta");
+  auto path = "/objects/" + std::to_string(o.object);
+  BOOST_TEST_MESSAGE("replica: a plain read on the writing connection sees "
+                     "the write");
+  BOOST_TEST(check_object(get(path), o.object) >= o.seq);
+
+  pause_replay();
+  auto w = write("PUT", "/categories/" + std::to_string(o.category),
+                 {{"description", "zeta cat new"}});
+  BOOST_TEST_MESSAGE("replica: the writing connection's plain read waits for "
+                     "seq "
+                     << w.seq << ", then answers 504");
+  auto a = get(path);
+  BOOST_TEST(a.status == 504, a.describe());
+  BOOST_TEST(a.json_body()["error"].value("code", "") == "min_seq_timeout",
+             a.body);
+  BOOST_TEST_MESSAGE("replica: another connection reads the old data");
+  auto other = proc->make_client();
+  auto b = send_request(*other, "GET", path);
+  BOOST_TEST(check_object(b, o.object) < w.seq);
+
+  resume_replay();
+  BOOST_TEST_MESSAGE("replica: resumed; the writing connection reads its "
+                     "write");
+  auto c = get(path);
+  BOOST_TEST(check_object(c, o.object) >= w.seq);
+  BOOST_TEST(c.json_body().dump() ==
+             state_at(w.seq).objects.at(o.object).dump());
 }
 
 BOOST_FIXTURE_TEST_CASE(cached_404_is_never_older_than_an_applied_insert,
