@@ -1085,17 +1085,7 @@ BOOST_AUTO_TEST_CASE(sessions_hold_through_every_node) {
                      << tested_session_consistency());
   auto report =
       run_sessions({&cmd, &q1, &q2, &cmd, &q1, &q2, &q1, &q2}, 300, 1206);
-  BOOST_TEST_MESSAGE("  " << report.writes << " writes, " << report.reads
-                          << " reads, " << report.violations.size()
-                          << " violations");
-  BOOST_TEST(report.errors.empty(), report.errors.size()
-                                        << " failed requests, the first: "
-                                        << first_of(report.errors));
-  BOOST_TEST(report.reads >= 8 * 300 / 2);
-  BOOST_TEST(report.violations.empty(),
-             report.violations.size() << " reads broke a session guarantee, "
-                                         "the first: "
-                                      << first_of(report.violations));
+  check_sessions(report, 8, 300);
 }
 
 // -- 3. a query node killed ---------------------------------------------------
