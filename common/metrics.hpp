@@ -37,7 +37,7 @@
     "(group commit).")                                                         \
   X(current_seq, gauge, "cqrsd_current_seq", "",                               \
     "Sequence number of the last durable commit; on a query node, the last "   \
-    "one the node has heard of from the command node.")                             \
+    "one the node has heard of from the command node.")                        \
   X(applied_seq, gauge, "cqrsd_applied_seq", "",                               \
     "Sequence number the invalidation hub has fanned out.")                    \
   X(query_actors, gauge, "cqrsd_query_actors", "",                             \
