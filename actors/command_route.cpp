@@ -18,6 +18,10 @@ const char* const command_node_lost_message =
 
 void command_route::set(command_node_actor node) {
   std::lock_guard<std::mutex> guard{mtx_};
+  // The same node again (the link subscribing to the local command node):
+  // writes registered under the current generation stay valid.
+  if (node && current_->node == node)
+    return;
   replace(std::move(node));
 }
 

@@ -30,7 +30,7 @@ public:
   /// A command node and the incarnation of the route that led to it.
   struct target {
     command_node_actor node;
-    /// Changes with every `set` and `clear`.
+    /// Changes with every `clear`, and every `set` to another node.
     uint64_t generation = 0;
   };
 
