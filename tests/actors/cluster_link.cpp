@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include <caf/actor_cast.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
 
@@ -215,6 +217,47 @@ BOOST_AUTO_TEST_CASE(losing_the_command_node_disconnects_the_hub) {
     fire_timeouts();
   BOOST_TEST(hub_events->size() == 2u);
   BOOST_TEST(!route->get());
+}
+
+BOOST_AUTO_TEST_CASE(losing_the_command_node_answers_the_writes_in_flight) {
+  script->last_seq = 0;
+  BOOST_TEST_MESSAGE("node::start routes writes to the local command node "
+                     "before the link subscribes; the link setting the same "
+                     "node again keeps the route's generation");
+  route->set(node);
+  auto generation = route->current()->generation;
+  start_link("digest-a");
+  BOOST_TEST_REQUIRE(routed());
+  BOOST_TEST(route->current()->generation == generation);
+
+  BOOST_TEST_MESSAGE("a write in flight: its request waits on an actor that "
+                     "never answers");
+  auto silent = sys.spawn([](caf::event_based_actor*) -> caf::behavior {
+    return {[](int) -> caf::delegated<int> { return {}; }};
+  });
+  auto answer = self->request(silent, caf::infinite, 1);
+  auto ticket =
+      route->track(*route->current(),
+                   caf::actor_cast<caf::strong_actor_ptr>(self), answer.id());
+  BOOST_TEST_REQUIRE(ticket != 0u);
+  auto stale = *route->current();
+
+  BOOST_TEST_MESSAGE("the command node goes down: the write gets "
+                     "command_node_lost");
+  caf::anon_send_exit(node, caf::exit_reason::kill);
+  run();
+  BOOST_TEST(!route->get());
+  caf::error got;
+  answer.receive([](int) { BOOST_ERROR("the silent actor answered"); },
+                 [&](caf::error& err) { got = std::move(err); });
+  BOOST_TEST(error_code(got) == ec::command_node_lost, caf::to_string(got));
+  BOOST_TEST(!route->forget(ticket), "clear() kept the ticket");
+
+  BOOST_TEST_MESSAGE("a write sent through the lost route is refused at once");
+  BOOST_TEST(route->track(stale, caf::actor_cast<caf::strong_actor_ptr>(self),
+                          answer.id()) == 0u);
+  caf::anon_send_exit(silent, caf::exit_reason::user_shutdown);
+  run();
 }
 
 BOOST_AUTO_TEST_SUITE_END()
