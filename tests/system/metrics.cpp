@@ -13,6 +13,8 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <regex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -24,6 +26,7 @@
 #include "config/domain_file.hpp"
 #include "fixtures/api_model.hpp"
 #include "fixtures/cqrsd_process.hpp"
+#include "fixtures/text_file.hpp"
 #include "http/metrics.hpp"
 #include "http/routes.hpp"
 
@@ -601,6 +604,36 @@ BOOST_AUTO_TEST_CASE(cache_holds_its_bound_under_ten_times_the_keys) {
   BOOST_TEST(r.json_body() == view, r.body);
   for (auto n : cache_entries(proc))
     BOOST_TEST(n <= bound);
+}
+
+// deploy/grafana/cqrsd.json and deploy/prometheus/alerts.yml name only
+// metrics that a live node serves: a renamed metric breaks this, not the
+// dashboard in silence.
+BOOST_AUTO_TEST_CASE(the_dashboard_and_the_alerts_name_served_metrics) {
+  cqrsd_process proc{{{"query.actors", "2"}}};
+  wait_caches_in_use(proc);
+  auto seed = create_objects(proc, 1);
+  for (const auto& [id, view] : seed.objects)
+    require_object(proc, id, view);
+  auto served = fetch_metrics(proc).text;
+  for (const char* file :
+       {"/deploy/grafana/cqrsd.json", "/deploy/prometheus/alerts.yml"}) {
+    auto text = cqrs::test::read_text(std::string{CQRSD_SOURCE_DIR} + file);
+    std::regex name{R"(cqrsd_[a-z_]+)"};
+    std::set<std::string> names;
+    for (std::sregex_iterator i{text.begin(), text.end(), name}, end; i != end;
+         ++i)
+      names.insert(i->str());
+    BOOST_TEST_CONTEXT(file) {
+      BOOST_TEST(names.size() >= 4u, "names: " << names.size());
+      for (const auto& n : names) {
+        // A sample line starts with the name, then labels or a space.
+        bool found = served.find("\n" + n + "{") != std::string::npos ||
+                     served.find("\n" + n + " ") != std::string::npos;
+        BOOST_TEST(found, n << " is not in /metrics");
+      }
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
