@@ -53,6 +53,9 @@ public:
 
   node_counters& counters() noexcept { return *counters_; }
 
+  /// The DB reader pool, for reads outside the query actors (/commits).
+  const reader_actor& readers() const noexcept { return readers_; }
+
   const settings& config() const noexcept { return cfg_; }
 
   /// The domain the node serves.

@@ -2,13 +2,17 @@
 #include "http/api.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include <caf/sec.hpp>
 #include <httplib.h>
 
 #include "actors/node.hpp"
 #include "common/error.hpp"
+#include "db/read_store.hpp"
 #include "http/actor_bridge.hpp"
 #include "http/idempotency.hpp"
 #include "http/replies.hpp"
@@ -255,6 +259,80 @@ void write(exchange& x, const route_match& m) {
   // mailbox that a later request would find it in.
   if (!x.n.commands().forget(ticket))
     self.discard();
+}
+
+namespace {
+
+/// Commits per page of /commits: by default, and at most.
+constexpr uint64_t default_commits_limit = 20;
+constexpr uint64_t max_commits_limit = 500;
+
+/// How long /commits waits for the DB reader pool.
+constexpr auto commits_timeout = std::chrono::seconds{30};
+
+} // namespace
+
+void commits(exchange& x) {
+  if (auto name = repeated_parameter(x.req); !name.empty()) {
+    reply_error(x.res, ec::bad_request,
+                "query parameter '" + name + "' is repeated");
+    return;
+  }
+  std::optional<seq_t> after;
+  uint64_t limit = default_commits_limit;
+  for (const auto& [name, value] : x.req.params) {
+    auto number = parse_u64(value);
+    if (name == "after") {
+      if (!number || *number > static_cast<uint64_t>(INT64_MAX)) {
+        reply_error(x.res, ec::bad_request,
+                    "after must be a non-negative integer seq");
+        return;
+      }
+      after = *number;
+    } else if (name == "limit") {
+      if (!number || *number < 1 || *number > max_commits_limit) {
+        reply_error(x.res, ec::bad_request,
+                    "limit must be an integer in 1.." +
+                        std::to_string(max_commits_limit));
+        return;
+      }
+      limit = *number;
+    } else {
+      reply_error(x.res, ec::bad_request,
+                  "unknown query parameter '" + name + "'");
+      return;
+    }
+  }
+  // Without `after`: the last `limit` commits the node knows of.
+  auto& c = x.n.counters();
+  auto newest = std::max(node_counters::get(c.current_seq),
+                         node_counters::get(c.applied_seq));
+  seq_t from = after ? *after : (newest > limit ? newest - limit : 0);
+  // Seqs are gapless: one commit past the page tells whether another follows.
+  seq_t up_to = from + std::min<seq_t>(limit + 1, INT64_MAX - from);
+  auto self = x.bridge.acquire();
+  self->request(x.n.readers(), commits_timeout, atom::commits_v, from, up_to)
+      .receive(
+          [&](std::vector<commit_entry>& entries) {
+            bool more = entries.size() > limit;
+            if (more)
+              entries.resize(limit);
+            auto items = nlohmann::json::array();
+            for (auto& e : entries)
+              items.push_back({{"seq", e.seq}, {"keys", std::move(e.changed)}});
+            nlohmann::json next = nullptr;
+            if (more)
+              next = entries.back().seq;
+            reply(x.res, 200,
+                  nlohmann::json{{"items", std::move(items)},
+                                 {"next_after", std::move(next)}}
+                      .dump());
+          },
+          [&](caf::error& err) {
+            reply_error(x.res, to_api_error(err));
+            if (err == caf::sec::request_timeout)
+              self.discard();
+          });
 }
 
 nlohmann::json link_state(node& n) {

@@ -45,6 +45,10 @@ void write(exchange& x, const route_match& m);
 /// GET /status.
 void status(exchange& x);
 
+/// GET `/commits?after&limit`: the commit log, a page at a time; without
+/// `after`, the last `limit` commits.
+void commits(exchange& x);
+
 /// The state of the node's link to its command node, for /readyz and
 /// /status: `command_node` (linked, unreachable or another_domain) and
 /// `caches` (in_use or bypassed).

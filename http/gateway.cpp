@@ -402,6 +402,9 @@ void gateway::dispatch(const route_match& m, const httplib::Request& req,
     if (check_params(req, res, {}))
       reply(res, 200, openapi_json_);
     return;
+  case route_kind::commits:
+    commits(x);
+    return;
   case route_kind::collection:
     if (is_get)
       read_list(x, m);

@@ -33,6 +33,8 @@ route_table::route_table(const domain& d) {
   fixed(route_kind::metrics, "/metrics");
   fixed(route_kind::status, "/status");
   fixed(route_kind::openapi, "/openapi.json");
+  fixed(route_kind::commits, "/commits");
+  fixed_count_ = static_cast<uint16_t>(routes_.size());
   // Segments in the order the domain declares them: resources, then views
   // that are not also resources.
   std::vector<std::string> names;
@@ -91,7 +93,7 @@ route_match route_table::match(std::string_view path) const {
     m.view = e.view;
     return m;
   };
-  for (uint16_t i = 0; i < 5; ++i)
+  for (uint16_t i = 0; i < fixed_count_; ++i)
     if (path == routes_[i].pattern)
       return make(i);
   if (path.size() < 2 || path[0] != '/')

@@ -19,6 +19,8 @@ enum class route_kind : uint8_t {
   metrics,
   status,
   openapi,
+  /// `/commits`: the commit log, a page at a time.
+  commits,
   /// `/<segment>`: a view's list (GET, HEAD) and a resource's create (POST).
   collection,
   /// `/<segment>/{id}`: a view's item (GET, HEAD) and a resource's update
@@ -99,6 +101,9 @@ private:
 
   std::vector<entry> routes_;
   std::vector<segment> segments_;
+  /// The routes that do not come from the domain (probes, /status, ...)
+  /// come first, this many.
+  uint16_t fixed_count_ = 0;
 };
 
 } // namespace cqrs::http

@@ -201,6 +201,40 @@ json link_state_schema() {
               {"enum", {"in_use", "bypassed"}}}}}}};
 }
 
+json commits_page_schema() {
+  json seq{{"type", "integer"}, {"format", "int64"}, {"minimum", 1}};
+  return {
+      {"description", "One page of the commit log, by ascending seq."},
+      {"type", "object"},
+      {"additionalProperties", false},
+      {"required", {"items", "next_after"}},
+      {"properties",
+       {{"items",
+         {{"type", "array"},
+          {"maxItems", 500},
+          {"items",
+           {{"type", "object"},
+            {"additionalProperties", false},
+            {"required", {"seq", "keys"}},
+            {"properties",
+             {{"seq", seq},
+              {"keys",
+               {{"description", "The rows the commit changed, as "
+                                "`<table>:<id>`."},
+                {"type", "array"},
+                {"items", {{"type", "string"}}}}}}}}}}},
+        {"next_after",
+         {{"description", "The `after` value that fetches the next page, or "
+                          "null when there is\nnone.\n"},
+          {"type", "integer"},
+          {"format", "int64"},
+          {"minimum", 1},
+          {"nullable", true}}}}},
+      {"example",
+       {{"items", {{{"seq", 7}, {"keys", {"category:3"}}}}},
+        {"next_after", nullptr}}}};
+}
+
 json status_schema() {
   json int64{{"type", "integer"}, {"format", "int64"}};
   auto described = [&](const char* text) {
@@ -317,6 +351,7 @@ json schemas() {
                 {"format", "int64"},
                 {"minimum", 1}}}}},
             {"example", {{"id", 1}, {"seq", 3}}}}},
+          {"CommitsPage", commits_page_schema()},
           {"LinkState", link_state_schema()},
           {"Status", status_schema()},
           {"Error", error_schema()}};
@@ -517,6 +552,43 @@ json common_paths() {
         {"400", response_ref("BadRequest")},
         {"401", response_ref("Unauthorized")},
         {"503", response_ref("Unavailable")}}}};
+  json commits{
+      {"tags", {"operations"}},
+      {"operationId", "commits"},
+      {"summary", "The commit log, a page at a time"},
+      {"description",
+       "Commits by ascending seq, each with the row keys it changed (the\n"
+       "keys that invalidate cached views). Without `after`, the last\n"
+       "`limit` commits the node knows of. Read from the node's database\n"
+       "connection (a replica's, with `database.read_postgresql`).\n"},
+      {"security", read_security()},
+      {"parameters",
+       {{{"name", "after"},
+         {"in", "query"},
+         {"required", false},
+         {"description", "Only commits with a seq greater than this; pass "
+                         "the previous page's\n`next_after` to get the next "
+                         "page.\n"},
+         {"schema",
+          {{"type", "integer"}, {"format", "int64"}, {"minimum", 0}}}},
+        {{"name", "limit"},
+         {"in", "query"},
+         {"required", false},
+         {"description", "Page size; outside 1..500 answers 400."},
+         {"schema",
+          {{"type", "integer"},
+           {"minimum", 1},
+           {"maximum", 500},
+           {"default", 20}}}}}},
+      {"responses",
+       {{"200",
+         {{"description", "One page of the commit log."},
+          {"content",
+           {{"application/json",
+             {{"schema", ref("schemas", "CommitsPage")}}}}}}},
+        {"400", response_ref("BadRequest")},
+        {"401", response_ref("Unauthorized")},
+        {"503", response_ref("Unavailable")}}}};
   json openapi{
       {"tags", {"operations"}},
       {"operationId", "openapi"},
@@ -531,11 +603,10 @@ json common_paths() {
         {"400", response_ref("BadRequest")},
         {"401", response_ref("Unauthorized")},
         {"503", response_ref("Unavailable")}}}};
-  return {{"/healthz", {{"get", healthz}}},
-          {"/readyz", {{"get", readyz}}},
-          {"/metrics", {{"get", metrics}}},
-          {"/status", {{"get", status}}},
-          {"/openapi.json", {{"get", openapi}}}};
+  return {
+      {"/healthz", {{"get", healthz}}}, {"/readyz", {{"get", readyz}}},
+      {"/metrics", {{"get", metrics}}}, {"/status", {{"get", status}}},
+      {"/commits", {{"get", commits}}}, {"/openapi.json", {{"get", openapi}}}};
 }
 
 json shared_components() {

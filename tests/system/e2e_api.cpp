@@ -570,6 +570,60 @@ BOOST_FIXTURE_TEST_CASE(lists_page_and_filter, fixture) {
     BOOST_TEST(item["category_description"] == "B2");
 }
 
+BOOST_FIXTURE_TEST_CASE(commits_page_through_the_log, fixture) {
+  auto newest = [&] {
+    auto a = proc.get("/commits?limit=1");
+    BOOST_TEST_REQUIRE(a.status == 200, a.describe());
+    auto items = a.json_body().at("items");
+    BOOST_TEST(a.json_body().at("next_after").is_null(), a.describe());
+    return items.empty() ? int64_t{0} : items.back().at("seq").get<int64_t>();
+  };
+  auto base = newest();
+  BOOST_TEST_MESSAGE("three writes; each commit names the rows it changed");
+  auto created = proc.post("/categories", category_body("first"));
+  BOOST_TEST_REQUIRE(created.status == 201, created.describe());
+  auto id = created.json_body().at("id").get<int64_t>();
+  auto seq1 = created.json_body().at("seq").get<int64_t>();
+  auto updated = proc.put(path("/categories", id), category_body("second"));
+  BOOST_TEST_REQUIRE(updated.status == 200, updated.describe());
+  auto seq2 = updated.json_body().at("seq").get<int64_t>();
+  auto other = proc.post("/categories", category_body("third"));
+  BOOST_TEST_REQUIRE(other.status == 201, other.describe());
+  auto other_id = other.json_body().at("id").get<int64_t>();
+  auto seq3 = other.json_body().at("seq").get<int64_t>();
+  BOOST_TEST(seq1 == base + 1);
+  BOOST_TEST(newest() == seq3);
+
+  auto key = [](int64_t row) { return "category:" + std::to_string(row); };
+  auto a = proc.get("/commits?after=" + std::to_string(base) + "&limit=2");
+  BOOST_TEST_REQUIRE(a.status == 200, a.describe());
+  auto page = a.json_body();
+  json expected{{"items",
+                 {{{"seq", seq1}, {"keys", {key(id)}}},
+                  {{"seq", seq2}, {"keys", {key(id)}}}}},
+                {"next_after", seq2}};
+  BOOST_TEST(page == expected, page.dump());
+  a = proc.get("/commits?limit=2&after=" + std::to_string(seq2));
+  BOOST_TEST_REQUIRE(a.status == 200, a.describe());
+  expected = {{"items", {{{"seq", seq3}, {"keys", {key(other_id)}}}}},
+              {"next_after", nullptr}};
+  BOOST_TEST(a.json_body() == expected, a.body);
+  a = proc.get("/commits?after=" + std::to_string(seq3 + 100));
+  BOOST_TEST(a.json_body() ==
+                 (json{{"items", json::array()}, {"next_after", nullptr}}),
+             a.body);
+
+  BOOST_TEST_MESSAGE("bad parameters are 400s");
+  for (const auto& target :
+       {"/commits?after=-1", "/commits?after=x", "/commits?limit=0",
+        "/commits?limit=501", "/commits?limit=", "/commits?after=1&after=2",
+        "/commits?seq=1", "/commits?after=9223372036854775808"}) {
+    BOOST_TEST_CONTEXT(target) {
+      check_error(proc.get(target), 400, "bad_request");
+    }
+  }
+}
+
 BOOST_FIXTURE_TEST_CASE(accepted_edges, fixture) {
   auto cat = create("/categories", category_body("Books"));
   auto rel = create("/related-objects", related_body("Cover", "image/png"));
@@ -946,9 +1000,13 @@ BOOST_AUTO_TEST_CASE(read_token_guards_reads) {
   a = proc.post("/objects", object_body("n", "a", related, id), writer);
   BOOST_TEST_REQUIRE(a.status == 201, a.describe());
   auto object = a.json_body()["id"].get<int64_t>();
-  const std::vector<std::string> reads{
-      path("/categories", id), path("/objects", object), "/objects",
-      "/objects?category_id=" + std::to_string(id), "/status"};
+  const std::vector<std::string> reads{path("/categories", id),
+                                       path("/objects", object),
+                                       "/objects",
+                                       "/objects?category_id=" +
+                                           std::to_string(id),
+                                       "/status",
+                                       "/commits"};
 
   BOOST_TEST_MESSAGE("reads without the right token get 401 and no data");
   std::vector<httplib::Headers> bad{

@@ -30,17 +30,10 @@ namespace {
 /// Fixed routes first, then resources by segment (domain::resources is
 /// sorted), then views that are no resource.
 const std::vector<std::string> builtin_patterns{
-    "/healthz",
-    "/readyz",
-    "/metrics",
-    "/status",
-    "/openapi.json",
-    "/categories",
-    "/categories/{id}",
-    "/objects",
-    "/objects/{id}",
-    "/related-objects",
-    "/related-objects/{id}",
+    "/healthz",      "/readyz",          "/metrics",
+    "/status",       "/openapi.json",    "/commits",
+    "/categories",   "/categories/{id}", "/objects",
+    "/objects/{id}", "/related-objects", "/related-objects/{id}",
 };
 
 /// Every error code.
@@ -214,6 +207,7 @@ BOOST_AUTO_TEST_CASE(operational_routes) {
            {"/metrics", route_kind::metrics},
            {"/status", route_kind::status},
            {"/openapi.json", route_kind::openapi},
+           {"/commits", route_kind::commits},
        }) {
     check_collection(path, path);
     auto m = table->match(path);
@@ -341,7 +335,8 @@ BOOST_AUTO_TEST_CASE(patterns_match_their_own_routes) {
 // -- allowed methods ----------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(allowed_methods_per_route) {
-  for (auto p : {"/healthz", "/readyz", "/metrics", "/status", "/openapi.json"})
+  for (auto p : {"/healthz", "/readyz", "/metrics", "/status", "/openapi.json",
+                 "/commits"})
     BOOST_TEST(table->allowed_methods(index_of(p)) == "GET, HEAD", p);
   BOOST_TEST(table->allowed_methods(index_of("/categories")) == "POST");
   BOOST_TEST(table->allowed_methods(index_of("/related-objects")) == "POST");
@@ -363,6 +358,7 @@ BOOST_AUTO_TEST_CASE(allows_matches_the_api_table) {
       {"/metrics", {"GET", "HEAD"}},
       {"/status", {"GET", "HEAD"}},
       {"/openapi.json", {"GET", "HEAD"}},
+      {"/commits", {"GET", "HEAD"}},
       {"/categories", {"POST"}},
       {"/related-objects", {"POST"}},
       {"/objects", {"GET", "HEAD", "POST"}},
@@ -394,10 +390,10 @@ BOOST_AUTO_TEST_CASE(routes_of_a_declared_domain) {
   BOOST_TEST_MESSAGE("fixed routes, then each segment once (resources by "
                      "segment, then the other views), then unknown");
   std::vector<std::string> expected{
-      "/healthz",          "/readyz",      "/metrics",          "/status",
-      "/openapi.json",     "/audit-notes", "/audit-notes/{id}", "/depots",
-      "/depots/{id}",      "/regions",     "/regions/{id}",     "/depot-names",
-      "/depot-names/{id}", "unknown",
+      "/healthz",      "/readyz",           "/metrics",     "/status",
+      "/openapi.json", "/commits",          "/audit-notes", "/audit-notes/{id}",
+      "/depots",       "/depots/{id}",      "/regions",     "/regions/{id}",
+      "/depot-names",  "/depot-names/{id}", "unknown",
   };
   BOOST_TEST_REQUIRE(t.size() == expected.size());
   for (uint16_t i = 0; i < t.size(); ++i)
@@ -506,6 +502,7 @@ BOOST_AUTO_TEST_CASE(every_route_has_its_own_metrics_label) {
            {"/depot-names/2", "/depot-names/{id}"},
            {"/metrics", "/metrics"},
            {"/openapi.json", "/openapi.json"},
+           {"/commits", "/commits"},
            {"/nowhere", "unknown"},
            {"/depots/1/", "unknown"},
        })
