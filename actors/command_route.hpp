@@ -43,10 +43,8 @@ public:
   /// flight gets `ec::command_node_lost` as its answer now.
   void clear();
 
-  /// Returns the current command node; an invalid handle when unreachable.
-  command_node_actor get() const { return current()->node; }
-
-  /// Returns the current command node with the route's generation.
+  /// Returns the current command node (an invalid handle when unreachable)
+  /// with the route's generation.
   std::shared_ptr<const target> current() const {
     return std::atomic_load(&current_);
   }

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <optional>
 #include <thread>
 #include <vector>
 
@@ -35,6 +34,45 @@ void answer_seq(exchange& x, seq_t seq) {
   x.res.set_header("X-Seq", std::to_string(seq));
   if (x.session != nullptr)
     x.session->seq = std::max(x.session->seq, seq);
+}
+
+// The newest seq the node knows: its last commit, or on a query node what
+// it heard from the command node, and never less than what it applied.
+seq_t known_seq(node_counters& c) {
+  return std::max(node_counters::get(c.current_seq),
+                  node_counters::get(c.applied_seq));
+}
+
+/// What `take_page_parameter` made of one query parameter.
+enum class page_parameter { other, taken, bad };
+
+// Takes the paging parameter `name` of a list (`after`, a non-negative
+// `what`, or `limit`, in 1..max_limit) into `after` or `limit`. Answers 400
+// when its value is bad; `other` for any other parameter.
+page_parameter take_page_parameter(exchange& x, const std::string& name,
+                                   const std::string& value, const char* what,
+                                   uint64_t max_limit, uint64_t& after,
+                                   uint64_t& limit) {
+  if (name != "after" && name != "limit")
+    return page_parameter::other;
+  auto number = parse_u64(value);
+  if (name == "after") {
+    if (!number || *number > static_cast<uint64_t>(INT64_MAX)) {
+      reply_error(x.res, ec::bad_request,
+                  std::string{"after must be a non-negative integer "} + what);
+      return page_parameter::bad;
+    }
+    after = *number;
+  } else {
+    if (!number || *number < 1 || *number > max_limit) {
+      reply_error(x.res, ec::bad_request,
+                  "limit must be an integer in 1.." +
+                      std::to_string(max_limit));
+      return page_parameter::bad;
+    }
+    limit = *number;
+  }
+  return page_parameter::taken;
 }
 
 // Answers the read `q` through the query actor that the node's routes pick.
@@ -118,35 +156,21 @@ void read_list(exchange& x, const route_match& m) {
   query q;
   q.kind = query_kind::list;
   q.view = *m.view;
-  q.limit = static_cast<int32_t>(list.default_limit);
   q.filters.resize(list.filters.size());
   if (auto name = repeated_parameter(x.req); !name.empty()) {
     reply_error(x.res, ec::bad_request,
                 "query parameter '" + name + "' is repeated");
     return;
   }
+  uint64_t after = 0;
+  uint64_t limit = list.default_limit;
   for (const auto& [name, value] : x.req.params) {
-    if (name == "after") {
-      auto after = parse_u64(value);
-      if (!after || *after > static_cast<uint64_t>(INT64_MAX)) {
-        reply_error(x.res, ec::bad_request,
-                    "after must be a non-negative integer id");
-        return;
-      }
-      q.after = static_cast<row_id>(*after);
+    auto page =
+        take_page_parameter(x, name, value, "id", list.max_limit, after, limit);
+    if (page == page_parameter::bad)
+      return;
+    if (page == page_parameter::taken)
       continue;
-    }
-    if (name == "limit") {
-      auto limit = parse_u64(value);
-      if (!limit || *limit < 1 || *limit > list.max_limit) {
-        reply_error(x.res, ec::bad_request,
-                    "limit must be an integer in 1.." +
-                        std::to_string(list.max_limit));
-        return;
-      }
-      q.limit = static_cast<int32_t>(*limit);
-      continue;
-    }
     size_t i = 0;
     while (i < list.filters.size() && list.filters[i].name != name)
       ++i;
@@ -166,6 +190,8 @@ void read_list(exchange& x, const route_match& m) {
     }
     q.filters[i] = std::move(*parsed);
   }
+  q.after = static_cast<row_id>(after);
+  q.limit = static_cast<int32_t>(limit);
   read(x, q);
 }
 
@@ -278,36 +304,24 @@ void commits(exchange& x) {
                 "query parameter '" + name + "' is repeated");
     return;
   }
-  std::optional<seq_t> after;
+  uint64_t after = 0;
   uint64_t limit = default_commits_limit;
+  bool has_after = false;
   for (const auto& [name, value] : x.req.params) {
-    auto number = parse_u64(value);
-    if (name == "after") {
-      if (!number || *number > static_cast<uint64_t>(INT64_MAX)) {
-        reply_error(x.res, ec::bad_request,
-                    "after must be a non-negative integer seq");
-        return;
-      }
-      after = *number;
-    } else if (name == "limit") {
-      if (!number || *number < 1 || *number > max_commits_limit) {
-        reply_error(x.res, ec::bad_request,
-                    "limit must be an integer in 1.." +
-                        std::to_string(max_commits_limit));
-        return;
-      }
-      limit = *number;
-    } else {
+    auto page = take_page_parameter(x, name, value, "seq", max_commits_limit,
+                                    after, limit);
+    if (page == page_parameter::bad)
+      return;
+    if (page == page_parameter::other) {
       reply_error(x.res, ec::bad_request,
                   "unknown query parameter '" + name + "'");
       return;
     }
+    has_after = has_after || name == "after";
   }
   // Without `after`: the last `limit` commits the node knows of.
-  auto& c = x.n.counters();
-  auto newest = std::max(node_counters::get(c.current_seq),
-                         node_counters::get(c.applied_seq));
-  seq_t from = after ? *after : (newest > limit ? newest - limit : 0);
+  auto newest = known_seq(x.n.counters());
+  seq_t from = has_after ? after : (newest > limit ? newest - limit : 0);
   // Seqs are gapless: one commit past the page tells whether another follows.
   seq_t up_to = from + std::min<seq_t>(limit + 1, INT64_MAX - from);
   auto self = x.bridge.acquire();
@@ -362,7 +376,7 @@ void status(exchange& x) {
   json body{{"node", x.cfg.node.name},
             {"role", to_string(x.cfg.node.role)},
             {"domain", {{"name", d.name}, {"digest", d.digest}}},
-            {"seq", std::max(node_counters::get(c.current_seq), applied)},
+            {"seq", known_seq(c)},
             {"applied_seq", applied}};
   body.update(link_state(x.n));
   // Straight from the routing table and the shared caches, without a

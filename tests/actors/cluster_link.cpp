@@ -130,7 +130,7 @@ struct fixture : deterministic_system {
 
   /// Whether writes are routed to the stand-in command node.
   bool routed() const {
-    auto target = route->get();
+    auto target = route->current()->node;
     return target && target.address() == node.address();
   }
 
@@ -151,7 +151,7 @@ struct fixture : deterministic_system {
 BOOST_FIXTURE_TEST_SUITE(cluster_link, fixture)
 
 BOOST_AUTO_TEST_CASE(subscribes_the_hub_with_the_domain_digest) {
-  BOOST_TEST(!route->get());
+  BOOST_TEST(!route->current()->node);
   start_link("digest-a");
   BOOST_TEST_MESSAGE("the command node was asked once, for the node's hub "
                      "and with its domain digest");
@@ -179,14 +179,14 @@ BOOST_AUTO_TEST_CASE(a_refused_domain_is_reported_and_retried) {
   BOOST_TEST(counters.domain_mismatch.load() == 1u);
   BOOST_TEST(script->hubs.empty());
   BOOST_TEST(hub_events->empty());
-  BOOST_TEST(!route->get());
+  BOOST_TEST(!route->current()->node);
   BOOST_TEST_MESSAGE("the link asks again after its backoff, and is refused "
                      "again");
   fire_timeouts();
   BOOST_TEST(script->subscriptions.size() == 2u);
   BOOST_TEST(counters.domain_mismatch.load() == 1u);
   BOOST_TEST(hub_events->empty());
-  BOOST_TEST(!route->get());
+  BOOST_TEST(!route->current()->node);
   BOOST_TEST_MESSAGE("once the command node serves the node's domain, the "
                      "next try links and clears the report");
   script->digest = "digest-a";
@@ -210,13 +210,13 @@ BOOST_AUTO_TEST_CASE(losing_the_command_node_disconnects_the_hub) {
   run();
   BOOST_TEST(*hub_events == (strings{"connected 0", "disconnect"}),
              boost::test_tools::per_element());
-  BOOST_TEST(!route->get());
+  BOOST_TEST(!route->current()->node);
   BOOST_TEST_MESSAGE("the link keeps trying, but a dead node never links the "
                      "hub again");
   for (int i = 0; i < 3; ++i)
     fire_timeouts();
   BOOST_TEST(hub_events->size() == 2u);
-  BOOST_TEST(!route->get());
+  BOOST_TEST(!route->current()->node);
 }
 
 BOOST_AUTO_TEST_CASE(losing_the_command_node_answers_the_writes_in_flight) {
@@ -246,7 +246,7 @@ BOOST_AUTO_TEST_CASE(losing_the_command_node_answers_the_writes_in_flight) {
                      "command_node_lost");
   caf::anon_send_exit(node, caf::exit_reason::kill);
   run();
-  BOOST_TEST(!route->get());
+  BOOST_TEST(!route->current()->node);
   caf::error got;
   answer.receive([](int) { BOOST_ERROR("the silent actor answered"); },
                  [&](caf::error& err) { got = std::move(err); });
