@@ -3,7 +3,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 
 #include "common/histogram.hpp"
 #include "common/metrics.hpp"
@@ -11,14 +13,54 @@
 namespace cqrs {
 
 /// Process-wide counters: one member per row of `CQRSD_NODE_METRICS` and
-/// `CQRSD_NODE_HISTOGRAMS` (common/metrics.hpp), which name and describe
-/// them. Relaxed atomics: exact totals, no ordering.
+/// `CQRSD_NODE_HISTOGRAMS`, and per view one per row of `CQRSD_VIEW_METRICS`
+/// (common/metrics.hpp), which name and describe them. Relaxed atomics: exact
+/// totals, no ordering.
 struct node_counters {
   using counter = std::atomic<uint64_t>;
+
+  /// Counters with room for `views` views, indexed like the served
+  /// domain's `views`.
+  explicit node_counters(size_t views = 0)
+      : by_view(std::make_unique<view_reads[]>(views)), view_count(views) {
+    // nop
+  }
 
 #define CQRSD_NODE_COUNTER(ID, TYPE, NAME, LABELS, HELP) counter ID{0};
   CQRSD_NODE_METRICS(CQRSD_NODE_COUNTER)
 #undef CQRSD_NODE_COUNTER
+
+  // -- by view ----------------------------------------------------------------
+
+  /// One view's rows of `CQRSD_VIEW_METRICS`.
+  struct view_reads {
+#define CQRSD_VIEW_COUNTER(ID, TYPE, NAME, LABELS, HELP) counter ID{0};
+    CQRSD_VIEW_METRICS(CQRSD_VIEW_COUNTER)
+#undef CQRSD_VIEW_COUNTER
+  };
+
+  std::unique_ptr<view_reads[]> by_view;
+  size_t view_count;
+
+  /// A read of `view` that a cache answered.
+  void hit(size_t view) noexcept {
+    if (view < view_count)
+      add(by_view[view].cache_hits);
+  }
+
+  /// A read of `view` that needed a fill.
+  void miss(size_t view) noexcept {
+    if (view < view_count)
+      add(by_view[view].cache_misses);
+  }
+
+  /// `member` summed over the views, e.g. `total(&view_reads::cache_hits)`.
+  uint64_t total(counter view_reads::*member) const noexcept {
+    uint64_t sum = 0;
+    for (size_t i = 0; i < view_count; ++i)
+      sum += get(by_view[i].*member);
+    return sum;
+  }
 
   /// 1 while the command node refuses this node's link because it serves
   /// another domain (digest); the node then answers writes 503 and is not

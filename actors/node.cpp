@@ -35,7 +35,7 @@ void add_cqrs_types(caf::actor_system_config& cfg) {
 node::node(caf::actor_system& sys, settings cfg,
            std::shared_ptr<const domain> d)
     : sys_(sys), cfg_(std::move(cfg)), domain_(std::move(d)),
-      counters_(std::make_shared<node_counters>()),
+      counters_(std::make_shared<node_counters>(domain_->views.size())),
       routes_(std::make_shared<query_routes>(cfg_.query.routing)),
       command_route_(std::make_shared<command_route>()) {
   // nop

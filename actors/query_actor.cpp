@@ -155,7 +155,7 @@ std::optional<read_answer> cached(query_actor_ptr self,
   auto& st = self->state;
   auto answer = st.cache->hit(req.key, req.min_seq);
   if (answer)
-    node_counters::add(st.cfg.counters->cache_hits);
+    st.cfg.counters->hit(req.q.view);
   return answer;
 }
 
@@ -163,7 +163,7 @@ std::optional<read_answer> cached(query_actor_ptr self,
 void fill_for(query_actor_ptr self, const read_request& req,
               query_actor_state::promise_type rp) {
   auto& st = self->state;
-  node_counters::add(st.cfg.counters->cache_misses);
+  st.cfg.counters->miss(req.q.view);
   auto deadline = self->clock().now() + st.cfg.min_seq_timeout;
   if (auto fill_key = st.enqueue(req, {std::move(rp), req.min_seq, deadline}))
     start_fill(self, *fill_key, req.q);

@@ -16,10 +16,6 @@
 /// The node's counters and gauges, updated by the actors: each row is one
 /// `std::atomic<uint64_t>` member of `node_counters` (actors/counters.hpp).
 #define CQRSD_NODE_METRICS(X)                                                  \
-  X(cache_hits, counter, "cqrsd_cache_hits_total", "",                         \
-    "Reads answered from a query actor's cache.")                              \
-  X(cache_misses, counter, "cqrsd_cache_misses_total", "",                     \
-    "Reads that needed a cache fill.")                                         \
   X(single_flight_merges, counter, "cqrsd_single_flight_merges_total", "",     \
     "Misses that joined a fill already in flight.")                            \
   X(stale_fills_refused, counter, "cqrsd_stale_fills_refused_total", "",       \
@@ -56,6 +52,14 @@
   X(caches_in_use, gauge, "cqrsd_caches_in_use", "",                           \
     "1 while query actors cache; 0 while reads go to the database.")
 
+/// The node's counters by view: each row is one member of
+/// `node_counters::view_reads`, one sample per view of the served domain.
+#define CQRSD_VIEW_METRICS(X)                                                  \
+  X(cache_hits, counter, "cqrsd_cache_hits_total", "view",                     \
+    "Reads answered from a query actor's cache, by view.")                     \
+  X(cache_misses, counter, "cqrsd_cache_misses_total", "view",                 \
+    "Reads that needed a cache fill, by view.")
+
 /// The gateway's overload counters and gauges: each row is one
 /// `std::atomic<uint64_t>` member of `overload_counters` (http/metrics.hpp).
 #define CQRSD_OVERLOAD_METRICS(X)                                              \
@@ -83,6 +87,7 @@
 /// Every metric, in the order /metrics writes them. The rows outside the
 /// lists above have labels; http/metrics.cpp writes their samples.
 #define CQRSD_METRICS(X)                                                       \
+  CQRSD_VIEW_METRICS(X)                                                        \
   CQRSD_NODE_METRICS(X)                                                        \
   X(http_shed, counter, "cqrsd_http_shed_total", "reason",                     \
     "Connections and requests answered 503 because the node was at "           \

@@ -113,7 +113,7 @@ void read(exchange& x, const query& q) {
     // message round trip. Misses, and reads ahead of the actor's applied
     // seq, go to the actor.
     if (auto hit = route.cache->hit(rr.key, rr.min_seq)) {
-      node_counters::add(x.n.counters().cache_hits);
+      x.n.counters().hit(q.view);
       answer(*hit);
       return;
     }

@@ -337,9 +337,9 @@ bool gateway::answer_probe(route_kind r, httplib::Response& res) {
   }
   case route_kind::metrics:
     res.status = 200;
-    res.set_content(
-        render_metrics(node_.counters(), routes_, requests_, overload_),
-        "text/plain; version=0.0.4");
+    res.set_content(render_metrics(node_.served_domain(), node_.counters(),
+                                   routes_, requests_, overload_),
+                    "text/plain; version=0.0.4");
     return true;
   default:
     return false;

@@ -1,6 +1,7 @@
 // Prometheus text rendering of cqrsd's metrics.
 #include "http/metrics.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <initializer_list>
 #include <sstream>
@@ -128,10 +129,22 @@ void render_histogram(std::ostream& out, std::string_view name,
   out << ' ' << h.count() << '\n';
 }
 
-std::string render_metrics(const node_counters& node, const route_table& routes,
+std::string render_metrics(const domain& d, const node_counters& node,
+                           const route_table& routes,
                            const request_counters& requests,
                            const overload_counters& overload) {
   std::ostringstream out;
+  // One sample per view, zeros included, so that a view's series exists
+  // from the start.
+  auto views = std::min(node.view_count, d.views.size());
+#define CQRSD_EMIT_VIEW(ID, TYPE, NAME, LABELS, HELP)                          \
+  emit_header(out, describe(metric::ID));                                      \
+  for (size_t v = 0; v < views; ++v)                                           \
+    out << NAME << '{'                                                         \
+        << labels_of(describe(metric::ID), {d.views[v].segment}) << "} "       \
+        << node_counters::get(node.by_view[v].ID) << '\n';
+  CQRSD_VIEW_METRICS(CQRSD_EMIT_VIEW)
+#undef CQRSD_EMIT_VIEW
 #define CQRSD_EMIT_NODE(ID, TYPE, NAME, LABELS, HELP)                          \
   emit(out, metric::ID, node.ID);
   CQRSD_NODE_METRICS(CQRSD_EMIT_NODE)

@@ -128,8 +128,10 @@ private:
 void render_histogram(std::ostream& out, std::string_view name,
                       std::string_view labels, const histogram::snapshot& h);
 
-/// Renders every metric in the Prometheus text exposition format.
-std::string render_metrics(const node_counters& node, const route_table& routes,
+/// Renders every metric in the Prometheus text exposition format; `d` is
+/// the served domain, whose view segments label the counters by view.
+std::string render_metrics(const domain& d, const node_counters& node,
+                           const route_table& routes,
                            const request_counters& requests,
                            const overload_counters& overload);
 

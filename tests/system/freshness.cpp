@@ -864,14 +864,7 @@ BOOST_FIXTURE_TEST_CASE(reads_with_min_seq_equal_the_oracle, fixture) {
   for (const auto& actor : status["query_actors"])
     BOOST_TEST(actor.value("cache_entries", 0) > 0, status.dump());
   auto metrics = proc.get("/metrics").body;
-  auto value = [&](const std::string& name) {
-    std::istringstream in{metrics};
-    std::string line;
-    while (std::getline(in, line))
-      if (line.rfind(name + " ", 0) == 0)
-        return std::stod(line.substr(name.size() + 1));
-    return -1.0;
-  };
+  auto value = [&](const std::string& name) { return metric(metrics, name); };
   BOOST_TEST(value("cqrsd_cache_hits_total") > 0);
   BOOST_TEST(value("cqrsd_cache_misses_total") > 0);
   BOOST_TEST(value("cqrsd_query_actor_restarts_total") == 0);

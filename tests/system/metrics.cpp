@@ -399,9 +399,9 @@ BOOST_AUTO_TEST_CASE(requests_are_labelled_by_their_route_pattern) {
   count("/objects", http::method::post, 201);
   count("/categories/1", http::method::del, 404);
   count("/nowhere", http::method::get, 404);
-  node_counters node;
+  node_counters node{d->views.size()};
   http::overload_counters overload;
-  auto text = http::render_metrics(node, routes, requests, overload);
+  auto text = http::render_metrics(*d, node, routes, requests, overload);
   scrape m{text, parse_samples(text)};
   auto requests_to = [&](const std::string& route, const std::string& status) {
     return m.sum("cqrsd_http_requests_total",
@@ -446,9 +446,15 @@ BOOST_AUTO_TEST_CASE(metrics_pass_promtool_and_count_what_happened) {
   BOOST_TEST(verdict.output.empty(), "promtool: " << verdict.output);
 
   BOOST_TEST_MESSAGE("every metric the issue asks for is there");
+  auto views = builtin_domain()->views.size();
+  for (auto name : {"cqrsd_cache_hits_total", "cqrsd_cache_misses_total"}) {
+    BOOST_TEST(before.count_of(name) == views, name << ": one per view");
+    for (const auto& v : builtin_domain()->views)
+      BOOST_TEST(before.count_of(name, {{"view", v.segment}}) == 1u,
+                 name << " of view " << v.segment << " missing or repeated");
+  }
   for (auto name :
-       {"cqrsd_cache_hits_total", "cqrsd_cache_misses_total",
-        "cqrsd_single_flight_merges_total", "cqrsd_stale_fills_refused_total",
+       {"cqrsd_single_flight_merges_total", "cqrsd_stale_fills_refused_total",
         "cqrsd_invalidation_evictions_total", "cqrsd_capacity_evictions_total",
         "cqrsd_catch_ups_total", "cqrsd_cache_flushes_total",
         "cqrsd_fill_duration_seconds_count",
@@ -493,6 +499,9 @@ BOOST_AUTO_TEST_CASE(metrics_pass_promtool_and_count_what_happened) {
              0.0);
   BOOST_TEST(delta("cqrsd_cache_hits_total") == 3.0);
   BOOST_TEST(delta("cqrsd_cache_misses_total") == 7.0);
+  BOOST_TEST_MESSAGE("... all of them reads of the view objects");
+  BOOST_TEST(delta("cqrsd_cache_hits_total", {{"view", "objects"}}) == 3.0);
+  BOOST_TEST(delta("cqrsd_cache_misses_total", {{"view", "objects"}}) == 7.0);
   BOOST_TEST(delta("cqrsd_fill_duration_seconds_count") == 7.0);
   BOOST_TEST(delta("cqrsd_fill_duration_seconds_sum") > 0.0);
 
