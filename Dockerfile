@@ -32,13 +32,18 @@ RUN apt-get update \
  && install -d -o cqrsd -g cqrsd /var/lib/cqrsd
 
 COPY --from=build /src/build/cqrsd /usr/local/bin/cqrsd
+# The web pages, /docs (Swagger UI, from npm at build time) and /console:
+# cqrsd finds them at ../share/cqrsd/web from its own folder.
+COPY --from=build /src/build/web /usr/local/share/cqrsd/web
 COPY config/docker.yaml /etc/cqrsd/cqrsd.yaml
 # No write token unless the container is started with one.
 ENV CQRSD_WRITE_TOKEN=""
-# Fail the build, not the first start, if a shared library is missing or the
-# shipped configuration does not validate.
+# Fail the build, not the first start, if a shared library is missing, the
+# shipped configuration does not validate, or Swagger UI is not in place.
 RUN ! ldd /usr/local/bin/cqrsd | grep 'not found' \
- && /usr/local/bin/cqrsd --check-config /etc/cqrsd/cqrsd.yaml
+ && /usr/local/bin/cqrsd --check-config /etc/cqrsd/cqrsd.yaml \
+ && test -f /usr/local/share/cqrsd/web/docs/swagger-ui-bundle.js \
+ && test -f /usr/local/share/cqrsd/web/console/index.html
 USER cqrsd
 WORKDIR /var/lib/cqrsd
 VOLUME ["/var/lib/cqrsd"]

@@ -155,6 +155,8 @@ private:
             return read_string(key, value, out.write_token, false);
           if (name == "read_token")
             return read_string(key, value, out.read_token, false);
+          if (name == "assets_dir")
+            return read_string(key, value, out.assets_dir, false);
           if (name == "tls")
             return parse_http_tls(key, value, out.tls);
           return unknown(key);
@@ -646,11 +648,13 @@ std::optional<settings> load_settings(const std::string& path,
     return std::nullopt;
   }
   auto result = parse_settings(*text, err);
-  // A relative domain file is found next to the config file.
-  if (result && !result->domain.empty() && result->domain.front() != '/') {
-    auto folder = std::filesystem::path{path}.parent_path();
-    if (!folder.empty())
-      result->domain = (folder / result->domain).string();
+  // A relative domain file or assets folder is found next to the config
+  // file.
+  auto folder = std::filesystem::path{path}.parent_path();
+  if (result && !folder.empty()) {
+    for (auto* relative : {&result->domain, &result->http.assets_dir})
+      if (!relative->empty() && relative->front() != '/')
+        *relative = (folder / *relative).string();
   }
   return result;
 }

@@ -70,6 +70,10 @@ struct http_settings {
   /// When non-empty, reads (and /status) need `Authorization: Bearer` with
   /// this token or `write_token`; /healthz, /readyz and /metrics stay open.
   std::string read_token;
+  /// The folder of the web pages, /docs and /console (`http/assets.hpp`);
+  /// "" finds the installed one next to the executable. `load_settings`
+  /// resolves a relative path against the config file's folder.
+  std::string assets_dir;
   /// HTTPS instead of plain HTTP when set.
   http_tls_settings tls;
 };
@@ -198,8 +202,8 @@ std::optional<settings> parse_settings(const std::string& yaml_text,
                                        config_error& err);
 
 /// Loads and validates a YAML file; see `parse_settings`. A relative
-/// `domain` path is made relative to the folder of `path` (`parse_settings`
-/// leaves it as written).
+/// `domain` or `http.assets_dir` path is made relative to the folder of
+/// `path` (`parse_settings` leaves them as written).
 std::optional<settings> load_settings(const std::string& path,
                                       config_error& err);
 

@@ -53,7 +53,19 @@ gateway::gateway(caf::actor_system& sys, node& n, const settings& cfg)
     : sys_(sys), node_(n), cfg_(cfg),
       bridge_(std::make_unique<actor_bridge>(sys)), routes_(n.served_domain()),
       openapi_json_(openapi_document(n.served_domain()).dump()),
+      assets_(asset_folder::load(cfg.http.assets_dir.empty()
+                                     ? installed_assets_dir()
+                                     : cfg.http.assets_dir)),
       requests_(routes_.size()) {
+  if (assets_.problem().empty())
+    CQRS_LOG(info, "http",
+             "serving /docs and /console from '"
+                 << assets_.dir() << "' (" << assets_.files() << " files, "
+                 << assets_.bytes() << " bytes)");
+  else
+    CQRS_LOG(warning, "http",
+             "web pages: " << assets_.problem()
+                           << "; a page without its files answers 404");
   // Connections beyond the worker threads and http.max_queued_connections
   // are answered 503 at once; see http/server/admission_server.hpp.
   // HTTPS goes through the same admission server, under the same limits.
@@ -370,6 +382,12 @@ void gateway::dispatch(const route_match& m, const httplib::Request& req,
     return;
   }
   bool is_get = req.method == "GET" || req.method == "HEAD";
+  // The web pages hold no data: they ask for the token and send it along
+  // with their own requests. Their query strings are theirs to use.
+  if (m.kind == route_kind::asset) {
+    answer_asset(assets_, req, res);
+    return;
+  }
   // With a read token, data, /status and /openapi.json need a token too;
   // the probes and /metrics stay open. The write token also reads.
   const auto& read_token = cfg_.http.read_token;
@@ -417,6 +435,7 @@ void gateway::dispatch(const route_match& m, const httplib::Request& req,
     else
       write(x, m);
     return;
+  case route_kind::asset:
   case route_kind::unknown:
     break;
   }

@@ -12,6 +12,7 @@
 #include <caf/fwd.hpp>
 
 #include "config/settings.hpp"
+#include "http/assets.hpp"
 #include "http/metrics.hpp"
 #include "http/routes.hpp"
 
@@ -86,6 +87,8 @@ private:
   /// The routes of the served domain, and its OpenAPI document.
   route_table routes_;
   std::string openapi_json_;
+  /// The web pages, /docs and /console.
+  asset_folder assets_;
   /// Why OpenSSL rejected `http.tls`, when it did.
   std::string tls_error_;
   // Declared before server_, whose threads use them until it is destroyed.

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "http/assets.hpp"
 #include "model/json.hpp"
 
 namespace cqrs::http {
@@ -34,6 +35,8 @@ route_table::route_table(const domain& d) {
   fixed(route_kind::status, "/status");
   fixed(route_kind::openapi, "/openapi.json");
   fixed(route_kind::commits, "/commits");
+  for (auto page : asset_folder::pages)
+    fixed(route_kind::asset, "/" + std::string{page});
   fixed_count_ = static_cast<uint16_t>(routes_.size());
   // Segments in the order the domain declares them: resources, then views
   // that are not also resources.
@@ -93,9 +96,14 @@ route_match route_table::match(std::string_view path) const {
     m.view = e.view;
     return m;
   };
-  for (uint16_t i = 0; i < fixed_count_; ++i)
-    if (path == routes_[i].pattern)
+  for (uint16_t i = 0; i < fixed_count_; ++i) {
+    std::string_view pattern = routes_[i].pattern;
+    if (path == pattern ||
+        (routes_[i].kind == route_kind::asset &&
+         path.substr(0, pattern.size()) == pattern &&
+         path.size() > pattern.size() && path[pattern.size()] == '/'))
       return make(i);
+  }
   if (path.size() < 2 || path[0] != '/')
     return make(unknown());
   auto rest = path.substr(1);

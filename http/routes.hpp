@@ -21,6 +21,9 @@ enum class route_kind : uint8_t {
   openapi,
   /// `/commits`: the commit log, a page at a time.
   commits,
+  /// `/docs`, `/console` and the files below them: the web pages
+  /// (`http/assets.hpp`).
+  asset,
   /// `/<segment>`: a view's list (GET, HEAD) and a resource's create (POST).
   collection,
   /// `/<segment>/{id}`: a view's item (GET, HEAD) and a resource's update
@@ -50,8 +53,9 @@ struct route_match {
   }
 };
 
-/// Every route of a node: the fixed ones (probes, /status, /openapi.json),
-/// then `/<segment>` and `/<segment>/{id}` for each segment of the domain's
+/// Every route of a node: the fixed ones (probes, /status, /openapi.json,
+/// /commits, and the web pages, each of which also matches every path
+/// below it), then `/<segment>` and `/<segment>/{id}` for each segment of the domain's
 /// resources and views, then `unknown` for paths that match none. Built
 /// once at start; matching allocates nothing.
 class route_table {

@@ -57,8 +57,8 @@ ignored) is not applied again: it gets the first answer (status, body
 and `X-Seq`) with header `Idempotent-Replayed: true`, even after a
 restart. The key is stored in the write's own transaction and kept for
 `command.idempotency_ttl_s` (default one day). The same key with another
-request answers 422 `idempotency_key_reused`. A write that failed (4xx,
-503) stores no key, so its retry runs again.
+request answers 422 `idempotency_key_reused`. A write that failed
+(4xx, 503) stores no key, so its retry runs again.
 
 **Authentication.** When `http.write_token` is configured, every write
 needs `Authorization: Bearer <token>` and answers 401 without it. When

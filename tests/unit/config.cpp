@@ -130,6 +130,7 @@ void check_equal(const settings& x, const settings& y) {
   BOOST_TEST(x.http.max_header_bytes == y.http.max_header_bytes);
   BOOST_TEST(x.http.write_token == y.http.write_token);
   BOOST_TEST(x.http.read_token == y.http.read_token);
+  BOOST_TEST(x.http.assets_dir == y.http.assets_dir);
   BOOST_TEST(to_string(x.database.backend) == to_string(y.database.backend));
   BOOST_TEST(x.database.sqlite_path == y.database.sqlite_path);
   BOOST_TEST(x.database.postgresql == y.database.postgresql);
@@ -261,6 +262,7 @@ BOOST_AUTO_TEST_CASE(shipped_default_yaml_lists_every_key) {
       "max_header_bytes",
       "write_token",
       "read_token",
+      "assets_dir",
       "backend",
       "sqlite_path",
       "postgresql",
@@ -945,6 +947,21 @@ BOOST_AUTO_TEST_CASE(load_settings_finds_a_relative_domain_beside_the_config) {
   BOOST_TEST(load_settings(absolute, err)->domain == "/srv/shop.yaml");
   auto none = write_file("none.yaml", "log: {level: info}\n");
   BOOST_TEST(load_settings(none, err)->domain == "");
+}
+
+BOOST_AUTO_TEST_CASE(
+    load_settings_finds_a_relative_assets_dir_beside_the_config) {
+  config_error err;
+  auto relative = write_file("web.yaml", "http: {assets_dir: ../web}\n");
+  auto s = load_settings(relative, err);
+  BOOST_REQUIRE_MESSAGE(s.has_value(), to_string(err));
+  BOOST_TEST(s->http.assets_dir == dir + "/../web");
+  auto absolute =
+      write_file("web-absolute.yaml", "http: {assets_dir: /srv/web}\n");
+  BOOST_TEST(load_settings(absolute, err)->http.assets_dir == "/srv/web");
+  auto none = write_file("web-none.yaml", "log: {level: info}\n");
+  BOOST_TEST(load_settings(none, err)->http.assets_dir == "");
+  check_error("http: {assets_dir: [web]}", "http.assets_dir", "a sequence");
 }
 
 // -- files and formatting -----------------------------------------------------
