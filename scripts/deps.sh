@@ -17,7 +17,8 @@ CQRSD_DEB_PACKAGES=(
   postgresql sqlite3 curl wrk ca-certificates openssl
   prometheus # promtool checks /metrics (tests/system/metrics.cpp)
   clang libclang-rt-14-dev # libFuzzer and the sanitizer runtimes (scripts/fuzz.sh)
-  nodejs # Redocly's linter and Prism's proxy check the OpenAPI documents (scripts/lib/npm_tools.sh)
+  nodejs # Swagger UI for /docs (scripts/lib/swagger_ui.sh); Redocly and Prism check the OpenAPI documents (scripts/lib/npm_tools.sh)
+  chromium # the browser tests of /docs and /console (tests/browser), through playwright-core
 )
 # npm is a package of its own with Debian's nodejs, and part of NodeSource's
 # nodejs, which conflicts with Debian's npm: ask for it only when the

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what is missing (Debian packages, and Redocly and Prism from npm),
+# Installs what is missing (Debian packages, and Redocly, Prism and
+# playwright-core from npm),
 # builds everything (tests included) and runs the whole test suite with
 # ctest, then lints the generated OpenAPI documents of both shipped domains
 # (scripts/lint-openapi.sh). Extra arguments go to ctest, e.g.
@@ -31,13 +32,15 @@ on_exit "rm -rf '$scratch_dir'"
 bash scripts/deps.sh
 bash scripts/build.sh
 
-# Redocly's linter and Stoplight's Prism proxy (npm): scripts/lint-openapi.sh
-# and the suites that run through Prism (openapi_prism, and the e2e suites'
-# `_prism` entries) find them through CQRSD_REDOCLY and CQRSD_PRISM.
+# Redocly's linter, Stoplight's Prism proxy and playwright-core (npm):
+# scripts/lint-openapi.sh and the suites that run through Prism
+# (openapi_prism, and the e2e suites' `_prism` entries) find the first two
+# through CQRSD_REDOCLY and CQRSD_PRISM; the browser tests (ctest entry
+# `browser`) find playwright-core through CQRSD_PLAYWRIGHT_DIR.
 # shellcheck source=scripts/lib/npm_tools.sh
 source scripts/lib/npm_tools.sh
 if ! cqrsd_npm_tools; then
-  echo "test.sh: FAILED: cannot install the npm tools (Redocly, Prism)" >&2
+  echo "test.sh: FAILED: cannot install the npm tools (Redocly, Prism, playwright-core)" >&2
   echo "tests: 0 passed, 0 failed"
   exit 1
 fi
