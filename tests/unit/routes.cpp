@@ -30,10 +30,20 @@ namespace {
 /// Fixed routes first, then resources by segment (domain::resources is
 /// sorted), then views that are no resource.
 const std::vector<std::string> builtin_patterns{
-    "/healthz",      "/readyz",          "/metrics",
-    "/status",       "/openapi.json",    "/commits",
-    "/categories",   "/categories/{id}", "/objects",
-    "/objects/{id}", "/related-objects", "/related-objects/{id}",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/status",
+    "/openapi.json",
+    "/commits",
+    "/docs",
+    "/console",
+    "/categories",
+    "/categories/{id}",
+    "/objects",
+    "/objects/{id}",
+    "/related-objects",
+    "/related-objects/{id}",
 };
 
 /// Every error code.
@@ -208,6 +218,8 @@ BOOST_AUTO_TEST_CASE(operational_routes) {
            {"/status", route_kind::status},
            {"/openapi.json", route_kind::openapi},
            {"/commits", route_kind::commits},
+           {"/docs", route_kind::asset},
+           {"/console", route_kind::asset},
        }) {
     check_collection(path, path);
     auto m = table->match(path);
@@ -336,7 +348,7 @@ BOOST_AUTO_TEST_CASE(patterns_match_their_own_routes) {
 
 BOOST_AUTO_TEST_CASE(allowed_methods_per_route) {
   for (auto p : {"/healthz", "/readyz", "/metrics", "/status", "/openapi.json",
-                 "/commits"})
+                 "/commits", "/docs", "/console"})
     BOOST_TEST(table->allowed_methods(index_of(p)) == "GET, HEAD", p);
   BOOST_TEST(table->allowed_methods(index_of("/categories")) == "POST");
   BOOST_TEST(table->allowed_methods(index_of("/related-objects")) == "POST");
@@ -359,6 +371,8 @@ BOOST_AUTO_TEST_CASE(allows_matches_the_api_table) {
       {"/status", {"GET", "HEAD"}},
       {"/openapi.json", {"GET", "HEAD"}},
       {"/commits", {"GET", "HEAD"}},
+      {"/docs", {"GET", "HEAD"}},
+      {"/console", {"GET", "HEAD"}},
       {"/categories", {"POST"}},
       {"/related-objects", {"POST"}},
       {"/objects", {"GET", "HEAD", "POST"}},
@@ -391,9 +405,10 @@ BOOST_AUTO_TEST_CASE(routes_of_a_declared_domain) {
                      "segment, then the other views), then unknown");
   std::vector<std::string> expected{
       "/healthz",      "/readyz",           "/metrics",     "/status",
-      "/openapi.json", "/commits",          "/audit-notes", "/audit-notes/{id}",
-      "/depots",       "/depots/{id}",      "/regions",     "/regions/{id}",
-      "/depot-names",  "/depot-names/{id}", "unknown",
+      "/openapi.json", "/commits",          "/docs",        "/console",
+      "/audit-notes",  "/audit-notes/{id}", "/depots",      "/depots/{id}",
+      "/regions",      "/regions/{id}",     "/depot-names", "/depot-names/{id}",
+      "unknown",
   };
   BOOST_TEST_REQUIRE(t.size() == expected.size());
   for (uint16_t i = 0; i < t.size(); ++i)
