@@ -4,7 +4,8 @@
 # builds everything (tests included) and runs the whole test suite with
 # ctest, then lints the generated OpenAPI documents of both shipped domains
 # (scripts/lint-openapi.sh). Extra arguments go to ctest, e.g.
-# `scripts/test.sh -R store`. A full run (no arguments, as in CI) then runs
+# `scripts/test.sh -R store`; `scripts/test.sh --quick` leaves out the slow
+# entries (see below). A full run (no arguments, as in CI) then runs
 # scripts/fuzz.sh (each fuzz target for CQRSD_FUZZ_SECONDS, default 60,
 # seconds) and scripts/sanitize.sh (the unit and end-to-end suites under
 # ASan and UBSan, in build-asan/). CQRSD_SANITIZERS=1 runs both jobs even
@@ -16,6 +17,15 @@ set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
+
+# --quick, for development: every suite but the cluster, Prism and browser
+# entries, and neither fuzzing nor the sanitizer run. CI runs everything.
+if [[ "${1:-}" == --quick ]]; then
+  shift
+  set -- -LE '^(cluster|prism|browser)$' "$@"
+  export CQRSD_SKIP_SANITIZERS=1
+  echo "test.sh: --quick: without the cluster, prism and browser entries, fuzzing and sanitizers"
+fi
 
 # -- cleanup on exit ----------------------------------------------------------
 
