@@ -8,6 +8,7 @@
 #
 #   scripts/fuzz.sh                     # every target, $CQRSD_FUZZ_SECONDS (60) s each
 #   scripts/fuzz.sh --seconds 3600      # longer
+#   scripts/fuzz.sh --runs 10000000     # a number of executions instead of a time
 #   scripts/fuzz.sh --target config     # one target (request, config or domain)
 #   scripts/fuzz.sh --keep-corpus DIR   # grow DIR/<name>/ across runs
 #
@@ -18,10 +19,11 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
 
 usage() {
-  sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 seconds="${CQRSD_FUZZ_SECONDS:-60}"
+max_runs=""
 targets=(request config domain)
 keep_corpus=""
 while (($#)); do
@@ -29,6 +31,14 @@ while (($#)); do
   --seconds)
     seconds="${2:-}"
     shift 2 || { usage >&2; exit 2; }
+    ;;
+  --runs)
+    max_runs="${2:-}"
+    shift 2 || { usage >&2; exit 2; }
+    [[ "$max_runs" =~ ^[1-9][0-9]*$ ]] || {
+      echo "fuzz.sh: --runs must be a positive integer, got '$max_runs'" >&2
+      exit 2
+    }
     ;;
   --target)
     targets=("${2:-}")
@@ -98,12 +108,20 @@ for name in "${targets[@]}"; do
   mkdir -p "$corpus" "$scratch_dir/$name/artifacts"
   cp -n "fuzz/corpus/$name/"* "$corpus/"
   log="$scratch_dir/$name/fuzz.log"
-  echo "fuzz.sh: $name: fuzzing for $seconds s from $(find "$corpus" -type f | wc -l) inputs"
+  # -max_total_time bounds the whole run (seeds included); --runs bounds
+  # the executions instead.
+  bound=(-max_total_time="$seconds")
+  what="for $seconds s"
+  if [[ -n "$max_runs" ]]; then
+    bound=(-runs="$max_runs")
+    what="for $max_runs executions"
+  fi
+  echo "fuzz.sh: $name: fuzzing $what from $(find "$corpus" -type f | wc -l) inputs"
+  started=$SECONDS
   set +e
   # -timeout: one input taking 10 s is a hang; -rss_limit_mb: a blow-up.
-  # -max_total_time bounds the whole run (seeds included).
   "$build_dir/${name}_fuzzer" "$corpus" \
-    -dict="fuzz/$name.dict" -max_total_time="$seconds" -timeout=10 \
+    -dict="fuzz/$name.dict" "${bound[@]}" -timeout=10 \
     -rss_limit_mb=2048 -print_final_stats=1 -print_pcs=0 \
     -artifact_prefix="$scratch_dir/$name/artifacts/" >"$log" 2>&1
   status=$?
@@ -111,7 +129,7 @@ for name in "${targets[@]}"; do
   runs="$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -Eo '[0-9]+$' || echo '?')"
   coverage="$(grep -Eo 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -n 1 || true)"
   if ((status == 0)) && ! grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:' "$log"; then
-    echo "fuzz.sh: $name: PASSED, $runs executions in $seconds s ($coverage)"
+    echo "fuzz.sh: $name: PASSED, $runs executions in $((SECONDS - started)) s ($coverage)"
     passed=$((passed + 1))
     continue
   fi

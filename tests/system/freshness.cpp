@@ -38,12 +38,28 @@ using clock_type = std::chrono::steady_clock;
 /// Query actors of the node; reads go round robin through all of them.
 constexpr int query_actors = 4;
 
-/// Operations (a write, or a read repeated 1 to 4 times) of the
-/// single-threaded phase.
-constexpr int sequential_ops = 3000;
+/// A count from the environment variable `name`, or `fallback` when it is
+/// unset: scripts/soak.sh runs the same test a thousand times longer.
+long env_count(const char* name, long fallback) {
+  const char* text = std::getenv(name);
+  if (text == nullptr || *text == '\0')
+    return fallback;
+  auto n = std::strtol(text, nullptr, 10);
+  BOOST_TEST_REQUIRE(n > 0, name << " must be a positive integer: " << text);
+  return n;
+}
 
-/// Writes of the concurrent phase, while the readers run.
-constexpr int concurrent_writes = 1500;
+/// Operations (a write, or a read repeated 1 to 4 times) of the
+/// single-threaded phase; CQRSD_FRESHNESS_OPS overrides it.
+long sequential_ops() {
+  return env_count("CQRSD_FRESHNESS_OPS", 3000);
+}
+
+/// Writes of the concurrent phase, while the readers run;
+/// CQRSD_FRESHNESS_WRITES overrides it.
+long concurrent_writes() {
+  return env_count("CQRSD_FRESHNESS_WRITES", 1500);
+}
 
 /// Reader threads of the concurrent phase.
 constexpr int reader_threads = 3;
@@ -674,9 +690,11 @@ BOOST_FIXTURE_TEST_CASE(reads_with_min_seq_equal_the_oracle, fixture) {
   BOOST_TEST_MESSAGE("seed rows");
   w.seed_rows();
 
+  const long sequential_ops = ::sequential_ops();
+  const long concurrent_writes = ::concurrent_writes();
   BOOST_TEST_MESSAGE("phase 1: " << sequential_ops
                                  << " random operations, one at a time");
-  for (int op = 0; op < sequential_ops; ++op) {
+  for (long op = 0; op < sequential_ops; ++op) {
     if (chance(rng, 0.45)) {
       w.random_write();
       ++writes;
@@ -770,7 +788,7 @@ BOOST_FIXTURE_TEST_CASE(reads_with_min_seq_equal_the_oracle, fixture) {
       }
     });
   }
-  for (int i = 0; i < concurrent_writes; ++i) {
+  for (long i = 0; i < concurrent_writes; ++i) {
     // A third of the writes change the hot rows the readers keep reading.
     std::vector<int64_t> live_hot;
     for (auto id : hot.objects)
@@ -826,7 +844,7 @@ BOOST_FIXTURE_TEST_CASE(reads_with_min_seq_equal_the_oracle, fixture) {
   for (const auto& [status, n] : w.statuses())
     statuses << ' ' << status << ": " << n;
   BOOST_TEST_MESSAGE("write statuses:" << statuses.str());
-  BOOST_TEST(writes + reads >= 3000);
+  BOOST_TEST(writes + reads >= sequential_ops);
   BOOST_TEST(reads_during_writes > 0);
   for (int status : {200, 201, 404, 409, 422})
     BOOST_TEST(w.statuses().count(status) == 1, "no write answered " << status);
