@@ -340,7 +340,7 @@ write_report() {
     echo "  in the folder of cqrsd's database, with cqrsd's pragmas (WAL, \`synchronous=FULL\`) and SQLite's automatic checkpoint;"
   fi
   if [[ " ${backends[*]} " == *" postgresql "* ]]; then
-    echo "  on PostgreSQL, \`pgbench -N -M prepared -c $write_connections -j $wrk_threads\` (scale 1) on the same server over TCP loopback, at the writes' connection count;"
+    echo "  on PostgreSQL, \`pgbench -N -M prepared -c $write_connections -j $wrk_threads\` (scale 1) on the same server over TCP loopback, at the writes' connection count, after a ${warmup} s warm-up;"
   fi
   echo "  the targets compare the median PUT req/s with the median anchor."
   echo "- Each scenario: ${duration} s measured after a ${warmup} s warm-up (none for the cold-cache run), $read_connections connections for reads and mixed, $write_connections for writes."

@@ -444,7 +444,8 @@ anchor_runs=0
 #     each, one connection, into a fresh file in the folder of cqrsd's
 #     database (the same disk), WAL with synchronous=FULL like cqrsd.
 #   postgresql: pgbench -N -M prepared on the same server at the writes'
-#     connection count, over TCP loopback like cqrsd.
+#     connection count, over TCP loopback like cqrsd, after a warm-up as long
+#     as the writes'.
 anchor() {
   local dom="$1" db="$2" when="$3" output load rate count latency file
   anchor_runs=$((anchor_runs + 1))
@@ -466,6 +467,14 @@ anchor() {
   else
     pgbench_init
     echo "run.sh: [$dom, $db] anchor $when: pgbench -N -M prepared, ${duration} s, $write_connections connections"
+    # A warm-up like the writes' (its figures are dropped): the first run
+    # after pgbench -i, or after cqrsd's writes, starts on cold caches.
+    if ((warmup > 0)) && ! pg_run "$pg_bin/pgbench" -N -M prepared -c "$write_connections" \
+      -j "$wrk_threads" -T "$warmup" -h 127.0.0.1 -p "$pg_port" -U cqrsd "$pgbench_database" \
+      >"$output.warmup" 2>&1; then
+      cat "$output.warmup" >&2
+      fail "pgbench -N -M prepared (warm-up) on $pgbench_database failed"
+    fi
     if ! pg_run "$pg_bin/pgbench" -N -M prepared -c "$write_connections" -j "$wrk_threads" \
       -T "$duration" -h 127.0.0.1 -p "$pg_port" -U cqrsd "$pgbench_database" >"$output" 2>&1; then
       cat "$output" >&2
