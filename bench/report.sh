@@ -179,6 +179,10 @@ domain_tables() {
     for bin in "${dbins[@]}"; do
       b="$(rps "$dom" "$db" writes "$bin")"
       echo "PUT req/s ($bin) ÷ the anchor's median: $b ÷ $a = $(ratio "$b" "$a") (target ≥ $(anchor_target "$db"))."
+      b="$(rps "$dom" "$db" creates "$bin")"
+      if [[ -n "$b" ]]; then
+        echo "POST req/s ($bin) ÷ the anchor's median: $b ÷ $a = $(ratio "$b" "$a")."
+      fi
     done
   fi
   if [[ "$dom" == objects ]]; then
