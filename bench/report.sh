@@ -46,6 +46,18 @@ anchor_median() {
     }' "$results"
 }
 
+# The lowest and highest anchor of domain $1's runs on backend $2, as
+# "low–high"; nothing when not measured.
+anchor_range() {
+  awk -F '\t' -v d="$1" -v db="$2" '
+    $1 == "anchor" && $2 == d && $3 == db {
+      v = $8 + 0
+      if (n++ == 0 || v < lo) lo = v
+      if (n == 1 || v > hi) hi = v
+    }
+    END { if (n > 0) printf "%.0f–%.0f\n", lo, hi }' "$results"
+}
+
 # The anchor's name on backend $1.
 anchor_name() {
   if [[ "$1" == sqlite ]]; then
@@ -178,7 +190,8 @@ domain_tables() {
     a="$(anchor_median "$dom" "$db")"
     for bin in "${dbins[@]}"; do
       b="$(rps "$dom" "$db" writes "$bin")"
-      echo "PUT req/s ($bin) ÷ the anchor's median: $b ÷ $a = $(ratio "$b" "$a") (target ≥ $(anchor_target "$db"))."
+      echo "PUT req/s ($bin) ÷ the anchor's median: $b ÷ $a = $(ratio "$b" "$a") (target ≥ $(anchor_target "$db");"
+      echo "the anchor ranged over $(anchor_range "$dom" "$db"))."
       b="$(rps "$dom" "$db" creates "$bin")"
       if [[ -n "$b" ]]; then
         echo "POST req/s ($bin) ÷ the anchor's median: $b ÷ $a = $(ratio "$b" "$a")."
@@ -246,7 +259,7 @@ targets() {
   for db in "${backends[@]}"; do
     want="$(anchor_target "$db")"
     old="$(ratio "$(rps objects "$db" writes old)" "$(anchor_median objects "$db")")"
-    note=" ($(rps objects "$db" writes new) ÷ $(anchor_median objects "$db"))$(old_note "$old")"
+    note=" ($(rps objects "$db" writes new) ÷ $(anchor_median objects "$db"), anchor runs $(anchor_range objects "$db"))$(old_note "$old")"
     target_line "PUT /objects/{id} req/s ÷ $(anchor_name "$db"), same run" objects "$db" \
       "$(ratio "$(rps objects "$db" writes new)" "$(anchor_median objects "$db")")" ge "$want" "" \
       "$note" writes
