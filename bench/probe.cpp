@@ -8,13 +8,19 @@
 //                          [--routing key_affinity|round_robin]
 //                          [--miss-ids-from ID]
 //   cqrsd-probe fanout     --port P [--samples 20]
+//   cqrsd-probe sqlite-commits --path FILE [--seconds 10]
 //
 // Every command prints `key=value` lines on stdout (times in microseconds)
 // for bench/run.sh and bench/scale.sh to parse, and human notes on stderr.
 // It exits 1 when the server misbehaves (an unexpected status, a sample that
 // never completes within its bound).
+//
+// sqlite-commits needs no server: it is bench/run.sh's SQLite anchor, the
+// rate of single-row durable commits that SQLite itself reaches on the disk
+// where cqrsd's database lives.
 #include <httplib.h>
 #include <nlohmann/json.hpp>
+#include <sqlite3.h>
 
 #include <algorithm>
 #include <atomic>
@@ -22,6 +28,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -437,16 +444,109 @@ int fanout(const options& opt, int port) {
   return 0;
 }
 
+// -- sqlite-commits -----------------------------------------------------------
+
+/// A SQLite connection, closed at scope exit.
+struct sqlite_db {
+  sqlite3* db = nullptr;
+  ~sqlite_db() { sqlite3_close_v2(db); }
+
+  void exec(const std::string& sql) {
+    char* message = nullptr;
+    if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message) !=
+        SQLITE_OK) {
+      std::string what = message ? message : sqlite3_errmsg(db);
+      sqlite3_free(message);
+      fail("sqlite-commits: " + sql + ": " + what);
+    }
+  }
+};
+
+/// The SQLite anchor of bench/run.sh: single-row INSERTs into a fresh
+/// database file at `--path`, each its own transaction (autocommit), on one
+/// connection, for `--seconds`. The file gets the durability settings that
+/// cqrsd's writer connection has (db/schema.cpp: WAL, synchronous=FULL,
+/// foreign_keys=ON) and SQLite's default automatic checkpoint. Prints the
+/// commits, the seconds and commits per second, and the commit latencies.
+/// The file must not exist; it is left behind for the caller to delete.
+int sqlite_commits(const options& opt) {
+  auto path = opt.get("path", std::string{});
+  auto seconds = opt.get("seconds", 10, 1, 3600);
+  if (path.empty())
+    fail("sqlite-commits: --path is required");
+  std::error_code err;
+  if (std::filesystem::exists(path, err))
+    fail("sqlite-commits: " + path + " exists; the anchor needs a fresh file");
+  sqlite_db conn;
+  if (sqlite3_open_v2(path.c_str(), &conn.db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                      nullptr) != SQLITE_OK)
+    fail("sqlite-commits: cannot open " + path + ": " +
+         (conn.db ? sqlite3_errmsg(conn.db) : "out of memory"));
+  conn.exec("PRAGMA busy_timeout=5000");
+  conn.exec("PRAGMA journal_mode=WAL");
+  conn.exec("PRAGMA synchronous=FULL");
+  conn.exec("PRAGMA foreign_keys=ON");
+  {
+    sqlite3_stmt* check = nullptr;
+    sqlite3_prepare_v2(conn.db, "PRAGMA journal_mode", -1, &check, nullptr);
+    std::string mode;
+    if (check && sqlite3_step(check) == SQLITE_ROW)
+      mode = reinterpret_cast<const char*>(sqlite3_column_text(check, 0));
+    sqlite3_finalize(check);
+    if (mode != "wal")
+      fail("sqlite-commits: " + path + " refused WAL mode (journal_mode is '" +
+           mode + "')");
+  }
+  conn.exec("CREATE TABLE anchor (id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+            " n INTEGER NOT NULL)");
+  sqlite3_stmt* insert = nullptr;
+  if (sqlite3_prepare_v2(conn.db,
+                         "INSERT INTO anchor (name, n) VALUES (?1, ?2)", -1,
+                         &insert, nullptr) != SQLITE_OK)
+    fail(std::string{"sqlite-commits: cannot prepare the INSERT: "} +
+         sqlite3_errmsg(conn.db));
+  std::vector<double> times;
+  auto start = clock_type::now();
+  auto end = start + std::chrono::seconds{seconds};
+  long commits = 0;
+  for (auto now = start; now < end;) {
+    auto name = "row " + std::to_string(commits + 1);
+    sqlite3_bind_text(insert, 1, name.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(insert, 2, commits + 1);
+    if (sqlite3_step(insert) != SQLITE_DONE)
+      fail(std::string{"sqlite-commits: INSERT failed: "} +
+           sqlite3_errmsg(conn.db));
+    sqlite3_reset(insert);
+    auto after = clock_type::now();
+    times.push_back(micros(after - now));
+    now = after;
+    ++commits;
+  }
+  sqlite3_finalize(insert);
+  auto elapsed =
+      std::chrono::duration<double>(clock_type::now() - start).count();
+  std::printf("sqlite_commits=%ld\nsqlite_seconds=%.2f\n"
+              "sqlite_commits_per_second=%.0f\n",
+              commits, elapsed, static_cast<double>(commits) / elapsed);
+  print_percentiles("sqlite_commit", times);
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::cerr << "usage: cqrsd-probe seed|fill|visibility|fanout --port P "
-                 "[--key value]...\n";
+                 "[--key value]...\n"
+                 "       cqrsd-probe sqlite-commits --path FILE "
+                 "[--seconds N]\n";
     return 2;
   }
   std::string command = argv[1];
   auto opt = parse_options(argc, argv, 2);
+  if (command == "sqlite-commits")
+    return sqlite_commits(opt);
   auto port = static_cast<int>(opt.get("port", 0, 1, 65535));
   if (port == 0)
     fail("--port is required");
@@ -462,5 +562,6 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     fail(command + ": " + e.what());
   }
-  fail("unknown command '" + command + "' (seed, fill, visibility or fanout)");
+  fail("unknown command '" + command +
+       "' (seed, fill, visibility, fanout or sqlite-commits)");
 }

@@ -10,7 +10,7 @@ report_keys() {
   if [[ "$1" == objects ]]; then
     echo healthz hot zipf nocache writes mixed
   else
-    echo healthz hot zipf writes mixed
+    echo healthz hot zipf writes creates mixed
   fi
 }
 
@@ -28,6 +28,48 @@ median() {
       }
       print (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
     }' "$results"
+}
+
+# The median over its runs of the anchor of domain $1's runs on backend $2
+# (per second: SQLite commits or pgbench tps); nothing when not measured.
+anchor_median() {
+  awk -F '\t' -v d="$1" -v db="$2" '
+    $1 == "anchor" && $2 == d && $3 == db { v[++n] = $8 + 0 }
+    END {
+      if (n == 0) exit
+      for (i = 2; i <= n; i++) {
+        x = v[i]
+        for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]
+        v[j + 1] = x
+      }
+      printf "%.0f\n", (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+    }' "$results"
+}
+
+# The lowest and highest anchor of domain $1's runs on backend $2, as
+# "low–high"; nothing when not measured.
+anchor_range() {
+  awk -F '\t' -v d="$1" -v db="$2" '
+    $1 == "anchor" && $2 == d && $3 == db {
+      v = $8 + 0
+      if (n++ == 0 || v < lo) lo = v
+      if (n == 1 || v > hi) hi = v
+    }
+    END { if (n > 0) printf "%.0f–%.0f\n", lo, hi }' "$results"
+}
+
+# The anchor's name on backend $1.
+anchor_name() {
+  if [[ "$1" == sqlite ]]; then
+    echo "SQLite single-row commits/s (1 connection)"
+  else
+    echo "pgbench -N -M prepared tps ($write_connections connections)"
+  fi
+}
+
+# The anchor's target on backend $1: PUT req/s ÷ anchor ≥ this.
+anchor_target() {
+  if [[ "$1" == sqlite ]]; then echo 6; else echo 2; fi
 }
 
 # Median req/s, p50 and p99 of domain $1, backend $2, scenario $3, binary $4.
@@ -134,6 +176,28 @@ domain_tables() {
           $10, $11, $12, $13, $14, ($14 > 0 ? " ⚠" : ""), $15, ($15 > 0 ? " ⚠" : ""), $16, $17 }' "$results"
     n=$((n + 1))
   done
+  if [[ -n "$(anchor_median "$dom" "$db")" ]]; then
+    echo
+    echo "The anchor, $(anchor_name "$db"), measured right before each writes run and once after the"
+    echo "last (cqrsd idle meanwhile):"
+    echo
+    echo "| anchor | when | load (1 min) | connections | per second | transactions | mean latency ms |"
+    echo "|---|---|---|---|---|---|---|"
+    awk -F '\t' -v d="$dom" -v db="$db" '$1 == "anchor" && $2 == d && $3 == db {
+      printf "| %s | %s | %s | %s | %s | %s | %s |\n",
+        ($4 == "sqlite" ? "SQLite single-row commits" : "pgbench -N -M prepared"), $5, $6, $7, $8, $9, $10 }' "$results"
+    echo
+    a="$(anchor_median "$dom" "$db")"
+    for bin in "${dbins[@]}"; do
+      b="$(rps "$dom" "$db" writes "$bin")"
+      echo "PUT req/s ($bin) ÷ the anchor's median: $b ÷ $a = $(ratio "$b" "$a") (target ≥ $(anchor_target "$db");"
+      echo "the anchor ranged over $(anchor_range "$dom" "$db"))."
+      b="$(rps "$dom" "$db" creates "$bin")"
+      if [[ -n "$b" ]]; then
+        echo "POST req/s ($bin) ÷ the anchor's median: $b ÷ $a = $(ratio "$b" "$a")."
+      fi
+    done
+  fi
   if [[ "$dom" == objects ]]; then
     echo
     echo "Invalidation visibility (7), the time from a write's acknowledgement until a poll without"
@@ -192,6 +256,14 @@ targets() {
         "$(rps objects "$db" writes new)" ge 10000 "" "$(old_note "$(rps objects "$db" writes old)")" writes
     fi
   done
+  for db in "${backends[@]}"; do
+    want="$(anchor_target "$db")"
+    old="$(ratio "$(rps objects "$db" writes old)" "$(anchor_median objects "$db")")"
+    note=" ($(rps objects "$db" writes new) ÷ $(anchor_median objects "$db"), anchor runs $(anchor_range objects "$db"))$(old_note "$old")"
+    target_line "PUT /objects/{id} req/s ÷ $(anchor_name "$db"), same run" objects "$db" \
+      "$(ratio "$(rps objects "$db" writes new)" "$(anchor_median objects "$db")")" ge "$want" "" \
+      "$note" writes
+  done
   if ((${#dbins[@]} > 1)); then
     for db in "${backends[@]}"; do
       note=" ($(rps objects "$db" writes new) ÷ $(rps objects "$db" writes old) req/s)"
@@ -228,6 +300,16 @@ library_figures() {
   for db in "${backends[@]}"; do
     echo "| mixed 95/5 p99 | $db | $(p99 library "$db" mixed new) ms |"
   done
+  for db in "${backends[@]}"; do
+    echo "| writes: PUT /books/{id} with $copies copies of $loans loans, req/s (p99) | $db | $(rps library "$db" writes new) ($(p99 library "$db" writes new) ms)$(
+      if had_errors library "$db" writes new; then echo " ⚠ errors"; fi) |"
+    echo "| creates: POST /books with $copies copies of $loans loans, req/s (p99) | $db | $(rps library "$db" creates new) ($(p99 library "$db" creates new) ms)$(
+      if had_errors library "$db" creates new; then echo " ⚠ errors"; fi) |"
+  done
+  for db in "${backends[@]}"; do
+    echo "| PUT /books/{id} req/s ÷ $(anchor_name "$db") (objects' target: ≥ $(anchor_target "$db")) | $db | $(
+      ratio "$(rps library "$db" writes new)" "$(anchor_median library "$db")") ($(rps library "$db" writes new) ÷ $(anchor_median library "$db")) |"
+  done
 }
 
 # Prints the report.
@@ -262,12 +344,22 @@ write_report() {
     echo "  and $books books, each with $copies copies of $loans loans, seeded through the API with curl ($read_connections parallel connections)."
     echo "  Its reads are \`GET /books/{id}\`: the book joined to its author and the author's country, with"
     echo "  the copies (each joined to its branch) and each copy's loans (each joined to its member)."
-    echo "  Its writes are \`PUT /books/{id}\` with $copies new copies of $loans loans each (fresh title, ISBN and barcodes)."
+    echo "  Its writes are \`PUT /books/{id}\` with $copies new copies of $loans loans each (fresh title, ISBN and barcodes),"
+    echo "  which replaces the book's owned arrays, and its creates \`POST /books\` with as many (inserts only)."
   fi
   echo "- cqrsd: \`http.threads: $http_threads\`, \`query.actors: $query_actors\`, \`routing: key_affinity\`, \`log.level: warning\`, other settings at their defaults (SQLite WAL with \`synchronous=FULL\`)."
   if [[ " ${backends[*]} " == *" postgresql "* ]]; then
     echo "- PostgreSQL: a throw-away server on loopback with fsync on (default durability), \`max_connections=200\`."
   fi
+  echo "- Anchors, the backend's own limit, measured in the same run on the same disk and server, right before each writes run and once after the last (cqrsd idle meanwhile), each for ${duration} s:"
+  if [[ " ${backends[*]} " == *" sqlite "* ]]; then
+    echo "  on SQLite, \`cqrsd-probe sqlite-commits\`: single-row INSERTs, one transaction each, on one connection, into a fresh file"
+    echo "  in the folder of cqrsd's database, with cqrsd's pragmas (WAL, \`synchronous=FULL\`) and SQLite's automatic checkpoint;"
+  fi
+  if [[ " ${backends[*]} " == *" postgresql "* ]]; then
+    echo "  on PostgreSQL, \`pgbench -N -M prepared -c $write_connections -j $wrk_threads\` (scale 1) on the same server over TCP loopback, at the writes' connection count, after a ${warmup} s warm-up;"
+  fi
+  echo "  the targets compare the median PUT req/s with the median anchor."
   echo "- Each scenario: ${duration} s measured after a ${warmup} s warm-up (none for the cold-cache run), $read_connections connections for reads and mixed, $write_connections for writes."
   echo "- healthz and hot reads run on one process; before the hot and the mixed runs each of the $hot_ids hot ids is read once, which caches it."
   echo "- The cold Zipf run starts on a freshly started cqrsd, then the writes and the mixed run follow on it."

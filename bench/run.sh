@@ -17,6 +17,12 @@
 # curl. --quick runs each scenario for 3 s (1 s warm-up) instead of 10 s
 # (3 s) and probes 50 samples instead of 200.
 #
+# Beside the writes it measures the backend's own limit in the same run, on
+# the same disk and server: on SQLite single-row durable commits per second
+# (cqrsd-probe sqlite-commits), on PostgreSQL pgbench -N -M prepared at the
+# writes' connection count, right before each writes run and once after the
+# last. The report gives cqrsd's PUT req/s as a ratio to them.
+#
 # --compare REV builds the commit REV like this checkout (Release) in a git
 # worktree under build-release/compare/ and runs each scenario on this
 # checkout's cqrsd ("new") and on REV's ("old") alternately, each on a fresh
@@ -371,8 +377,19 @@ run_domain() {
       key="$([[ "$dom" == objects ]] && echo "$objects ids" || echo "$books books")"
       scenario "$dom" "$db" "$bin" zipf "$round" 0 "Zipf reads of GET $base/{id} over all $key, cold cache" \
         "$read_connections" / zipf.lua "${key%% *}" 110 "$base"
+      # The backend's own limit, on the same disk and server, right before
+      # each writes run and once more right after the last.
+      anchor "$dom" "$db" "before writes ($bin, round $round)"
       scenario "$dom" "$db" "$bin" writes "$round" "$warmup" "writes: PUT $base/{id}$(
         [[ "$dom" == library ]] && echo ", $copies copies of $loans loans each")" "$write_connections" / "${put[@]}"
+      if ((round == rounds)) && [[ "$bin" == "${dbins[-1]}" ]]; then
+        anchor "$dom" "$db" "after writes ($bin, round $round)"
+      fi
+      if [[ "$dom" == library ]]; then
+        scenario "$dom" "$db" "$bin" creates "$round" "$warmup" \
+          "creates: POST /books, $copies copies of $loans loans each" "$write_connections" / \
+          library_post.lua @run "$authors" "$branches" "$members" "$copies" "$loans"
+      fi
       # Cache the hot ids first, so that the writes invalidate cached views.
       get_all "$base" 1 "$hot_ids"
       scenario "$dom" "$db" "$bin" mixed "$round" "$warmup" "mixed 95% reads / 5% writes over $hot_ids ids" \
@@ -390,6 +407,94 @@ run_domain() {
     done
   fi
   stop_server
+}
+
+# -- anchors ------------------------------------------------------------------
+
+# The limits of the backends themselves, measured in the same run as cqrsd's
+# writes so that the report can give cqrsd's durable writes per second as a
+# ratio to them. cqrsd is running but idle meanwhile.
+
+# Creates the pgbench database on the PostgreSQL server (scale 1: 100,000
+# accounts), once per bench run.
+pgbench_database=cqrsd_bench_anchor
+pgbench_ready=0
+pgbench_init() {
+  ((pgbench_ready)) && return 0
+  [[ -x "$pg_bin/pgbench" ]] \
+    || fail "no pgbench beside the PostgreSQL server ($pg_bin/pgbench); install Debian's postgresql-client package"
+  pg_psql -p "$pg_port" -c "DROP DATABASE IF EXISTS $pgbench_database" \
+    -c "CREATE DATABASE $pgbench_database" >/dev/null \
+    || fail "cannot create the pgbench database $pgbench_database"
+  echo "run.sh: pgbench -i -s 1 on $pgbench_database"
+  pg_run "$pg_bin/pgbench" -i -q -s 1 -h 127.0.0.1 -p "$pg_port" -U cqrsd "$pgbench_database" \
+    >"$scratch_dir/pgbench-init.txt" 2>&1 || {
+    cat "$scratch_dir/pgbench-init.txt" >&2
+    fail "pgbench -i on $pgbench_database failed"
+  }
+  pgbench_ready=1
+}
+
+anchor_runs=0
+
+# Runs the anchor of backend $2 beside the writes of domain $1 (the report
+# calls the run "$3") for as long as a measured writes run and appends one
+# line to the results: per second, transactions, mean latency in ms.
+#   sqlite: cqrsd-probe sqlite-commits, single-row INSERTs, one transaction
+#     each, one connection, into a fresh file in the folder of cqrsd's
+#     database (the same disk), WAL with synchronous=FULL like cqrsd.
+#   postgresql: pgbench -N -M prepared on the same server at the writes'
+#     connection count, over TCP loopback like cqrsd, after a warm-up as long
+#     as the writes'.
+anchor() {
+  local dom="$1" db="$2" when="$3" output load rate count latency file
+  anchor_runs=$((anchor_runs + 1))
+  output="$scratch_dir/anchor-$dom-$db-$anchor_runs.txt"
+  load="$(load_1min)"
+  if [[ "$db" == sqlite ]]; then
+    file="$scratch_dir/sqlite-$dom-new/anchor-$anchor_runs.db"
+    echo "run.sh: [$dom, $db] anchor $when: single-row commits, ${duration} s, 1 connection"
+    "$probe_bin" sqlite-commits --path "$file" --seconds "$duration" >"$output" \
+      || fail "the SQLite anchor (cqrsd-probe sqlite-commits --path $file) failed"
+    rm -f "$file" "$file-wal" "$file-shm"
+    rate="$(probe_value sqlite_commits_per_second "$output")"
+    count="$(probe_value sqlite_commits "$output")"
+    latency="$(awk -v s="$(probe_value sqlite_seconds "$output")" -v n="$count" \
+      'BEGIN { if (n > 0) printf "%.3f", 1000 * s / n }')"
+    printf 'anchor\t%s\t%s\tsqlite\t%s\t%s\t1\t%s\t%s\t%s\n' "$dom" "$db" "$when" "$load" \
+      "$rate" "$count" "$latency" >>"$results"
+    echo "run.sh:   $rate commits/s ($count commits, mean $latency ms)"
+  else
+    pgbench_init
+    echo "run.sh: [$dom, $db] anchor $when: pgbench -N -M prepared, ${duration} s, $write_connections connections"
+    # A warm-up like the writes' (its figures are dropped): the first run
+    # after pgbench -i, or after cqrsd's writes, starts on cold caches.
+    if ((warmup > 0)) && ! pg_run "$pg_bin/pgbench" -N -M prepared -c "$write_connections" \
+      -j "$wrk_threads" -T "$warmup" -h 127.0.0.1 -p "$pg_port" -U cqrsd "$pgbench_database" \
+      >"$output.warmup" 2>&1; then
+      cat "$output.warmup" >&2
+      fail "pgbench -N -M prepared (warm-up) on $pgbench_database failed"
+    fi
+    if ! pg_run "$pg_bin/pgbench" -N -M prepared -c "$write_connections" -j "$wrk_threads" \
+      -T "$duration" -h 127.0.0.1 -p "$pg_port" -U cqrsd "$pgbench_database" >"$output" 2>&1; then
+      cat "$output" >&2
+      fail "pgbench -N -M prepared on $pgbench_database failed"
+    fi
+    # "tps = 1234.5 (without initial connection time)"; older pgbench also
+    # prints the rate including connections first.
+    rate="$(sed -n 's/^tps = \([0-9.]*\) (without initial connection.*/\1/p;s/^tps = \([0-9.]*\) (excluding connections.*/\1/p' \
+      "$output" | tail -n 1)"
+    count="$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$output")"
+    latency="$(sed -n 's/^latency average = \([0-9.]*\) ms.*/\1/p' "$output")"
+    [[ -n "$rate" && -n "$count" ]] || {
+      cat "$output" >&2
+      fail "cannot read tps and transactions from pgbench's output"
+    }
+    rate="$(awk -v r="$rate" 'BEGIN { printf "%.0f", r }')"
+    printf 'anchor\t%s\t%s\tpgbench\t%s\t%s\t%s\t%s\t%s\t%s\n' "$dom" "$db" "$when" "$load" \
+      "$write_connections" "$rate" "$count" "$latency" >>"$results"
+    echo "run.sh:   $rate tps ($count transactions, mean $latency ms)"
+  fi
 }
 
 # Invalidation visibility of domain $1 (objects) on backend $2, binary $3.

@@ -66,11 +66,10 @@ end
 
 local formats = {"hardcover", "paperback", "ebook"}
 
--- A PUT /books/{id} request that replaces the book and all its copies and
--- loans: a fresh title, ISBN and barcodes (unique over the bench run), a
--- random seeded author, and per copy a random branch and loans of random
--- members.
-function common.put_book(id, shape)
+-- The body of a library book with all its copies and loans: a fresh title,
+-- ISBN and barcodes (unique over the bench run), a random seeded author, and
+-- per copy a random branch and loans of random members.
+function common.book_body(shape)
   write_counter = write_counter + 1
   local key = string.format("w%d-%d-%d", shape.run, thread_number or 0, write_counter)
   local copies = {}
@@ -83,11 +82,22 @@ function common.put_book(id, shape)
     copies[c] = string.format('{"barcode":"%s-%d","branch_id":%d,"loans":[%s]}',
       key, c, math.random(1, shape.branches), table.concat(loans, ","))
   end
-  local body = string.format(
+  return string.format(
     '{"title":"book %s","isbn":"isbn-%s","format":"%s","price":%d.%02d,"in_print":%s,"author_id":%d,"copies":[%s]}',
     key, key, formats[math.random(1, 3)], math.random(1, 80), math.random(0, 99),
     math.random(0, 3) > 0 and "true" or "false", math.random(1, shape.authors), table.concat(copies, ","))
-  return wrk.format("PUT", "/books/" .. id, {["Content-Type"] = "application/json"}, body)
+end
+
+-- A PUT /books/{id} request that replaces the book and all its copies and
+-- loans (common.book_body).
+function common.put_book(id, shape)
+  return wrk.format("PUT", "/books/" .. id, {["Content-Type"] = "application/json"}, common.book_body(shape))
+end
+
+-- A POST /books request that creates a book with its copies and loans
+-- (common.book_body).
+function common.post_book(shape)
+  return wrk.format("POST", "/books", {["Content-Type"] = "application/json"}, common.book_body(shape))
 end
 
 return common
