@@ -14,36 +14,32 @@ report_keys() {
   fi
 }
 
+# An awk function for the two medians below: the median of v[1..n], which
+# it sorts in place (insertion sort: a handful of rounds).
+awk_median='
+function median_of(v, n,    i, j, x) {
+  for (i = 2; i <= n; i++) {
+    x = v[i]
+    for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]
+    v[j + 1] = x
+  }
+  return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+}'
+
 # The median over the rounds of field $5 of the wrk results of domain $1,
 # backend $2, scenario $3 and binary $4; nothing when it was not measured.
 median() {
-  awk -F '\t' -v d="$1" -v db="$2" -v k="$3" -v b="$4" -v f="$5" '
+  awk -F '\t' -v d="$1" -v db="$2" -v k="$3" -v b="$4" -v f="$5" "$awk_median"'
     $1 == "wrk" && $2 == d && $3 == db && $4 == k && $5 == b { v[++n] = $f + 0 }
-    END {
-      if (n == 0) exit
-      for (i = 2; i <= n; i++) {
-        x = v[i]
-        for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]
-        v[j + 1] = x
-      }
-      print (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-    }' "$results"
+    END { if (n > 0) print median_of(v, n) }' "$results"
 }
 
 # The median over its runs of the anchor of domain $1's runs on backend $2
 # (per second: SQLite commits or pgbench tps); nothing when not measured.
 anchor_median() {
-  awk -F '\t' -v d="$1" -v db="$2" '
+  awk -F '\t' -v d="$1" -v db="$2" "$awk_median"'
     $1 == "anchor" && $2 == d && $3 == db { v[++n] = $8 + 0 }
-    END {
-      if (n == 0) exit
-      for (i = 2; i <= n; i++) {
-        x = v[i]
-        for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]
-        v[j + 1] = x
-      }
-      printf "%.0f\n", (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-    }' "$results"
+    END { if (n > 0) printf "%.0f\n", median_of(v, n) }' "$results"
 }
 
 # The lowest and highest anchor of domain $1's runs on backend $2, as

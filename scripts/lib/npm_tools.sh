@@ -17,6 +17,9 @@
 # Prism releases need Node.js 24, and Redocly CLI 2 needs Node.js 20.19;
 # playwright-core 1.56.1 needs Node.js 18.
 
+# shellcheck source=scripts/lib/npm_install.sh
+source "$(dirname "${BASH_SOURCE[0]}")/npm_install.sh"
+
 CQRSD_REDOCLY_VERSION=1.34.20
 CQRSD_PRISM_VERSION=5.14.2
 CQRSD_PLAYWRIGHT_VERSION=1.56.1
@@ -30,52 +33,15 @@ cqrsd_npm_tools_dir() {
 
 # Installs the tools unless a finished install is there, then exports
 # CQRSD_REDOCLY, CQRSD_PRISM and CQRSD_PLAYWRIGHT_DIR. Returns non-zero,
-# saying why, on failure. Runs the install in a subshell so that `set -e`
-# does not leak into the caller.
+# saying why, on failure.
 cqrsd_npm_tools() {
   local dir
   dir="$(cqrsd_npm_tools_dir)"
-  if [[ ! -f "$dir/.installed" ]]; then
-    (
-      set -euo pipefail
-      fail() {
-        printf 'npm_tools.sh: ERROR: %s\n' "$*" >&2
-        exit 1
-      }
-      command -v node >/dev/null 2>&1 ||
-        fail "node not found: run scripts/deps.sh (it installs nodejs)"
-      command -v npm >/dev/null 2>&1 ||
-        fail "npm not found: run scripts/deps.sh (it installs npm)"
-      echo "npm_tools.sh: installing @redocly/cli@$CQRSD_REDOCLY_VERSION," \
-        "@stoplight/prism-cli@$CQRSD_PRISM_VERSION and" \
-        "playwright-core@$CQRSD_PLAYWRIGHT_VERSION into $dir" \
-        "(node $(node --version), npm $(npm --version))"
-      rm -rf "$dir"
-      mkdir -p "$dir"
-      cat >"$dir/package.json" <<EOF
-{
-  "name": "cqrsd-npm-tools",
-  "private": true,
-  "description": "npm tools for cqrsd's tests, installed by scripts/lib/npm_tools.sh",
-  "dependencies": {
-    "@redocly/cli": "$CQRSD_REDOCLY_VERSION",
-    "@stoplight/prism-cli": "$CQRSD_PRISM_VERSION",
-    "playwright-core": "$CQRSD_PLAYWRIGHT_VERSION"
-  }
-}
-EOF
-      (cd "$dir" && npm install --no-audit --no-fund --loglevel=error \
-        >"$dir/npm-install.log" 2>&1) || {
-        cat "$dir/npm-install.log" >&2
-        fail "npm install failed in $dir (log above)"
-      }
-      [[ -x "$dir/node_modules/.bin/redocly" && -x "$dir/node_modules/.bin/prism" ]] ||
-        fail "npm install left no redocly or prism command in $dir/node_modules/.bin"
-      [[ -f "$dir/node_modules/playwright-core/package.json" ]] ||
-        fail "npm install left no playwright-core in $dir/node_modules"
-      touch "$dir/.installed"
-    ) || return 1
-  fi
+  cqrsd_npm_install npm_tools.sh "$dir" \
+    "@redocly/cli@$CQRSD_REDOCLY_VERSION" \
+    "@stoplight/prism-cli@$CQRSD_PRISM_VERSION" \
+    "playwright-core@$CQRSD_PLAYWRIGHT_VERSION" \
+    -- .bin/redocly .bin/prism playwright-core/package.json || return 1
   export CQRSD_REDOCLY="$dir/node_modules/.bin/redocly"
   export CQRSD_PRISM="$dir/node_modules/.bin/prism"
   export CQRSD_PLAYWRIGHT_DIR="$dir/node_modules"
