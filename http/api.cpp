@@ -119,18 +119,20 @@ void read(exchange& x, const query& q) {
     }
     auto self = x.bridge.acquire();
     bool retry = false;
-    self->request(route.actor, timeout, atom::read_v, rr)
-        .receive([&](read_answer& a) { answer(a); },
-                 [&](caf::error& err) {
-                   // The actor died under us: its successor takes over shortly.
-                   retry = (err == caf::sec::request_receiver_down ||
-                            err == ec::actor_unavailable) &&
-                           attempt < read_attempts;
-                   if (!retry)
-                     reply_error(x.res, to_api_error(err));
-                   if (err == caf::sec::request_timeout)
-                     self.discard();
-                 });
+    auto asked =
+        actor_bridge::request(self.get(), route.actor, atom::read_v, rr);
+    actor_bridge::receive_within(
+        self.get(), asked.id(), timeout, [&](read_answer& a) { answer(a); },
+        [&](caf::error& err) {
+          // The actor died under us: its successor takes over shortly.
+          retry = (err == caf::sec::request_receiver_down ||
+                   err == ec::actor_unavailable) &&
+                  attempt < read_attempts;
+          if (!retry)
+            reply_error(x.res, to_api_error(err));
+          if (err == caf::sec::request_timeout)
+            self.discard();
+        });
     if (!retry)
       return;
     std::this_thread::sleep_for(std::chrono::milliseconds{10 * attempt});
@@ -257,9 +259,8 @@ void write(exchange& x, const route_match& m) {
     return;
   }
   auto self = x.bridge.acquire();
-  auto answer = self->request(
-      command_node, std::chrono::milliseconds{x.cfg.command.timeout_ms},
-      atom::apply_v, std::move(*cmd));
+  auto answer = actor_bridge::request(self.get(), command_node, atom::apply_v,
+                                      std::move(*cmd));
   // Losing the link answers the write at once, as `command_node_lost`.
   auto ticket = x.n.commands().track(
       *route, caf::actor_cast<caf::strong_actor_ptr>(self.get()), answer.id());
@@ -268,7 +269,9 @@ void write(exchange& x, const route_match& m) {
     reply_error(x.res, ec::command_node_lost, command_node_lost_message);
     return;
   }
-  answer.receive(
+  actor_bridge::receive_within(
+      self.get(), answer.id(),
+      std::chrono::milliseconds{x.cfg.command.timeout_ms},
       [&](write_result& r) {
         answer_seq(x, r.seq);
         if (r.replayed)
@@ -325,28 +328,30 @@ void commits(exchange& x) {
   // Seqs are gapless: one commit past the page tells whether another follows.
   seq_t up_to = from + std::min<seq_t>(limit + 1, INT64_MAX - from);
   auto self = x.bridge.acquire();
-  self->request(x.n.readers(), commits_timeout, atom::commits_v, from, up_to)
-      .receive(
-          [&](std::vector<commit_entry>& entries) {
-            bool more = entries.size() > limit;
-            if (more)
-              entries.resize(limit);
-            auto items = nlohmann::json::array();
-            for (auto& e : entries)
-              items.push_back({{"seq", e.seq}, {"keys", std::move(e.changed)}});
-            nlohmann::json next = nullptr;
-            if (more)
-              next = entries.back().seq;
-            reply(x.res, 200,
-                  nlohmann::json{{"items", std::move(items)},
-                                 {"next_after", std::move(next)}}
-                      .dump());
-          },
-          [&](caf::error& err) {
-            reply_error(x.res, to_api_error(err));
-            if (err == caf::sec::request_timeout)
-              self.discard();
-          });
+  auto asked = actor_bridge::request(self.get(), x.n.readers(), atom::commits_v,
+                                     from, up_to);
+  actor_bridge::receive_within(
+      self.get(), asked.id(), commits_timeout,
+      [&](std::vector<commit_entry>& entries) {
+        bool more = entries.size() > limit;
+        if (more)
+          entries.resize(limit);
+        auto items = nlohmann::json::array();
+        for (auto& e : entries)
+          items.push_back({{"seq", e.seq}, {"keys", std::move(e.changed)}});
+        nlohmann::json next = nullptr;
+        if (more)
+          next = entries.back().seq;
+        reply(x.res, 200,
+              nlohmann::json{{"items", std::move(items)},
+                             {"next_after", std::move(next)}}
+                  .dump());
+      },
+      [&](caf::error& err) {
+        reply_error(x.res, to_api_error(err));
+        if (err == caf::sec::request_timeout)
+          self.discard();
+      });
 }
 
 nlohmann::json link_state(node& n) {
