@@ -111,6 +111,16 @@ private:
   bool broken_ = false;
   read_failure failure_ = read_failure::none;
   std::string failure_message_;
+  // The connection's addresses, read once: cpp-httplib asks for both on
+  // every request (REMOTE_ADDR and LOCAL_ADDR headers), a system call each,
+  // and they stay the same for the connection's life.
+  struct address {
+    bool known = false;
+    std::string ip;
+    int port = 0;
+  };
+  mutable address remote_;
+  mutable address local_;
 };
 
 } // namespace cqrs::http
