@@ -277,12 +277,33 @@ void write_store::commit() {
       return;
     }
   }
-  for (const auto& entry : log_) {
-    long long seq = static_cast<long long>(entry.seq);
-    q.exec("INSERT INTO commit_log (seq, committed_at, changed)"
-           " VALUES (:seq, :committed_at, :changed)",
-           soci::use(seq), soci::use(entry.committed_at),
-           soci::use(entry.changed));
+  static const std::string insert_log =
+      "INSERT INTO commit_log (seq, committed_at, changed)"
+      " VALUES (:seq, :committed_at, :changed)";
+  if (backend_ == database_backend::sqlite && log_.size() > 1) {
+    // All rows in one run of the kept statement (SOCI steps it once per
+    // row): one bind, execute and reset for the batch, not one per command.
+    std::vector<long long> seqs;
+    std::vector<std::string> committed_at;
+    std::vector<std::string> changed;
+    seqs.reserve(log_.size());
+    committed_at.reserve(log_.size());
+    changed.reserve(log_.size());
+    for (auto& entry : log_) {
+      seqs.push_back(static_cast<long long>(entry.seq));
+      committed_at.push_back(std::move(entry.committed_at));
+      changed.push_back(std::move(entry.changed));
+    }
+    // A text of its own, so each kept statement is always bound alike.
+    static const std::string insert_log_rows = insert_log + " -- rows";
+    q.exec(insert_log_rows, soci::use(seqs), soci::use(committed_at),
+           soci::use(changed));
+  } else {
+    for (const auto& entry : log_) {
+      long long seq = static_cast<long long>(entry.seq);
+      q.exec(insert_log, soci::use(seq), soci::use(entry.committed_at),
+             soci::use(entry.changed));
+    }
   }
   log_.clear();
   q.exec("COMMIT");
