@@ -55,9 +55,9 @@ struct route_match {
 
 /// Every route of a node: the fixed ones (probes, /status, /openapi.json,
 /// /commits, and the web pages, each of which also matches every path
-/// below it), then `/<segment>` and `/<segment>/{id}` for each segment of the domain's
-/// resources and views, then `unknown` for paths that match none. Built
-/// once at start; matching allocates nothing.
+/// below it), then `/<segment>` and `/<segment>/{id}` for each segment of
+/// the domain's resources and views, then `unknown` for paths that match
+/// none. Built once at start; matching allocates nothing.
 class route_table {
 public:
   explicit route_table(const domain& d);
