@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <mutex>
 #include <system_error>
 
 #include <httplib.h>
@@ -159,6 +160,11 @@ std::string_view policy_of(std::string_view page) {
 
 } // namespace
 
+const std::string& asset::gzipped() const {
+  std::call_once(gzip_->once, [this] { gzip_->data = gzip_of(body); });
+  return gzip_->data;
+}
+
 asset_folder asset_folder::load(const std::string& dir) {
   asset_folder result;
   result.dir_ = dir;
@@ -207,7 +213,6 @@ asset_folder asset_folder::load(const std::string& dir) {
       a.content_type = content_type_of(it->path().extension().string());
       a.html = a.content_type.substr(0, 9) == "text/html";
       a.etag = etag_of(body);
-      a.gzipped = gzip_of(body);
       a.body = std::move(body);
       result.bytes_ += a.body.size();
       ++result.files_;
@@ -280,9 +285,9 @@ void answer_asset(const asset_folder& folder, const httplib::Request& req,
   // A content provider with a length: cpp-httplib sends it as it is,
   // without compressing it again.
   const std::string* body = &file->body;
-  if (!file->gzipped.empty() &&
-      accepts_gzip(req.get_header_value("Accept-Encoding"))) {
-    body = &file->gzipped;
+  if (accepts_gzip(req.get_header_value("Accept-Encoding")) &&
+      !file->gzipped().empty()) {
+    body = &file->gzipped();
     res.set_header("Content-Encoding", "gzip");
   }
   res.set_content_provider(

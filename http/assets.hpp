@@ -7,6 +7,8 @@
 
 #include <cstddef>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -20,14 +22,25 @@ namespace cqrs::http {
 /// One file of the folder, ready to answer.
 struct asset {
   std::string body;
-  /// `body` gzipped once at load, for clients that accept gzip; empty when
-  /// that would not make it smaller. (cpp-httplib would otherwise compress
-  /// each answer anew, at Brotli's slowest level: 3 s for Swagger UI.)
-  std::string gzipped;
   std::string_view content_type;
   /// A strong validator of `body`, quoted: `"<hex>"`.
   std::string etag;
   bool html = false;
+
+  /// `body` gzipped, for clients that accept gzip; empty when that would
+  /// not make it smaller. Made by the first request that asks, once, and
+  /// kept (not at load: zlib's best level takes about 100 ms for Swagger
+  /// UI, which every start would pay). cpp-httplib would otherwise compress
+  /// each answer anew, at Brotli's slowest level: 3 s for Swagger UI.
+  const std::string& gzipped() const;
+
+private:
+  struct gzip_cache {
+    std::once_flag once;
+    std::string data;
+  };
+  /// Shared by the copies of an asset (a page's index has three paths).
+  std::shared_ptr<gzip_cache> gzip_ = std::make_shared<gzip_cache>();
 };
 
 /// The files of a web folder, by URL path.
