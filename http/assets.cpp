@@ -183,14 +183,17 @@ asset_folder asset_folder::load(const std::string& dir) {
     }
     fs::recursive_directory_iterator it{root, ec};
     for (; !ec && it != fs::recursive_directory_iterator{}; it.increment(ec)) {
+      // Errors about one entry (a dangling link, say) skip that entry; only
+      // the walk's own errors, in `ec`, end it.
+      std::error_code entry_ec;
       auto name = it->path().filename().string();
       if (!servable_name(name) || it.depth() >= max_depth) {
-        if (it->is_directory(ec))
+        if (it->is_directory(entry_ec))
           it.disable_recursion_pending();
         continue;
       }
       // Symbolic links are not followed: every file served lies inside.
-      if (!it->is_regular_file(ec) || it->is_symlink(ec))
+      if (it->is_symlink(entry_ec) || !it->is_regular_file(entry_ec))
         continue;
       if (result.files_ == max_files) {
         result.problem_ = "more than " + std::to_string(max_files) +
