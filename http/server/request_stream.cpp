@@ -61,28 +61,47 @@ ssize_t request_stream::write(const char* ptr, size_t size) {
   return send_all(ptr, size) ? static_cast<ssize_t>(size) : -1;
 }
 
-void request_stream::get_remote_ip_and_port(std::string& ip, int& port) const {
-  if (!remote_.known) {
+namespace {
+
+/// The text form of `addr`'s address, and its port.
+void to_ip_and_port(const sockaddr_storage& addr, std::string& ip, int& port) {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (addr.ss_family == AF_INET) {
+    auto& a = reinterpret_cast<const sockaddr_in&>(addr);
+    ::inet_ntop(AF_INET, &a.sin_addr, text, sizeof(text));
+    port = ntohs(a.sin_port);
+  } else if (addr.ss_family == AF_INET6) {
+    auto& a = reinterpret_cast<const sockaddr_in6&>(addr);
+    ::inet_ntop(AF_INET6, &a.sin6_addr, text, sizeof(text));
+    port = ntohs(a.sin6_port);
+  }
+  ip = text;
+}
+
+/// The address `name` (getpeername or getsockname) gives for `fd`, asked
+/// once per connection and kept in `a`.
+template <class Address>
+void known_address(int fd, int (*name)(int, sockaddr*, socklen_t*), Address& a,
+                   std::string& ip, int& port) {
+  if (!a.known) {
     sockaddr_storage addr{};
     socklen_t len = sizeof(addr);
-    if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
-      to_ip_and_port(addr, remote_.ip, remote_.port);
-    remote_.known = true;
+    if (name(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
+      to_ip_and_port(addr, a.ip, a.port);
+    a.known = true;
   }
-  ip = remote_.ip;
-  port = remote_.port;
+  ip = a.ip;
+  port = a.port;
+}
+
+} // namespace
+
+void request_stream::get_remote_ip_and_port(std::string& ip, int& port) const {
+  known_address(fd_, ::getpeername, remote_, ip, port);
 }
 
 void request_stream::get_local_ip_and_port(std::string& ip, int& port) const {
-  if (!local_.known) {
-    sockaddr_storage addr{};
-    socklen_t len = sizeof(addr);
-    if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
-      to_ip_and_port(addr, local_.ip, local_.port);
-    local_.known = true;
-  }
-  ip = local_.ip;
-  port = local_.port;
+  known_address(fd_, ::getsockname, local_, ip, port);
 }
 
 // -- connection life ----------------------------------------------------------
@@ -120,21 +139,6 @@ void request_stream::begin_request() {
 }
 
 // -- reading and writing ------------------------------------------------------
-
-void request_stream::to_ip_and_port(const sockaddr_storage& addr,
-                                    std::string& ip, int& port) {
-  char text[INET6_ADDRSTRLEN] = {};
-  if (addr.ss_family == AF_INET) {
-    auto& a = reinterpret_cast<const sockaddr_in&>(addr);
-    ::inet_ntop(AF_INET, &a.sin_addr, text, sizeof(text));
-    port = ntohs(a.sin_port);
-  } else if (addr.ss_family == AF_INET6) {
-    auto& a = reinterpret_cast<const sockaddr_in6&>(addr);
-    ::inet_ntop(AF_INET6, &a.sin6_addr, text, sizeof(text));
-    port = ntohs(a.sin6_port);
-  }
-  ip = text;
-}
 
 bool request_stream::check_head_byte(char c) {
   const char* what = nullptr;

@@ -66,9 +66,6 @@ public:
   bool broken() const noexcept { return broken_; }
 
 private:
-  static void to_ip_and_port(const sockaddr_storage& addr, std::string& ip,
-                             int& port);
-
   // The most body bytes a request may send: a chunked body's framing can
   // double a small body, so allow twice the limit and some slack.
   uint64_t max_wire_body_bytes() const noexcept {
