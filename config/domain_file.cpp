@@ -10,9 +10,9 @@
 #include <stdexcept>
 #include <utility>
 
-#include <openssl/evp.h>
 #include <yaml-cpp/yaml.h>
 
+#include "common/sha256.hpp"
 #include "config/domain_reading.hpp"
 #include "config/yaml_document.hpp"
 
@@ -397,24 +397,6 @@ private:
   }
 };
 
-std::string sha256_hex(const std::string& text) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx{EVP_MD_CTX_new(),
-                                                              EVP_MD_CTX_free};
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.get(), text.data(), text.size()) != 1 ||
-      EVP_DigestFinal_ex(ctx.get(), digest, &size) != 1)
-    throw std::runtime_error{"SHA-256 is unavailable"};
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < size; ++i) {
-    out += hex[digest[i] >> 4];
-    out += hex[digest[i] & 0xF];
-  }
-  return out;
-}
-
 } // namespace
 
 // -- public API ---------------------------------------------------------------
@@ -466,7 +448,7 @@ std::optional<domain> parse_domain(const std::string& yaml_text,
                 return x.segment < y.segment;
               });
     derive(d);
-    d.digest = sha256_hex(canonical_text(d));
+    d.digest = sha256_hex({canonical_text(d)});
     return d;
   } catch (const std::exception& e) {
     reader.fail("", std::string{"cannot load the domain file: "} + e.what());

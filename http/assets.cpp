@@ -7,13 +7,14 @@
 #include <iterator>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <system_error>
 
 #include <httplib.h>
-#include <openssl/evp.h>
 #include <zlib.h>
 
 #include "common/error.hpp"
+#include "common/sha256.hpp"
 #include "http/replies.hpp"
 
 namespace cqrs::http {
@@ -59,19 +60,7 @@ bool servable_name(const std::string& name) {
 
 /// `"<hex>"`: the first 128 bits of the body's SHA-256.
 std::string etag_of(const std::string& body) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  if (EVP_Digest(body.data(), body.size(), digest, &size, EVP_sha256(),
-                 nullptr) != 1)
-    size = 0;
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string result = "\"";
-  for (unsigned int i = 0; i < std::min(size, 16u); ++i) {
-    result += hex[digest[i] >> 4];
-    result += hex[digest[i] & 0xf];
-  }
-  result += '"';
-  return result;
+  return '"' + sha256_hex({body}).substr(0, 32) + '"';
 }
 
 /// `body` in the gzip format at zlib's best compression; empty when zlib
@@ -95,53 +84,59 @@ std::string gzip_of(const std::string& body) {
   return out;
 }
 
-/// Whether an `Accept-Encoding` value accepts gzip: it names `gzip` or `*`
-/// without `q=0` (RFC 9110 §12.5.3).
-bool accepts_gzip(std::string_view header) {
-  auto trim = [](std::string_view x) {
-    while (!x.empty() && (x.front() == ' ' || x.front() == '\t'))
-      x.remove_prefix(1);
-    while (!x.empty() && (x.back() == ' ' || x.back() == '\t'))
-      x.remove_suffix(1);
-    return x;
-  };
-  while (!header.empty()) {
-    auto comma = header.find(',');
-    auto item = header.substr(0, comma);
-    header = comma == std::string_view::npos ? std::string_view{}
-                                             : header.substr(comma + 1);
-    auto semicolon = item.find(';');
-    auto coding = trim(item.substr(0, semicolon));
-    if (coding != "gzip" && coding != "x-gzip" && coding != "*")
-      continue;
-    if (semicolon == std::string_view::npos)
-      return true;
-    auto q = trim(item.substr(semicolon + 1));
-    // q=0, q=0.0, q=0.00, q=0.000 refuse it; any other weight accepts.
-    return !(q.substr(0, 3) == "q=0" &&
-             q.find_first_not_of("0.", 2) == std::string_view::npos);
+/// `x` without the spaces and tabs around it.
+std::string_view trimmed(std::string_view x) {
+  while (!x.empty() && (x.front() == ' ' || x.front() == '\t'))
+    x.remove_prefix(1);
+  while (!x.empty() && (x.back() == ' ' || x.back() == '\t'))
+    x.remove_suffix(1);
+  return x;
+}
+
+/// The first item of the comma-separated header value `list`, trimmed, for
+/// which `pred` holds; nullopt when none does.
+template <class Pred>
+std::optional<std::string_view> first_item(std::string_view list, Pred pred) {
+  while (!list.empty()) {
+    auto comma = list.find(',');
+    auto item = trimmed(list.substr(0, comma));
+    list = comma == std::string_view::npos ? std::string_view{}
+                                           : list.substr(comma + 1);
+    if (pred(item))
+      return item;
   }
-  return false;
+  return std::nullopt;
+}
+
+/// Whether an `Accept-Encoding` value accepts gzip: the first item that
+/// names `gzip` or `*` decides, and does unless its weight is `q=0`
+/// (RFC 9110 §12.5.3).
+bool accepts_gzip(std::string_view header) {
+  auto item = first_item(header, [](std::string_view x) {
+    auto coding = trimmed(x.substr(0, x.find(';')));
+    return coding == "gzip" || coding == "x-gzip" || coding == "*";
+  });
+  if (!item)
+    return false;
+  auto semicolon = item->find(';');
+  if (semicolon == std::string_view::npos)
+    return true;
+  auto q = trimmed(item->substr(semicolon + 1));
+  // q=0, q=0.0, q=0.00, q=0.000 refuse it; any other weight accepts.
+  return !(q.substr(0, 3) == "q=0" &&
+           q.find_first_not_of("0.", 2) == std::string_view::npos);
 }
 
 /// Whether an `If-None-Match` value names `etag` (RFC 9110 §13.1.2: weak
 /// comparison, a list, or `*`).
 bool none_match_holds(std::string_view header, std::string_view etag) {
-  while (!header.empty()) {
-    auto comma = header.find(',');
-    auto item = header.substr(0, comma);
-    header = comma == std::string_view::npos ? std::string_view{}
-                                             : header.substr(comma + 1);
-    while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
-      item.remove_prefix(1);
-    while (!item.empty() && (item.back() == ' ' || item.back() == '\t'))
-      item.remove_suffix(1);
-    if (item.substr(0, 2) == "W/")
-      item.remove_prefix(2);
-    if (item == "*" || item == etag)
-      return true;
-  }
-  return false;
+  return first_item(header,
+                    [&](std::string_view item) {
+                      if (item.substr(0, 2) == "W/")
+                        item.remove_prefix(2);
+                      return item == "*" || item == etag;
+                    })
+      .has_value();
 }
 
 /// The Content-Security-Policy of a page's HTML: its own scripts, styles

@@ -1,11 +1,9 @@
 // Checking Idempotency-Key values and hashing write requests.
 #include "http/idempotency.hpp"
 
-#include <memory>
-#include <stdexcept>
-
 #include <nlohmann/json.hpp>
-#include <openssl/evp.h>
+
+#include "common/sha256.hpp"
 
 namespace cqrs::http {
 
@@ -29,26 +27,7 @@ std::string request_hash(std::string_view method, std::string_view path,
     canonical = nlohmann::json::parse(body.begin(), body.end()).dump();
   // Method and path never contain a line feed, so the parts cannot run into
   // each other.
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx{EVP_MD_CTX_new(),
-                                                              EVP_MD_CTX_free};
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.get(), method.data(), method.size()) != 1 ||
-      EVP_DigestUpdate(ctx.get(), "\n", 1) != 1 ||
-      EVP_DigestUpdate(ctx.get(), path.data(), path.size()) != 1 ||
-      EVP_DigestUpdate(ctx.get(), "\n", 1) != 1 ||
-      EVP_DigestUpdate(ctx.get(), canonical.data(), canonical.size()) != 1 ||
-      EVP_DigestFinal_ex(ctx.get(), digest, &size) != 1)
-    throw std::runtime_error("SHA-256 of the request failed");
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string result;
-  result.reserve(2 * size);
-  for (unsigned int i = 0; i < size; ++i) {
-    result += hex[digest[i] >> 4];
-    result += hex[digest[i] & 0x0f];
-  }
-  return result;
+  return sha256_hex({method, "\n", path, "\n", canonical});
 }
 
 } // namespace cqrs::http
