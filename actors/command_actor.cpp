@@ -12,6 +12,8 @@ command_actor_state::~command_actor_state() {
   for (auto& rp : promises)
     rp.deliver(make_cqrs_error(ec::actor_unavailable,
                                "the command actor stopped before the commit"));
+  if (cfg.handover && store && !store->deposed())
+    *cfg.handover = std::move(store);
 }
 
 void command_actor_state::prune_idempotency_keys(bool force) {
@@ -73,17 +75,35 @@ void command_actor_state::flush() {
   promises.clear();
 }
 
+namespace {
+
+// The leader's write store lost the lock: stop, and let the node step down.
+void step_down(command_actor_ptr self) {
+  CQRS_LOG(warning, "command_actor",
+           "the write session lost the leader lock; this node no longer "
+           "writes");
+  self->quit(make_cqrs_error(ec::not_leader,
+                             "the command actor lost the leader lock"));
+}
+
+} // namespace
+
 command_actor::behavior_type command_actor_impl(command_actor_ptr self,
                                                 command_actor_config cfg,
                                                 command_node_actor publisher) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.publisher = std::move(publisher);
-  auto store =
-      write_store::open(st.cfg.database, st.cfg.dom, st.cfg.idempotency_ttl);
+  auto store = st.cfg.open_store
+                   ? st.cfg.open_store()
+                   : write_store::open(st.cfg.database, st.cfg.dom,
+                                       st.cfg.idempotency_ttl);
   if (!store) {
-    CQRS_LOG(error, "command_actor",
-             "cannot open write store: " << error_message(store.error()));
+    if (store.error() == ec::not_leader)
+      CQRS_LOG(warning, "command_actor", error_message(store.error()));
+    else
+      CQRS_LOG(error, "command_actor",
+               "cannot open write store: " << error_message(store.error()));
     self->quit(store.error());
     return command_actor::behavior_type::make_empty_behavior();
   }
@@ -94,6 +114,9 @@ command_actor::behavior_type command_actor_impl(command_actor_ptr self,
   st.prune_idempotency_keys(true);
   if (st.cfg.faults)
     st.fault = st.cfg.faults->command_actor();
+  auto keep_alive_interval = st.cfg.leader_lease / 4;
+  if (keep_alive_interval.count() > 0)
+    self->delayed_send(self, keep_alive_interval, atom::tick_v);
   return {
       [self](atom::apply, command& cmd) {
         auto& st = self->state;
@@ -116,7 +139,19 @@ command_actor::behavior_type command_actor_impl(command_actor_ptr self,
           st.flush();
         return rp;
       },
-      [self](atom::flush) { self->state.flush(); },
+      [self](atom::flush) {
+        auto& st = self->state;
+        st.flush();
+        if (st.store->deposed())
+          step_down(self);
+      },
+      [self, keep_alive_interval](atom::tick) {
+        if (!self->state.store->keep_alive()) {
+          step_down(self);
+          return;
+        }
+        self->delayed_send(self, keep_alive_interval, atom::tick_v);
+      },
   };
 }
 

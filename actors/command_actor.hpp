@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -20,8 +21,31 @@
 
 namespace cqrs {
 
+/// Opens the command actor's write store.
+using store_opener =
+    std::function<caf::expected<std::unique_ptr<write_store>>()>;
+
+/// A write store handed from one owner to the next; taken once.
+using store_slot = std::shared_ptr<std::unique_ptr<write_store>>;
+
 struct command_actor_config {
   database_settings database;
+  /// The `node.name` of this node, which other nodes show as the leader.
+  std::string node_name;
+  /// Opens the write store; empty: `write_store::open` on `database`. The
+  /// leader of command node failover opens its locked store here
+  /// (actors/leader_elector.hpp).
+  store_opener open_store;
+  /// Non-zero on the leader of command node failover: the lease of its
+  /// session (`cluster.leader_lease_ms`). The actor keeps the session alive
+  /// four times a lease, and stops with `ec::not_leader` once it has lost
+  /// the lock.
+  std::chrono::milliseconds leader_lease{0};
+  /// Where a stopping actor leaves its store, unless it lost the lock, for
+  /// `open_store` to give its successor: the leader's write session, and so
+  /// the lock, outlives a restart of the command actor. Null: the store
+  /// closes with the actor.
+  store_slot handover;
   /// The domain whose resources the commands write.
   std::shared_ptr<const domain> dom;
   /// Most commands in one transaction.

@@ -55,6 +55,15 @@ command_supervisor_impl(command_supervisor_ptr self, command_actor_config cfg,
     }
     if (msg.source != st.current.address() || is_shutdown(msg.reason))
       return;
+    if (msg.reason == ec::not_leader) {
+      // Another node leads: a successor could not write either. The node
+      // steps down (actors/leader_elector.hpp).
+      CQRS_LOG(warning, "command_supervisor",
+               "the command actor lost the leader lock; stopping the "
+               "command node");
+      self->quit(msg.reason);
+      return;
+    }
     if (!st.budget.try_restart()) {
       give_up(self, st.supervision, "command actor", msg.reason);
       return;
@@ -76,7 +85,7 @@ command_supervisor_impl(command_supervisor_ptr self, command_actor_config cfg,
         return self->delegate(self->state.current, a, std::move(cmd));
       },
       [self](atom::subscribe, hub_actor& hub,
-             const std::string& digest) -> caf::result<seq_t> {
+             const std::string& digest) -> caf::result<seq_t, std::string> {
         auto& st = self->state;
         const auto& ours = st.cfg.dom->digest;
         if (digest != ours) {
@@ -97,8 +106,9 @@ command_supervisor_impl(command_supervisor_ptr self, command_actor_config cfg,
                         << " subscribed at seq " << st.last_seq);
         self->monitor(hub);
         st.hubs.push_back(std::move(hub));
-        return st.last_seq;
+        return caf::result<seq_t, std::string>{st.last_seq, st.cfg.node_name};
       },
+      [self](atom::ping) { return self->state.last_seq; },
       [self](atom::invalidate, invalidation& inv) {
         auto& st = self->state;
         st.last_seq = std::max(st.last_seq, inv.to_seq);

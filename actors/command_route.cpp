@@ -16,13 +16,17 @@ const char* const command_node_lost_message =
     "Idempotency-Key is safe: a write that was applied is answered from its "
     "key, not applied twice";
 
-void command_route::set(command_node_actor node) {
+void command_route::set(command_node_actor node, std::string leader) {
   std::lock_guard<std::mutex> guard{mtx_};
   // The same node again (the link subscribing to the local command node):
   // writes registered under the current generation stay valid.
-  if (node && current_->node == node)
+  if (node && current_->node == node) {
+    if (!leader.empty() && current_->leader != leader)
+      std::atomic_store(&current_, std::make_shared<const target>(target{
+                                       node, std::move(leader), generation_}));
     return;
-  replace(std::move(node));
+  }
+  replace(std::move(node), std::move(leader));
 }
 
 void command_route::clear() {
@@ -33,7 +37,7 @@ void command_route::clear() {
     std::lock_guard<std::mutex> guard{mtx_};
     if (!current_->node && waiters_.empty())
       return;
-    replace(command_node_actor{});
+    replace(command_node_actor{}, {});
     lost.reserve(waiters_.size());
     for (auto& [ticket, w] : waiters_)
       lost.push_back(std::move(w));
@@ -63,9 +67,10 @@ bool command_route::forget(uint64_t ticket) {
   return waiters_.erase(ticket) != 0;
 }
 
-void command_route::replace(command_node_actor node) {
-  std::atomic_store(&current_, std::make_shared<const target>(
-                                   target{std::move(node), ++generation_}));
+void command_route::replace(command_node_actor node, std::string leader) {
+  std::atomic_store(&current_,
+                    std::make_shared<const target>(target{
+                        std::move(node), std::move(leader), ++generation_}));
 }
 
 } // namespace cqrs

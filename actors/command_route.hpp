@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 
 #include <caf/actor_control_block.hpp>
@@ -30,14 +31,16 @@ public:
   /// A command node and the incarnation of the route that led to it.
   struct target {
     command_node_actor node;
+    /// The `node.name` of the command node; empty when unknown.
+    std::string leader;
     /// Changes with every `clear`, and every `set` to another node.
     uint64_t generation = 0;
   };
 
   command_route() : current_(std::make_shared<const target>()) {}
 
-  /// Routes writes to `node`.
-  void set(command_node_actor node);
+  /// Routes writes to `node`, whose `node.name` is `leader`.
+  void set(command_node_actor node, std::string leader = {});
 
   /// No command node is reachable: writes fail until `set`. Every write in
   /// flight gets `ec::command_node_lost` as its answer now.
@@ -67,7 +70,7 @@ private:
   };
 
   // Installs `node` as a new generation; the caller holds `mtx_`.
-  void replace(command_node_actor node);
+  void replace(command_node_actor node, std::string leader);
 
   std::shared_ptr<const target> current_;
   std::mutex mtx_;

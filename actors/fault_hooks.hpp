@@ -56,6 +56,10 @@ public:
 
   /// The fault of the invalidation hub; null for none.
   virtual std::unique_ptr<batch_fault> hub() = 0;
+
+  /// Whether the leader of command node failover goes on writing after
+  /// losing its session, without the lock: the fault that fencing prevents.
+  virtual bool fencing_disabled() { return false; }
 };
 
 /// Null everywhere in the product.

@@ -68,6 +68,8 @@ CAF_ADD_ATOM(cqrsd, cqrs::atom, heartbeat, "heartbeat")
 CAF_ADD_ATOM(cqrsd, cqrs::atom, connected, "connected")
 CAF_ADD_ATOM(cqrsd, cqrs::atom, disconnect, "disconnect")
 CAF_ADD_ATOM(cqrsd, cqrs::atom, tick, "tick")
+CAF_ADD_ATOM(cqrsd, cqrs::atom, ping, "ping")
+CAF_ADD_ATOM(cqrsd, cqrs::atom, local, "local")
 
 CAF_ADD_TYPE_ID(cqrsd, (cqrs::command))
 CAF_ADD_TYPE_ID(cqrsd, (cqrs::write_result))

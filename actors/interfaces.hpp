@@ -19,7 +19,10 @@ using command_actor = caf::typed_actor<
     // Applies a command; answers only after its commit is durable.
     caf::replies_to<atom::apply, command>::with<write_result>,
     // Commits the commands queued so far (the actor sends this to itself).
-    caf::reacts_to<atom::flush>>;
+    caf::reacts_to<atom::flush>,
+    // The leader of command node failover keeps its session, and so the
+    // leader lock, alive (the actor sends this to itself).
+    caf::reacts_to<atom::tick>>;
 
 /// A query actor: a private read-through cache of flat read models.
 using query_actor = caf::typed_actor<
@@ -70,10 +73,14 @@ using command_node_actor = caf::typed_actor<
     // Applies a command; answers only after its commit is durable.
     caf::replies_to<atom::apply, command>::with<write_result>,
     // Registers a hub of a node serving the domain with the given digest;
-    // answers the last committed seq, or `ec::domain_mismatch` when the
-    // command node serves another domain. From then on the hub receives
-    // every batch and heartbeat.
-    caf::replies_to<atom::subscribe, hub_actor, std::string>::with<seq_t>,
+    // answers the last committed seq and the command node's `node.name`, or
+    // `ec::domain_mismatch` when the command node serves another domain.
+    // From then on the hub receives every batch and heartbeat.
+    caf::replies_to<atom::subscribe, hub_actor, std::string>::with<seq_t,
+                                                                   std::string>,
+    // Answers the last committed seq: the links of other nodes ask, to
+    // learn that the command node still answers.
+    caf::replies_to<atom::ping>::with<seq_t>,
     // A committed batch from the command actor, published to every hub.
     caf::reacts_to<atom::invalidate, invalidation>,
     // Sends a heartbeat to every hub (the node sends this to itself).
@@ -83,7 +90,14 @@ using command_node_actor = caf::typed_actor<
 /// tells the hub when the link comes and goes, and reconnects with backoff.
 using link_actor = caf::typed_actor<
     // Tries to (re)connect (the link sends this to itself).
-    caf::reacts_to<atom::retry>>;
+    caf::reacts_to<atom::retry>,
+    // Checks that the remote command node still answers (the link sends
+    // this to itself).
+    caf::reacts_to<atom::tick>,
+    // This node leads now and runs the given command node: link to it.
+    // An invalid handle: it stepped down, find the leader among the
+    // remote command nodes.
+    caf::reacts_to<atom::local, command_node_actor>>;
 
 /// The query supervisor: spawns, monitors and respawns query actors. It
 /// takes no messages, only exits, and so has no typed interface (CAF has no

@@ -9,6 +9,7 @@
 #include <caf/message.hpp>
 #include <caf/openssl/publish.hpp>
 #include <caf/send.hpp>
+#include <caf/spawn_options.hpp>
 
 #include "actors/cluster_link.hpp"
 #include "actors/db_reader.hpp"
@@ -69,12 +70,25 @@ caf::expected<std::unique_ptr<node>>
 node::start(caf::actor_system& sys, const settings& cfg,
             std::shared_ptr<const domain> d, give_up_handler on_fatal,
             fault_injector_ptr faults) {
+  const bool writes = cfg.node.role != node_role::query;
+  const bool elected = cfg.node.role == node_role::command &&
+                       cfg.database.backend == database_backend::postgresql;
+  // One process at a time writes an SQLite file; the lock is taken before
+  // anything else touches the file.
+  std::unique_ptr<sqlite_writer_lock> writer_lock;
+  if (writes && cfg.database.backend == database_backend::sqlite) {
+    auto lock = sqlite_writer_lock::acquire(cfg.database);
+    if (!lock)
+      return std::move(lock.error());
+    writer_lock = std::move(*lock);
+  }
   // Opening the store up front fails the start with a clear message instead
   // of a supervisor's restart loop.
   auto last_seq = prepare_database(cfg, d);
   if (!last_seq)
     return std::move(last_seq.error());
   std::unique_ptr<node> n{new node(sys, cfg, d)};
+  n->writer_lock_ = std::move(writer_lock);
   const auto& counters = n->counters_;
   auto heartbeat = std::chrono::milliseconds{cfg.cluster.heartbeat_interval_ms};
   // -- readers and hub --------------------------------------------------------
@@ -114,26 +128,43 @@ node::start(caf::actor_system& sys, const settings& cfg,
       std::chrono::milliseconds{cfg.cluster.reconnect_max_ms};
   link_cfg.domain_digest = d->digest;
   link_cfg.counters = counters;
-  if (cfg.node.role == node_role::query) {
-    link_cfg.host = cfg.cluster.command_host;
-    link_cfg.port = cfg.cluster.command_port;
-    link_cfg.tls = cfg.cluster.tls.enabled();
-  } else {
-    command_actor_config cmd_cfg;
-    cmd_cfg.database = cfg.database;
-    cmd_cfg.dom = d;
-    cmd_cfg.max_batch = cfg.command.max_batch;
-    cmd_cfg.idempotency_ttl =
-        std::chrono::seconds{cfg.command.idempotency_ttl_s};
-    cmd_cfg.counters = counters;
-    cmd_cfg.faults = faults;
+  link_cfg.tls = cfg.cluster.tls.enabled();
+  if (cfg.node.role == node_role::query || elected) {
+    link_cfg.remotes = cfg.cluster.command_nodes;
+    link_cfg.wait_for_local = elected;
+    // A frozen command node keeps its connections up but answers nothing:
+    // the link gives it as long as the hub gives its heartbeats.
+    link_cfg.ping_interval = heartbeat;
+    link_cfg.ping_timeout = heartbeat * cfg.cluster.missed_heartbeats;
+  }
+  command_actor_config cmd_cfg;
+  cmd_cfg.database = cfg.database;
+  cmd_cfg.node_name = cfg.node.name;
+  cmd_cfg.dom = d;
+  cmd_cfg.max_batch = cfg.command.max_batch;
+  cmd_cfg.idempotency_ttl = std::chrono::seconds{cfg.command.idempotency_ttl_s};
+  cmd_cfg.counters = counters;
+  cmd_cfg.faults = faults;
+  // The first attempt at the leader lock is made before the node serves,
+  // so a lone command node serves writes as soon as it is ready.
+  auto lease = std::chrono::milliseconds{cfg.cluster.leader_lease_ms};
+  bool fenced = !(faults && faults->fencing_disabled());
+  auto first_store = std::make_shared<std::unique_ptr<write_store>>();
+  if (elected) {
+    auto store = try_to_lead(cmd_cfg, lease, fenced);
+    if (!store)
+      return std::move(store.error());
+    *first_store = std::move(*store);
+  } else if (writes) {
+    // The only node that writes: it leads, with no lock to lose.
+    node_counters::set(counters->leader, 1);
     n->command_ =
         sys.spawn(command_supervisor_impl, cmd_cfg, command_supervision,
                   *last_seq, caf::timespan{heartbeat});
     link_cfg.local = n->command_;
     // The command node runs in this process: writes may go to it at once,
     // before the link has subscribed the hub.
-    n->command_route_->set(n->command_);
+    n->command_route_->set(n->command_, cfg.node.name);
     if (cfg.node.role == node_role::command) {
       // With cluster.tls, only peers holding a certificate signed by the
       // cluster CA complete the handshake.
@@ -169,6 +200,29 @@ node::start(caf::actor_system& sys, const settings& cfg,
   n->queries_ =
       sys.spawn(query_supervisor_impl, q_cfg, n->readers_, n->hub_, n->routes_);
   n->link_ = sys.spawn(cluster_link_impl, link_cfg, n->hub_, n->command_route_);
+  if (elected) {
+    leader_elector_config elect;
+    elect.command = std::move(cmd_cfg);
+    elect.supervision = std::move(command_supervision);
+    elect.heartbeat_interval = heartbeat;
+    elect.lease = lease;
+    elect.listen = cfg.cluster.listen;
+    elect.listen_host = cfg.cluster.listen_host;
+    elect.listen_port = cfg.cluster.listen_port;
+    elect.tls = cfg.cluster.tls.enabled();
+    elect.fenced = fenced;
+    elect.route = n->command_route_;
+    elect.link = n->link_;
+    bool leads = *first_store != nullptr;
+    // Detached: it blocks on the database and on publishing.
+    n->elector_ = sys.spawn<caf::detached>(leader_elector_impl,
+                                           std::move(elect), first_store);
+    // A leader serves writes once it has published.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
+    while (leads && !n->command_route_->current()->node &&
+           std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds{1});
+  }
   // The supervisor fills the routing table as it starts, on a scheduler
   // thread. Waiting for the full table keeps the gateway from serving (and
   // /readyz from saying ready) before reads have a query actor to go to,
@@ -203,11 +257,13 @@ void node::stop() {
       caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
   };
   stop_one(link_);
+  stop_one(elector_);
   stop_one(command_);
   stop_one(queries_);
   stop_one(hub_);
   stop_one(readers_);
   link_ = nullptr;
+  elector_ = nullptr;
   command_ = nullptr;
   queries_ = nullptr;
   hub_ = nullptr;

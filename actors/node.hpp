@@ -13,18 +13,23 @@
 #include "actors/fault_hooks.hpp"
 #include "actors/fwd.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/leader_elector.hpp"
 #include "actors/query_routes.hpp"
 #include "actors/query_supervisor.hpp"
 #include "config/settings.hpp"
+#include "db/leadership.hpp"
 #include "model/domain.hpp"
 
 namespace cqrs {
 
 /// The running actors of a node. Every role runs the DB reader pool, the
 /// invalidation hub, the query supervisor (and query actors) and a link to
-/// the command node. Roles `standalone` and `command` also run the command
-/// node (command supervisor and command actor) in process; `command`
-/// publishes it on `cluster.listen`, and `query` nodes link to it there.
+/// the command node. Role `standalone` also runs the command node (command
+/// supervisor and command actor) in process. Role `command` on SQLite does
+/// too and publishes it on `cluster.listen`, where `query` nodes link to
+/// it. Role `command` on PostgreSQL runs a leader elector instead: the node
+/// leads, running and publishing the command node, while it holds the
+/// leader lock, and is a standby otherwise (actors/leader_elector.hpp).
 class node {
 public:
   /// Prepares the database (creating the SQLite file and schema on first
@@ -61,6 +66,10 @@ public:
   /// The domain the node serves.
   const domain& served_domain() const noexcept { return *domain_; }
 
+  /// Whether the node competes for the leader lock (role `command` on
+  /// PostgreSQL).
+  bool elected() const noexcept { return static_cast<bool>(elector_); }
+
 private:
   node(caf::actor_system& sys, settings cfg, std::shared_ptr<const domain> d);
 
@@ -73,8 +82,11 @@ private:
   reader_actor readers_;
   hub_actor hub_;
   command_node_actor command_;
+  leader_elector_actor elector_;
   query_supervisor_actor queries_;
   link_actor link_;
+  // SQLite: held while the node may write the database file.
+  std::unique_ptr<sqlite_writer_lock> writer_lock_;
 };
 
 } // namespace cqrs

@@ -83,6 +83,9 @@ public:
   uint32_t drop_batches = 0;
   uint32_t crash_query_actor_every = 0;
   uint32_t crash_command_actor_every = 0;
+  bool no_fencing = false;
+
+  bool fencing_disabled() override { return no_fencing; }
 
   std::unique_ptr<read_fault> query_actor(uint32_t index) override {
     if (crash_query_actor_every == 0)
@@ -134,6 +137,14 @@ fault_injector_ptr faults_from_environment() {
         faults->crash_query_actor_every);
   every("CQRSD_FAULT_CRASH_COMMAND_ACTOR_EVERY", "the command actor", "command",
         faults->crash_command_actor_every);
+  if (auto off = std::getenv("CQRSD_FAULT_NO_FENCING")) {
+    any = true;
+    faults->no_fencing = std::string{off} == "1";
+    if (faults->no_fencing)
+      CQRS_LOG(warning, "main",
+               "fault injection: fencing is off; a deposed leader reconnects "
+               "and writes without the leader lock");
+  }
   if (!any)
     return nullptr;
   return faults;

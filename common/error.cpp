@@ -46,6 +46,7 @@ constexpr ec_answer answers[] = {
     {ec::unavailable, "unavailable", 503},
     {ec::other, "error", 500},
     {ec::command_node_lost, "command_node_lost", 503},
+    {ec::not_leader, "not_leader", 503},
 };
 
 constexpr bool in_enum_order() {

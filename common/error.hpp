@@ -68,11 +68,13 @@ enum class ec : uint8_t {
   /// A query node lost its command node while a write it forwarded was in
   /// flight: the write may or may not have been applied.
   command_node_lost,
+  /// This command node lost the leader lock to another one (command node
+  /// failover): it no longer writes, and the write was not applied here.
+  not_leader,
 };
 
 /// How many values `ec` has; they run from 0 to `ec_count - 1`.
-inline constexpr size_t ec_count =
-    static_cast<size_t>(ec::command_node_lost) + 1;
+inline constexpr size_t ec_count = static_cast<size_t>(ec::not_leader) + 1;
 
 /// Returns the stable snake_case name of `x`, the code of the JSON error
 /// body; "unknown" for a value outside the enum.

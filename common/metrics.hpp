@@ -50,7 +50,13 @@
   X(command_node_linked, gauge, "cqrsd_command_node_linked", "",               \
     "1 while the node is subscribed at its command node.")                     \
   X(caches_in_use, gauge, "cqrsd_caches_in_use", "",                           \
-    "1 while query actors cache; 0 while reads go to the database.")
+    "1 while query actors cache; 0 while reads go to the database.")           \
+  X(leader, gauge, "cqrsd_leader", "",                                         \
+    "1 while this command-capable node holds the leader lock and writes.")     \
+  X(standby, gauge, "cqrsd_standby", "",                                       \
+    "1 while this command-capable node is a standby: another one leads.")      \
+  X(takeovers, counter, "cqrsd_takeovers_total", "",                           \
+    "Times this node took the lead (command node failover).")
 
 /// The node's counters by view: each row is one member of
 /// `node_counters::view_reads`, one sample per view of the served domain.

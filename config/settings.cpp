@@ -245,8 +245,9 @@ private:
             return read_address(key, value, 1, out.listen, out.listen_host,
                                 out.listen_port);
           if (name == "command_node")
-            return read_address(key, value, 1, out.command_node,
-                                out.command_host, out.command_port);
+            return read_endpoints(key, value, out.command_nodes);
+          if (name == "leader_lease_ms")
+            return read_uint(key, value, 1000, 600000, out.leader_lease_ms);
           if (name == "heartbeat_interval_ms")
             return read_uint(key, value, 50, 60000, out.heartbeat_interval_ms);
           if (name == "missed_heartbeats")
@@ -607,6 +608,35 @@ private:
     address = text;
     host = std::move(host_text);
     port = static_cast<uint16_t>(*port_value);
+    return true;
+  }
+
+  /// Reads one "host:port" or a non-empty list of them, without repeats.
+  bool read_endpoints(const std::string& key, const YAML::Node& node,
+                      std::vector<cluster_endpoint>& out) {
+    std::vector<cluster_endpoint> result;
+    auto read_one = [&](const std::string& item_key, const YAML::Node& item) {
+      cluster_endpoint e;
+      if (!read_address(item_key, item, 1, e.address, e.host, e.port))
+        return false;
+      for (const auto& seen : result)
+        if (seen.host == e.host && seen.port == e.port)
+          return fail(item_key, "expected each address once, got " +
+                                    quote(e.address) + " twice");
+      result.push_back(std::move(e));
+      return true;
+    };
+    if (node.IsSequence()) {
+      if (node.size() == 0)
+        return fail(key, "expected \"host:port\" or a non-empty list of "
+                         "them, got an empty list");
+      for (size_t i = 0; i < node.size(); ++i)
+        if (!read_one(key + "[" + std::to_string(i) + "]", node[i]))
+          return false;
+    } else if (!read_one(key, node)) {
+      return false;
+    }
+    out = std::move(result);
     return true;
   }
 

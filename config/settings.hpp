@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/logging.hpp"
 
@@ -144,15 +145,27 @@ struct cluster_tls_settings {
   bool enabled() const noexcept { return !cert_file.empty(); }
 };
 
+/// One address of a cluster: "host:port" as written, and its parts.
+struct cluster_endpoint {
+  std::string address;
+  std::string host;
+  uint16_t port = 0;
+};
+
 struct cluster_settings {
   /// Role `command`: where the command actor is published, "host:port".
   std::string listen = "127.0.0.1:7070";
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 7070;
-  /// Role `query`: the command node to connect to, "host:port".
-  std::string command_node = "127.0.0.1:7070";
-  std::string command_host = "127.0.0.1";
-  uint16_t command_port = 7070;
+  /// Roles `query` and `command`: every command-capable node, "host:port"
+  /// each (one string or a list in YAML). A query node or a standby links
+  /// to whichever of them leads.
+  std::vector<cluster_endpoint> command_nodes{
+      cluster_endpoint{"127.0.0.1:7070", "127.0.0.1", 7070}};
+  /// Role `command` on PostgreSQL: how long a dead or frozen leader's
+  /// session may keep the leader lock. The leader's write session gets
+  /// server-side idle timeouts and TCP keepalives from it.
+  uint32_t leader_lease_ms = 5000;
   /// How often the command node sends a heartbeat with its latest seq; also
   /// CAF's middleman heartbeat.
   uint32_t heartbeat_interval_ms = 500;

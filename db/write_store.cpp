@@ -31,6 +31,7 @@
 #include "common/error.hpp"
 #include "common/time.hpp"
 #include "db/domain_schema.hpp"
+#include "db/leadership.hpp"
 #include "db/schema.hpp"
 #include "db/soci_mapping.hpp"
 #include "db/statement_cache.hpp"
@@ -155,17 +156,40 @@ write_store::~write_store() = default;
 caf::expected<std::unique_ptr<write_store>>
 write_store::open(const database_settings& cfg, std::shared_ptr<const domain> d,
                   std::chrono::seconds idempotency_ttl) {
-  if (d == nullptr)
-    return make_cqrs_error(ec::internal, "the write store needs a domain");
   auto sql = open_session(cfg, session_mode::write);
   if (!sql)
     return std::move(sql.error());
-  if (auto err = migrate(**sql, cfg.backend))
+  return open_on(std::move(*sql), cfg, std::move(d), idempotency_ttl);
+}
+
+caf::expected<std::unique_ptr<write_store>>
+write_store::open_leader(const database_settings& cfg,
+                         std::shared_ptr<const domain> d,
+                         std::chrono::seconds idempotency_ttl,
+                         std::unique_ptr<soci::session> locked, bool fenced) {
+  if (cfg.backend != database_backend::postgresql || locked == nullptr)
+    return make_cqrs_error(ec::internal, "a leader's write store needs a "
+                                         "PostgreSQL session holding the "
+                                         "leader lock");
+  auto store = open_on(std::move(locked), cfg, std::move(d), idempotency_ttl);
+  if (store) {
+    (*store)->leader_ = true;
+    (*store)->fenced_ = fenced;
+  }
+  return store;
+}
+
+caf::expected<std::unique_ptr<write_store>> write_store::open_on(
+    std::unique_ptr<soci::session> sql, const database_settings& cfg,
+    std::shared_ptr<const domain> d, std::chrono::seconds idempotency_ttl) {
+  if (d == nullptr)
+    return make_cqrs_error(ec::internal, "the write store needs a domain");
+  if (auto err = migrate(*sql, cfg.backend))
     return err;
-  if (auto err = ensure_domain_schema(**sql, cfg.backend, *d))
+  if (auto err = ensure_domain_schema(*sql, cfg.backend, *d))
     return err;
   std::unique_ptr<write_store> result{new write_store(
-      std::move(*sql), cfg.backend, std::move(d), idempotency_ttl)};
+      std::move(sql), cfg.backend, std::move(d), idempotency_ttl)};
   result->transaction_begin_ = write_transaction_begin(cfg);
   try {
     result->last_seq_ = result->read_last_seq();
@@ -175,6 +199,31 @@ write_store::open(const database_settings& cfg, std::shared_ptr<const domain> d,
   if (cfg.backend == database_backend::sqlite)
     result->checkpointer_ = wal_checkpointer::attach(cfg, *result->sql_);
   return result;
+}
+
+void write_store::after_failure() {
+  if (!leader_ || !fenced_) {
+    recover_lost_connection(*sql_, session_mode::write);
+    return;
+  }
+  // Never reconnect: a new session would not hold the lock, and another
+  // node may hold it by now.
+  if (!deposed_ && !holds_leader_lock(*sql_))
+    deposed_ = true;
+}
+
+bool write_store::keep_alive() {
+  if (!leader_ || deposed_)
+    return !deposed_;
+  if (leader_ping(*sql_))
+    return true;
+  // The session is gone: its kept statements with it. (Without fencing,
+  // `after_failure` replaces it.)
+  statements_->forget();
+  commit_log_prepared_ = false;
+  resync_seq_ = true;
+  after_failure();
+  return !deposed_;
 }
 
 uint64_t write_store::wal_checkpoints() const {
@@ -194,6 +243,14 @@ write_store::apply(const std::vector<command>& cmds) {
   std::vector<caf::expected<write_result>> results;
   if (cmds.empty())
     return results;
+  if (deposed_) {
+    results.assign(cmds.size(),
+                   caf::expected<write_result>{make_cqrs_error(
+                       ec::not_leader, "this command node lost the leader "
+                                       "lock to another one; the write was "
+                                       "not applied here")});
+    return results;
+  }
   results.reserve(cmds.size());
   log_.clear();
   auto& sql = *sql_;
@@ -209,7 +266,7 @@ write_store::apply(const std::vector<command>& cmds) {
     // Kept statements belong to this connection, which may be replaced
     // next: drop them while it still exists.
     q.forget();
-    recover_lost_connection(sql, session_mode::write);
+    after_failure();
     resync_seq_ = true;
     log_.clear();
     results.assign(cmds.size(), caf::expected<write_result>{std::move(err)});
@@ -324,7 +381,7 @@ caf::expected<uint64_t> write_store::prune_idempotency_keys() {
     st.execute(true);
     return static_cast<uint64_t>(std::max(st.get_affected_rows(), 0LL));
   } catch (const std::exception& e) {
-    recover_lost_connection(sql, session_mode::write);
+    after_failure();
     return detail::database_error("cannot prune idempotency keys", e);
   }
 }

@@ -45,6 +45,19 @@ public:
   open(const database_settings& cfg, std::shared_ptr<const domain> d,
        std::chrono::seconds idempotency_ttl = default_idempotency_ttl);
 
+  /// Opens the store of the leader of command node failover, as `open`
+  /// does, on `locked`: a PostgreSQL session that holds the leader lock
+  /// (db/leadership.hpp). The store never replaces that session. When a
+  /// transaction fails, it checks that the session is alive and still holds
+  /// the lock; once it does not, the store is `deposed` and refuses every
+  /// later write with `ec::not_leader`. So a commit only ever happens on a
+  /// session that holds the lock. `fenced` false is a testing build's
+  /// fault only: the store then reconnects and writes without the lock.
+  static caf::expected<std::unique_ptr<write_store>>
+  open_leader(const database_settings& cfg, std::shared_ptr<const domain> d,
+              std::chrono::seconds idempotency_ttl,
+              std::unique_ptr<soci::session> locked, bool fenced = true);
+
   ~write_store();
 
   /// The seq of the last durable commit (0 before the first).
@@ -99,6 +112,14 @@ public:
     return idempotency_ttl_;
   }
 
+  /// The leader's store: runs a trivial statement so that the server keeps
+  /// an idle session (and its lock). Returns false once the store is
+  /// `deposed`. Other stores: true, doing nothing.
+  bool keep_alive();
+
+  /// Whether the leader's store lost its session, and with it the lock.
+  bool deposed() const noexcept { return deposed_; }
+
   /// SQLite: WAL checkpoints run so far by this store's checkpointer, off
   /// the writer's thread (see `wal_checkpointer`); always 0 on PostgreSQL.
   uint64_t wal_checkpoints() const;
@@ -131,6 +152,16 @@ private:
   // Reads `max(commit_log.seq)`; throws on database errors.
   seq_t read_last_seq();
 
+  // Opens the store on `sql`: migrations, the domain's schema, the last seq.
+  static caf::expected<std::unique_ptr<write_store>>
+  open_on(std::unique_ptr<soci::session> sql, const database_settings& cfg,
+          std::shared_ptr<const domain> d,
+          std::chrono::seconds idempotency_ttl);
+
+  // After a failed statement: a leader's store checks its lock (and is
+  // deposed without it); other stores reconnect a lost session.
+  void after_failure();
+
   std::unique_ptr<soci::session> sql_;
   // The statements run on `sql_`; declared after it, so they go first.
   std::unique_ptr<statement_cache> statements_;
@@ -151,6 +182,11 @@ private:
   bool resync_seq_ = false;
   // PostgreSQL: this connection holds the prepared commit_log insert.
   bool commit_log_prepared_ = false;
+  // The leader's store (`open_leader`), and whether it is fenced.
+  bool leader_ = false;
+  bool fenced_ = false;
+  // The leader's session lost its lock: nothing is written any more.
+  bool deposed_ = false;
 };
 
 } // namespace cqrs

@@ -360,9 +360,28 @@ nlohmann::json link_state(node& n) {
                      : node_counters::get(c.domain_mismatch) != 0
                          ? "another_domain"
                          : "unreachable";
+  const char* leadership = "standalone";
+  switch (n.config().node.role) {
+  case node_role::standalone:
+    break;
+  case node_role::query:
+    leadership = "query";
+    break;
+  case node_role::command:
+    leadership = !n.elected() || node_counters::get(c.leader) != 0 ? "leader"
+                                                                   : "standby";
+    break;
+  }
+  auto target = n.commands().current();
+  nlohmann::json leader = nullptr;
+  if (target->node && !target->leader.empty())
+    leader = target->leader;
   return {{"command_node", link},
           {"caches",
-           node_counters::get(c.caches_in_use) != 0 ? "in_use" : "bypassed"}};
+           node_counters::get(c.caches_in_use) != 0 ? "in_use" : "bypassed"},
+          {"leadership", leadership},
+          {"leader", std::move(leader)},
+          {"takeovers", node_counters::get(c.takeovers)}};
 }
 
 namespace {

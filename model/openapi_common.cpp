@@ -198,7 +198,26 @@ json link_state_schema() {
                "`in_use` while query actors cache; `bypassed` while the node\n"
                "cannot keep caches fresh and reads go to the database.\n"},
               {"type", "string"},
-              {"enum", {"in_use", "bypassed"}}}}}}};
+              {"enum", {"in_use", "bypassed"}}}},
+            {"leadership",
+             {{"description",
+               "`leader` on the command node that writes (with command "
+               "node\nfailover, the one holding the leader lock); `standby` "
+               "on a\ncommand-capable node while another one leads; `query` "
+               "and\n`standalone` on those roles.\n"},
+              {"type", "string"},
+              {"enum", {"leader", "standby", "query", "standalone"}}}},
+            {"leader",
+             {{"description", "The `node.name` of the command node this "
+                              "node's writes go to;\nnull while there is "
+                              "none.\n"},
+              {"type", "string"},
+              {"nullable", true}}},
+            {"takeovers",
+             {{"description", "How many times this node took the lead."},
+              {"type", "integer"},
+              {"format", "int64"},
+              {"minimum", 0}}}}}};
 }
 
 json commits_page_schema() {
@@ -264,6 +283,9 @@ json status_schema() {
          described("The seq the node's invalidation hub has fanned out.")},
         {"command_node", ref("schemas", "LinkState/properties/command_node")},
         {"caches", ref("schemas", "LinkState/properties/caches")},
+        {"leadership", ref("schemas", "LinkState/properties/leadership")},
+        {"leader", ref("schemas", "LinkState/properties/leader")},
+        {"takeovers", ref("schemas", "LinkState/properties/takeovers")},
         {"query_actor_count",
          {{"description", "The number of query actors (`query.actors`)."},
           {"type", "integer"}}},

@@ -52,15 +52,16 @@ stand_in_command_node(command_node_actor::pointer,
         return write_result{};
       },
       [script](atom::subscribe, hub_actor& hub,
-               const std::string& digest) -> caf::result<seq_t> {
+               const std::string& digest) -> caf::result<seq_t, std::string> {
         script->subscriptions.push_back(digest);
         if (digest != script->digest)
           return make_cqrs_error(ec::domain_mismatch,
                                  "the command node serves digest " +
                                      script->digest);
         script->hubs.push_back(std::move(hub));
-        return script->last_seq;
+        return caf::result<seq_t, std::string>{script->last_seq, "stand-in"};
       },
+      [script](atom::ping) { return script->last_seq; },
       [](atom::invalidate, invalidation&) {
         // nop
       },

@@ -33,7 +33,10 @@ command_node_actor::behavior_type publisher_probe(
       [](atom::apply, command&) -> caf::result<write_result> {
         return make_cqrs_error(ec::internal, "not a command actor");
       },
-      [](atom::subscribe, hub_actor&, std::string&) { return seq_t{0}; },
+      [](atom::subscribe, hub_actor&, std::string&) {
+        return caf::result<seq_t, std::string>{seq_t{0}, "probe"};
+      },
+      [](atom::ping) { return seq_t{0}; },
       [self](atom::invalidate, invalidation& inv) {
         self->state.seen->push_back(std::move(inv));
       },

@@ -154,9 +154,12 @@ void check_equal(const settings& x, const settings& y) {
   BOOST_TEST(x.cluster.listen == y.cluster.listen);
   BOOST_TEST(x.cluster.listen_host == y.cluster.listen_host);
   BOOST_TEST(x.cluster.listen_port == y.cluster.listen_port);
-  BOOST_TEST(x.cluster.command_node == y.cluster.command_node);
-  BOOST_TEST(x.cluster.command_host == y.cluster.command_host);
-  BOOST_TEST(x.cluster.command_port == y.cluster.command_port);
+  BOOST_TEST(x.cluster.command_nodes.at(0).address ==
+             y.cluster.command_nodes.at(0).address);
+  BOOST_TEST(x.cluster.command_nodes.at(0).host ==
+             y.cluster.command_nodes.at(0).host);
+  BOOST_TEST(x.cluster.command_nodes.at(0).port ==
+             y.cluster.command_nodes.at(0).port);
   BOOST_TEST(x.cluster.heartbeat_interval_ms ==
              y.cluster.heartbeat_interval_ms);
   BOOST_TEST(x.cluster.missed_heartbeats == y.cluster.missed_heartbeats);
@@ -222,9 +225,9 @@ BOOST_AUTO_TEST_CASE(built_in_cluster_defaults) {
   BOOST_TEST(s.cluster.listen == "127.0.0.1:7070");
   BOOST_TEST(s.cluster.listen_host == "127.0.0.1");
   BOOST_TEST(s.cluster.listen_port == 7070u);
-  BOOST_TEST(s.cluster.command_node == "127.0.0.1:7070");
-  BOOST_TEST(s.cluster.command_host == "127.0.0.1");
-  BOOST_TEST(s.cluster.command_port == 7070u);
+  BOOST_TEST(s.cluster.command_nodes.at(0).address == "127.0.0.1:7070");
+  BOOST_TEST(s.cluster.command_nodes.at(0).host == "127.0.0.1");
+  BOOST_TEST(s.cluster.command_nodes.at(0).port == 7070u);
   BOOST_TEST(s.cluster.heartbeat_interval_ms == 500u);
   BOOST_TEST(s.cluster.missed_heartbeats == 3u);
   BOOST_TEST(s.cluster.reconnect_initial_ms == 100u);
@@ -282,6 +285,7 @@ BOOST_AUTO_TEST_CASE(shipped_default_yaml_lists_every_key) {
       "max_batch",
       "timeout_ms",
       "command_node",
+      "leader_lease_ms",
       "heartbeat_interval_ms",
       "missed_heartbeats",
       "reconnect_initial_ms",
@@ -374,9 +378,9 @@ log:
   BOOST_TEST(s.cluster.listen == "0.0.0.0:65535");
   BOOST_TEST(s.cluster.listen_host == "0.0.0.0");
   BOOST_TEST(s.cluster.listen_port == 65535u);
-  BOOST_TEST(s.cluster.command_node == "cmd.example:1");
-  BOOST_TEST(s.cluster.command_host == "cmd.example");
-  BOOST_TEST(s.cluster.command_port == 1u);
+  BOOST_TEST(s.cluster.command_nodes.at(0).address == "cmd.example:1");
+  BOOST_TEST(s.cluster.command_nodes.at(0).host == "cmd.example");
+  BOOST_TEST(s.cluster.command_nodes.at(0).port == 1u);
   BOOST_TEST(s.cluster.heartbeat_interval_ms == 60000u);
   BOOST_TEST(s.cluster.missed_heartbeats == 100u);
   BOOST_TEST(s.cluster.reconnect_initial_ms == 60000u);
@@ -684,13 +688,29 @@ cluster:
   BOOST_TEST(s.cluster.listen == "[::1]:7171");
   BOOST_TEST(s.cluster.listen_host == "::1");
   BOOST_TEST(s.cluster.listen_port == 7171u);
-  BOOST_TEST(s.cluster.command_node == "command-1.internal:7272");
-  BOOST_TEST(s.cluster.command_host == "command-1.internal");
-  BOOST_TEST(s.cluster.command_port == 7272u);
+  BOOST_TEST(s.cluster.command_nodes.at(0).address ==
+             "command-1.internal:7272");
+  BOOST_TEST(s.cluster.command_nodes.at(0).host == "command-1.internal");
+  BOOST_TEST(s.cluster.command_nodes.at(0).port == 7272u);
+  BOOST_TEST(s.cluster.command_nodes.size() == 1u);
+  BOOST_TEST(s.cluster.leader_lease_ms == 5000u);
+  BOOST_TEST_MESSAGE("command_node may list every command-capable node");
+  auto two = parse_ok(R"(
+cluster:
+  command_node: ["10.0.0.1:7070", "[::1]:7071"]
+  leader_lease_ms: 2000
+)");
+  BOOST_TEST_REQUIRE(two.cluster.command_nodes.size() == 2u);
+  BOOST_TEST(two.cluster.command_nodes[0].host == "10.0.0.1");
+  BOOST_TEST(two.cluster.command_nodes[0].port == 7070u);
+  BOOST_TEST(two.cluster.command_nodes[1].address == "[::1]:7071");
+  BOOST_TEST(two.cluster.command_nodes[1].host == "::1");
+  BOOST_TEST(two.cluster.command_nodes[1].port == 7071u);
+  BOOST_TEST(two.cluster.leader_lease_ms == 2000u);
   BOOST_TEST_MESSAGE("setting one address leaves the other at its default");
   auto only = parse_ok("cluster: {listen: \"0.0.0.0:9000\"}");
-  BOOST_TEST(only.cluster.command_node == "127.0.0.1:7070");
-  BOOST_TEST(only.cluster.command_port == 7070u);
+  BOOST_TEST(only.cluster.command_nodes.at(0).address == "127.0.0.1:7070");
+  BOOST_TEST(only.cluster.command_nodes.at(0).port == 7070u);
   BOOST_TEST(only.http.port == 8080u);
 }
 
@@ -712,8 +732,15 @@ BOOST_AUTO_TEST_CASE(bad_cluster_addresses_are_rejected) {
   check_error("cluster: {command_node: \"127.0.0.1:0\"}",
               "cluster.command_node", "port in 1..65535");
   check_error("cluster: {listen: 7070}", "cluster.listen", "'7070'");
-  check_error("cluster: {command_node: [a]}", "cluster.command_node",
-              "a sequence");
+  check_error("cluster: {command_node: [a]}", "cluster.command_node[0]", "'a'");
+  check_error("cluster: {command_node: []}", "cluster.command_node",
+              "non-empty list");
+  check_error("cluster: {command_node: [\"h:1\", \"h:2\", \"h:1\"]}",
+              "cluster.command_node[2]", "'h:1' twice");
+  check_error("cluster: {command_node: {h: 1}}", "cluster.command_node",
+              "a mapping");
+  check_error("cluster: {leader_lease_ms: 999}", "cluster.leader_lease_ms",
+              "'999'");
   BOOST_TEST_MESSAGE("http.listen still allows port 0");
   BOOST_TEST(parse_ok("http: {listen: \"127.0.0.1:0\"}").http.port == 0u);
 }
@@ -798,8 +825,8 @@ cluster:
   command_node: "10.0.0.5:${CQRSD_TEST_COMMAND_PORT}"
   heartbeat_interval_ms: "${CQRSD_TEST_HEARTBEAT}"
 )");
-  BOOST_TEST(s.cluster.command_host == "10.0.0.5");
-  BOOST_TEST(s.cluster.command_port == 7444u);
+  BOOST_TEST(s.cluster.command_nodes.at(0).host == "10.0.0.5");
+  BOOST_TEST(s.cluster.command_nodes.at(0).port == 7444u);
   BOOST_TEST(s.cluster.heartbeat_interval_ms == 250u);
   set_variable("CQRSD_TEST_COMMAND_PORT", "0");
   check_error("cluster: {command_node: \"h:${CQRSD_TEST_COMMAND_PORT}\"}",
@@ -870,9 +897,9 @@ BOOST_AUTO_TEST_CASE(shipped_cluster_query_yaml_is_a_query_node) {
   BOOST_TEST(to_string(s.node.role) == "query");
   BOOST_TEST(s.http.host == "127.0.0.1");
   BOOST_TEST(s.http.port == 8081u);
-  BOOST_TEST(s.cluster.command_node == "127.0.0.1:7070");
-  BOOST_TEST(s.cluster.command_host == "127.0.0.1");
-  BOOST_TEST(s.cluster.command_port == 7070u);
+  BOOST_TEST(s.cluster.command_nodes.at(0).address == "127.0.0.1:7070");
+  BOOST_TEST(s.cluster.command_nodes.at(0).host == "127.0.0.1");
+  BOOST_TEST(s.cluster.command_nodes.at(0).port == 7070u);
   BOOST_TEST(to_string(s.database.backend) == "postgresql");
   BOOST_TEST(s.database.postgresql == conninfo);
   BOOST_TEST(s.database.read_postgresql == "");
@@ -880,7 +907,7 @@ BOOST_AUTO_TEST_CASE(shipped_cluster_query_yaml_is_a_query_node) {
   auto command = load_shipped("cluster-command.yaml");
   BOOST_TEST(s.cluster.heartbeat_interval_ms ==
              command.cluster.heartbeat_interval_ms);
-  BOOST_TEST(s.cluster.command_node == command.cluster.listen);
+  BOOST_TEST(s.cluster.command_nodes.at(0).address == command.cluster.listen);
 }
 
 // -- environment variables ----------------------------------------------------

@@ -72,6 +72,7 @@ const std::vector<ec> all_codes{
     ec::unavailable,
     ec::other,
     ec::command_node_lost,
+    ec::not_leader,
 };
 
 /// A domain with the cases the built-in one lacks: a view that is also a
@@ -585,6 +586,7 @@ BOOST_AUTO_TEST_CASE(make_api_error_codes) {
            {ec::unavailable, 503, "unavailable"},
            {ec::overloaded, 503, "overloaded"},
            {ec::command_node_lost, 503, "command_node_lost"},
+           {ec::not_leader, 503, "not_leader"},
            {ec::min_seq_timeout, 504, "min_seq_timeout"},
        }) {
     BOOST_TEST_CONTEXT("code " << name) {
