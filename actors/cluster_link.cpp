@@ -63,8 +63,8 @@ void attempt_failed(cluster_link_ptr self, uint64_t round, std::string why) {
   for (const auto& reason : st.round_errors)
     reasons += (reasons.empty() ? "" : "; ") + reason;
   CQRS_LOG(warning, "cluster_link",
-           "no command node to link to: " << reasons << "; retrying in "
-                                          << millis(st.backoff) << " ms");
+           "cannot reach the command node: " << reasons << "; retrying in "
+                                             << millis(st.backoff) << " ms");
   schedule_reconnect(self);
 }
 
@@ -178,8 +178,7 @@ void connect(cluster_link_ptr self) {
                                 "need one signed by cluster.tls.ca_file)"
                               : "";
               attempt_failed(self, round,
-                             "cannot reach " + place + ": " +
-                                 caf::to_string(err) + hint);
+                             place + ": " + caf::to_string(err) + hint);
             });
   }
 }
