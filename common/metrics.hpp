@@ -52,7 +52,7 @@
   X(caches_in_use, gauge, "cqrsd_caches_in_use", "",                           \
     "1 while query actors cache; 0 while reads go to the database.")           \
   X(leader, gauge, "cqrsd_leader", "",                                         \
-    "1 while this command-capable node holds the leader lock and writes.")     \
+    "1 while this node runs the command actor that writes.")                   \
   X(standby, gauge, "cqrsd_standby", "",                                       \
     "1 while this command-capable node is a standby: another one leads.")      \
   X(takeovers, counter, "cqrsd_takeovers_total", "",                           \

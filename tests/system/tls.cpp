@@ -746,22 +746,17 @@ BOOST_AUTO_TEST_CASE(nodes_without_a_ca_signed_certificate_never_link) {
   test_cluster::node_options good_opts;
   good_opts.settings = certs.cluster_tls("other");
   auto& good = c.start_query("good", good_opts);
-  // The rogue nodes keep retrying meanwhile. A write through `good` has been
-  // seen to answer 503 `command_node_lost` about 1 time in 4, with the link
-  // dropped right after it formed while a rogue handshake failed at the
-  // command node (not yet understood; see the issue). The node relinks, and
-  // the write is retried under one Idempotency-Key, as that answer says is
-  // safe: what must hold is that the write lands, once.
-  http_answer w;
-  for (int attempt = 1; attempt <= 5; ++attempt) {
-    auto state = wait_link_state(good, "linked", "in_use", link_timeout);
-    BOOST_TEST_REQUIRE(state.is("linked", "in_use"), state.raw);
-    w = good.post("/categories", category_body("written via good"),
-                  {{"Idempotency-Key", "good-node-write"}});
-    if (w.status != 503)
-      break;
-    BOOST_TEST_MESSAGE("attempt " << attempt << ": " << w.describe());
-  }
+  auto state = wait_link_state(good, "linked", "in_use", link_timeout);
+  BOOST_TEST_REQUIRE(state.is("linked", "in_use"), state.raw);
+  // The rogue nodes keep retrying meanwhile, and each of their handshakes
+  // fails at the command node. CAF's TLS transport left those failures in
+  // its thread's OpenSSL error queue, where the next read of the good link
+  // took them for its own and closed it, in about one run in four
+  // (app/openssl_error_queue.cpp). Two seconds see several rogue retries.
+  std::this_thread::sleep_for(std::chrono::seconds{2});
+  BOOST_TEST(count_of(good.log(), "lost the command node") == 0u, good.log());
+  BOOST_TEST(count_of(cmd.log(), "unsubscribed") == 0u, cmd.log());
+  auto w = good.post("/categories", category_body("written via good"));
   BOOST_TEST_REQUIRE(w.status == 201, w.describe());
   auto seq = w.json_body().value("seq", int64_t{0});
   auto id = w.json_body().value("id", int64_t{0});
