@@ -128,10 +128,12 @@ void lead(leader_elector_ptr self, std::unique_ptr<write_store> store) {
   set_state(st, true);
   node_counters::add(st.cfg.command.counters->takeovers);
   CQRS_LOG(info, "leader_elector",
-           "took the lead at seq " << seq << ": this node holds the leader "
-                                   << "lock and publishes the command node "
-                                   << "on " << st.cfg.listen
-                                   << (st.cfg.tls ? " (TLS)" : ""));
+           "took the lead at seq "
+               << seq << ": this node holds the leader lock; command node "
+               << "published on " << st.cfg.listen
+               << (st.cfg.tls ? " (TLS, peers need a certificate signed by "
+                                "cluster.tls.ca_file)"
+                              : " (plain TCP)"));
 }
 
 // The command node stopped while this node led: the lock is gone with its

@@ -229,6 +229,11 @@ deposed_leader_run freeze_leader_then_write_to_it(failover_cluster& c,
                                 "a was frozen: "
                                     << load.statuses());
   std::this_thread::sleep_until(frozen_at + frozen_for);
+  // The load rests while a wakes up: with b committing at the same time, a
+  // deposed leader's commits would also collide with b's seqs in commit_log
+  // (the second layer), and the case could not tell fencing from that.
+  BOOST_TEST_REQUIRE(load.pause(settle_timeout),
+                     "the load did not come to rest: " << load.statuses());
 
   BOOST_TEST_MESSAGE("SIGCONT a, and at once " << direct_writes
                                                << " writes straight to a");
@@ -255,6 +260,7 @@ deposed_leader_run freeze_leader_then_write_to_it(failover_cluster& c,
     std::this_thread::sleep_for(100ms);
   }
   sample();
+  load.resume();
   BOOST_TEST_MESSAGE("  a's cqrsd_commits_total: " << run.commits_before
                                                    << " before SIGSTOP, at "
                                                       "most "
@@ -488,9 +494,11 @@ BOOST_AUTO_TEST_CASE(simultaneous_start_elects_one_leader) {
                      (sb.leadership == "leader" ? 1 : 0);
       BOOST_TEST(leaders == 1, "a: " << sa.raw << "; b: " << sb.raw);
       auto& leader = sa.leadership == "leader" ? sa : sb;
-      auto& standby = sa.leadership == "leader" ? sb : sa;
       auto leader_name = &leader == &sa ? "a" : "b";
       BOOST_TEST(leader.is("leader", leader_name), leader.raw);
+      // /readyz is 200 before the standby's link has found the leader.
+      auto standby = wait_leadership(&leader == &sa ? b : a, "standby",
+                                     leader_name, settle_timeout);
       BOOST_TEST(standby.is("standby", leader_name), standby.raw);
       a_led += &leader == &sa ? 1 : 0;
       BOOST_TEST_MESSAGE("  round " << round << ": " << leader_name
@@ -549,7 +557,7 @@ BOOST_AUTO_TEST_CASE(second_sqlite_command_node_refuses_to_start) {
       // A node that does not refuse serves until run_cqrsd kills it.
       auto result = run_cqrsd({"--config", config}, {}, 15s);
       auto output = result.out + result.err;
-      BOOST_TEST(result.exit_code == 2, "exit " << result.exit_code
+      BOOST_TEST(result.exit_code == 1, "exit " << result.exit_code
                                                 << "; its output:\n"
                                                 << output);
       for (const auto& needle :
