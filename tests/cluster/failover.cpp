@@ -294,8 +294,7 @@ void write_text(const std::string& path, const std::string& text) {
 
 BOOST_AUTO_TEST_SUITE(failover)
 
-// -- 1. kill -9 of the leader under write load
-// ---------------------------------
+// -- 1. kill -9 of the leader under write load --------------------------------
 
 BOOST_AUTO_TEST_CASE(leader_killed_under_write_load) {
   failover_cluster c;
@@ -331,8 +330,7 @@ BOOST_AUTO_TEST_CASE(leader_killed_under_write_load) {
   require_consistent(c, load.writes(), {&b, &q});
 }
 
-// -- 2. a frozen leader is fenced
-// ----------------------------------------------
+// -- 2. a frozen leader is fenced ---------------------------------------------
 
 BOOST_AUTO_TEST_CASE(frozen_leader_is_fenced) {
   failover_cluster c;
@@ -401,8 +399,7 @@ BOOST_AUTO_TEST_CASE(fencing_disabled_lets_a_deposed_leader_commit,
                     "from luck");
 }
 
-// -- 3. the old leader comes back as a standby
-// ---------------------------------
+// -- 3. the old leader comes back as a standby --------------------------------
 
 BOOST_AUTO_TEST_CASE(old_leader_restarts_as_standby) {
   failover_cluster c;
@@ -468,8 +465,7 @@ BOOST_AUTO_TEST_CASE(old_leader_restarts_as_standby) {
   require_consistent(c, writes, {&a, &q});
 }
 
-// -- 4. both start at the same moment
-// ------------------------------------------
+// -- 4. both start at the same moment -----------------------------------------
 
 BOOST_AUTO_TEST_CASE(simultaneous_start_elects_one_leader) {
   failover_cluster c;
@@ -517,8 +513,7 @@ BOOST_AUTO_TEST_CASE(simultaneous_start_elects_one_leader) {
                               << rounds - a_led);
 }
 
-// -- 5. SQLite: one command node only
-// ------------------------------------------
+// -- 5. SQLite: one command node only -----------------------------------------
 
 // No PostgreSQL here: a standby needs the advisory lock, so a second node
 // writing the same SQLite file must refuse to start instead.
@@ -575,8 +570,7 @@ BOOST_AUTO_TEST_CASE(second_sqlite_command_node_refuses_to_start) {
   BOOST_TEST(require_gapless_commit_log(*sql) == last_seq);
 }
 
-// -- 6. takeover time over ten kills
-// -------------------------------------------
+// -- 6. takeover time over ten kills ------------------------------------------
 
 // A measurement for the closing note of the issue: kill -9 of the leader
 // under light load, ten times, each time restarting it as a standby.

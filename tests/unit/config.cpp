@@ -889,6 +889,35 @@ BOOST_AUTO_TEST_CASE(shipped_cluster_command_yaml_is_a_command_node) {
   BOOST_TEST(s.database.read_postgresql == "");
 }
 
+BOOST_AUTO_TEST_CASE(shipped_failover_example_is_one_cluster) {
+  set_variable("CQRSD_POSTGRESQL", "host=127.0.0.1 port=55432 user=cqrsd");
+  auto one = load_shipped("failover-command-1.yaml");
+  auto two = load_shipped("failover-command-2.yaml");
+  auto query = load_shipped("failover-query.yaml");
+  BOOST_TEST(to_string(one.node.role) == "command");
+  BOOST_TEST(to_string(two.node.role) == "command");
+  BOOST_TEST(to_string(query.node.role) == "query");
+  BOOST_TEST(one.node.name != two.node.name);
+  BOOST_TEST(one.cluster.listen != two.cluster.listen);
+  BOOST_TEST(one.http.port != two.http.port);
+  BOOST_TEST(one.http.port != query.http.port);
+  BOOST_TEST(two.http.port != query.http.port);
+  BOOST_TEST_MESSAGE("every node lists both command-capable nodes' "
+                     "cluster.listen, and they share one database");
+  for (const auto* s : {&one, &two, &query}) {
+    BOOST_TEST_CONTEXT("node " << s->node.name) {
+      BOOST_TEST_REQUIRE(s->cluster.command_nodes.size() == 2u);
+      BOOST_TEST(s->cluster.command_nodes[0].address == one.cluster.listen);
+      BOOST_TEST(s->cluster.command_nodes[1].address == two.cluster.listen);
+      BOOST_TEST(to_string(s->database.backend) == "postgresql");
+      BOOST_TEST(s->database.postgresql == one.database.postgresql);
+      BOOST_TEST(s->cluster.heartbeat_interval_ms ==
+                 one.cluster.heartbeat_interval_ms);
+    }
+  }
+  BOOST_TEST(one.cluster.leader_lease_ms == two.cluster.leader_lease_ms);
+}
+
 BOOST_AUTO_TEST_CASE(shipped_cluster_query_yaml_is_a_query_node) {
   const std::string conninfo = "host=127.0.0.1 port=55432 user=cqrsd";
   set_variable("CQRSD_POSTGRESQL", conninfo);
