@@ -217,11 +217,13 @@ bool write_store::keep_alive() {
     return !deposed_;
   if (leader_ping(*sql_))
     return true;
-  // The session is gone: its kept statements with it. (Without fencing,
-  // `after_failure` replaces it.)
-  statements_->forget();
-  commit_log_prepared_ = false;
-  resync_seq_ = true;
+  if (!sql_->is_connected()) {
+    // The session is gone, and its kept statements with it. (Without
+    // fencing, `after_failure` replaces it.)
+    statements_->forget();
+    commit_log_prepared_ = false;
+    resync_seq_ = true;
+  }
   after_failure();
   return !deposed_;
 }
