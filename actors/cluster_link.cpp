@@ -6,11 +6,10 @@
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
-#include <caf/io/middleman.hpp>
 #include <caf/io/middleman_actor.hpp>
-#include <caf/openssl/manager.hpp>
 #include <caf/sec.hpp>
 
+#include "actors/cluster_transport.hpp"
 #include "common/error.hpp"
 #include "common/logging.hpp"
 
@@ -150,10 +149,7 @@ void connect(cluster_link_ptr self) {
     st.connecting = false; // Nothing to link to until this node leads.
     return;
   }
-  // The OpenSSL module's middleman actor speaks the same protocol over TLS.
-  auto& sys = self->system();
-  auto mm = st.cfg.tls ? sys.openssl_manager().actor_handle()
-                       : sys.middleman().actor_handle();
+  auto mm = cluster_middleman(self->system(), st.cfg.tls);
   for (const auto& remote : st.cfg.remotes) {
     auto place = where(st.cfg, remote);
     self->request(mm, std::chrono::seconds{10}, caf::connect_atom::value,

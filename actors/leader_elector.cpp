@@ -6,15 +6,12 @@
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
-#include <caf/io/middleman.hpp>
-#include <caf/io/middleman_actor.hpp>
-#include <caf/openssl/manager.hpp>
-#include <caf/openssl/publish.hpp>
 #include <caf/send.hpp>
 #include <caf/spawn_options.hpp>
 
 #include <soci/soci.h>
 
+#include "actors/cluster_transport.hpp"
 #include "actors/command_node.hpp"
 #include "common/error.hpp"
 #include "common/logging.hpp"
@@ -107,12 +104,9 @@ void lead(leader_elector_ptr self, std::unique_ptr<write_store> store) {
   st.command = self->spawn<caf::monitored>(command_supervisor_impl, command,
                                            st.cfg.supervision, seq,
                                            st.cfg.heartbeat_interval);
-  auto host = st.cfg.listen_host.c_str();
   auto port =
-      st.cfg.tls
-          ? caf::openssl::publish(st.command, st.cfg.listen_port, host, true)
-          : self->system().middleman().publish(st.command, st.cfg.listen_port,
-                                               host, true);
+      publish_command_node(self->system(), st.command, st.cfg.listen_host,
+                           st.cfg.listen_port, st.cfg.tls);
   if (!port) {
     auto why = "this node took the leader lock but cannot publish the "
                "command node on " +
@@ -131,9 +125,7 @@ void lead(leader_elector_ptr self, std::unique_ptr<write_store> store) {
            "took the lead at seq "
                << seq << ": this node holds the leader lock; command node "
                << "published on " << st.cfg.listen
-               << (st.cfg.tls ? " (TLS, peers need a certificate signed by "
-                                "cluster.tls.ca_file)"
-                              : " (plain TCP)"));
+               << published_transport(st.cfg.tls));
 }
 
 // The command node stopped while this node led: the lock is gone with its
@@ -142,13 +134,9 @@ void step_down(leader_elector_ptr self, const caf::error& reason) {
   auto& st = self->state;
   auto command = std::move(st.command);
   st.command = nullptr;
-  // Closes the port, so that links find the new leader instead. (CAF's
-  // own caf::openssl::unpublish does not compile in 0.17.6.)
-  auto& sys = self->system();
-  auto mm = st.cfg.tls ? sys.openssl_manager().actor_handle()
-                       : sys.middleman().actor_handle();
-  caf::anon_send(mm, caf::unpublish_atom::value, command.address(),
-                 st.cfg.listen_port);
+  // Closes the port, so that links find the new leader instead.
+  unpublish_command_node(self->system(), command, st.cfg.listen_port,
+                         st.cfg.tls);
   st.cfg.route->clear();
   caf::anon_send(st.cfg.link, atom::local_v, command_node_actor{});
   set_state(st, false);

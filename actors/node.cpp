@@ -5,13 +5,12 @@
 #include <thread>
 
 #include <caf/exit_reason.hpp>
-#include <caf/io/middleman.hpp>
 #include <caf/message.hpp>
-#include <caf/openssl/publish.hpp>
 #include <caf/send.hpp>
 #include <caf/spawn_options.hpp>
 
 #include "actors/cluster_link.hpp"
+#include "actors/cluster_transport.hpp"
 #include "actors/db_reader.hpp"
 #include "actors/invalidation_hub.hpp"
 #include "common/error.hpp"
@@ -166,25 +165,18 @@ node::start(caf::actor_system& sys, const settings& cfg,
     // before the link has subscribed the hub.
     n->command_route_->set(n->command_, cfg.node.name);
     if (cfg.node.role == node_role::command) {
-      // With cluster.tls, only peers holding a certificate signed by the
-      // cluster CA complete the handshake.
       auto tls = cfg.cluster.tls.enabled();
-      auto host = cfg.cluster.listen_host.c_str();
-      auto port = tls ? caf::openssl::publish(
-                            n->command_, cfg.cluster.listen_port, host, true)
-                      : sys.middleman().publish(
-                            n->command_, cfg.cluster.listen_port, host, true);
+      auto port =
+          publish_command_node(sys, n->command_, cfg.cluster.listen_host,
+                               cfg.cluster.listen_port, tls);
       if (!port)
         return make_cqrs_error(ec::internal,
                                "cannot publish the command node on " +
                                    cfg.cluster.listen + ": " +
                                    caf::to_string(port.error()));
       CQRS_LOG(info, "node",
-               "command node published on "
-                   << cfg.cluster.listen
-                   << (tls ? " (TLS, peers need a certificate signed by "
-                             "cluster.tls.ca_file)"
-                           : " (plain TCP)"));
+               "command node published on " << cfg.cluster.listen
+                                            << published_transport(tls));
     }
   }
   // -- query actors and the link ----------------------------------------------
