@@ -61,6 +61,14 @@ long concurrent_writes() {
   return env_count("CQRSD_FRESHNESS_WRITES", 1500);
 }
 
+/// The most live rows of each kind (categories, related objects, objects):
+/// at the cap a create turns into a delete of that kind, so that a long run
+/// keeps the tables, and with them the cost of checking every write against
+/// the whole database, bounded. CQRSD_FRESHNESS_MAX_ROWS overrides it.
+long max_live_rows() {
+  return env_count("CQRSD_FRESHNESS_MAX_ROWS", 400);
+}
+
 /// Reader threads of the concurrent phase.
 constexpr int reader_threads = 3;
 
@@ -219,6 +227,18 @@ struct model : write_model {
   std::vector<int64_t> gone_objects;
 };
 
+/// The rows one write may have changed, as the database holds them right
+/// after it: the row it named or created and, for a category or a related
+/// object, the object views that join it. Null for a row that is gone.
+struct touched_rows {
+  /// max(commit_log.seq) right after the write.
+  int64_t seq = 0;
+  /// {"view": object view, "category_id": id}, as `oracle::object_entry`.
+  std::map<int64_t, json> objects;
+  std::map<int64_t, json> categories;
+  std::map<int64_t, json> related_objects;
+};
+
 // -- the history of every view, per seq ---------------------------------------
 
 /// Every version of every view since the concurrent phase began, recorded
@@ -226,46 +246,35 @@ struct model : write_model {
 /// what the API must answer for data consistent with a given seq.
 class history {
 public:
-  /// Records `state`, the database right after commit `state.seq`.
+  /// Records `state`, the whole database right after commit `state.seq`.
   void record(const oracle_state& state) {
     std::lock_guard<std::mutex> guard{mtx_};
-    auto object_value = [&](const oracle_state& s, int64_t id) -> json {
-      auto i = s.objects.find(id);
-      if (i == s.objects.end())
-        return nullptr;
-      return json{{"view", i->second},
-                  {"category_id", s.object_category.at(id)}};
-    };
-    auto plain_value = [](const std::map<int64_t, json>& xs,
-                          int64_t id) -> json {
-      auto i = xs.find(id);
-      return i == xs.end() ? json{} : i->second;
-    };
-    auto update = [&](std::map<int64_t, versions>& all, int64_t id,
-                      json value) {
-      auto& v = all[id];
-      if (v.empty() || v.back().second != value)
-        v.emplace_back(state.seq, std::move(value));
-    };
-    for (const auto& [id, ignored] : state.objects)
-      update(objects_, id, object_value(state, id));
+    for (const auto& [id, view] : state.objects)
+      add_version(
+          objects_, id, state.seq,
+          json{{"view", view}, {"category_id", state.object_category.at(id)}});
     for (auto& [id, v] : objects_)
       if (state.objects.count(id) == 0)
-        update(objects_, id, nullptr);
-    for (const auto& [id, ignored] : state.categories)
-      update(categories_, id, plain_value(state.categories, id));
+        add_version(objects_, id, state.seq, nullptr);
+    record_rows(categories_, state.categories, state.seq);
     for (auto& [id, v] : categories_)
       if (state.categories.count(id) == 0)
-        update(categories_, id, nullptr);
-    for (const auto& [id, ignored] : state.related_objects)
-      update(related_, id, plain_value(state.related_objects, id));
+        add_version(categories_, id, state.seq, nullptr);
+    record_rows(related_, state.related_objects, state.seq);
     for (auto& [id, v] : related_)
       if (state.related_objects.count(id) == 0)
-        update(related_, id, nullptr);
-    if (first_ < 0)
-      first_ = state.seq;
-    recorded_ = state.seq;
-    cv_.notify_all();
+        add_version(related_, id, state.seq, nullptr);
+    advance(state.seq);
+  }
+
+  /// Records the rows one write changed, right after commit `rows.seq`; the
+  /// others keep their versions.
+  void record(const touched_rows& rows) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    record_rows(objects_, rows.objects, rows.seq);
+    record_rows(categories_, rows.categories, rows.seq);
+    record_rows(related_, rows.related_objects, rows.seq);
+    advance(rows.seq);
   }
 
   /// Marks the end of the writes: waits for later seqs stop.
@@ -315,14 +324,37 @@ public:
 private:
   using versions = std::vector<std::pair<int64_t, json>>;
 
+  // Adds `value` as the version of `id` from `seq` on, unless it is the
+  // version in force already.
+  static void add_version(std::map<int64_t, versions>& all, int64_t id,
+                          int64_t seq, json value) {
+    auto& v = all[id];
+    if (v.empty() || v.back().second != value)
+      v.emplace_back(seq, std::move(value));
+  }
+
+  static void record_rows(std::map<int64_t, versions>& all,
+                          const std::map<int64_t, json>& rows, int64_t seq) {
+    for (const auto& [id, value] : rows)
+      add_version(all, id, seq, value);
+  }
+
+  void advance(int64_t seq) {
+    if (first_ < 0)
+      first_ = seq;
+    recorded_ = seq;
+    cv_.notify_all();
+  }
+
+  // The version in force at `seq`: the last one from at or before it. A
+  // long run piles up thousands of versions of the hot rows.
   static json value_at(const versions& v, int64_t seq) {
-    json result = nullptr;
-    for (const auto& [from, value] : v) {
-      if (from > seq)
-        break;
-      result = value;
-    }
-    return result;
+    auto after = std::upper_bound(
+        v.begin(), v.end(), seq,
+        [](int64_t s, const std::pair<int64_t, json>& version) {
+          return s < version.first;
+        });
+    return after == v.begin() ? json{} : std::prev(after)->second;
   }
 
   static json value_at(const std::map<int64_t, versions>& all, int64_t id,
@@ -358,8 +390,8 @@ public:
   const std::map<int, int>& statuses() const { return statuses_; }
 
   /// Creates a few rows of each kind.
-  oracle_state seed_rows() {
-    oracle_state s;
+  touched_rows seed_rows() {
+    touched_rows s;
     for (int i = 0; i < 4; ++i)
       s = create_category();
     for (int i = 0; i < 4; ++i)
@@ -370,7 +402,7 @@ public:
   }
 
   /// Updates the live object `id`, with new texts and references.
-  oracle_state update_object(int64_t id) {
+  touched_rows update_object(int64_t id) {
     auto related = valid_related();
     auto category = valid_category();
     return expect_ack("PUT", "/objects/" + std::to_string(id),
@@ -381,7 +413,7 @@ public:
   }
 
   /// Updates the live category `id` with a new description.
-  oracle_state update_category(int64_t id) {
+  touched_rows update_category(int64_t id) {
     return expect_ack("PUT", "/categories/" + std::to_string(id),
                       category_body(), 200, [&](int64_t acked) {
                         m_.categories[acked]["description"] =
@@ -390,7 +422,7 @@ public:
   }
 
   /// Makes one random write and returns the database right after it.
-  oracle_state random_write() {
+  touched_rows random_write() {
     // Weights of: create, update, update missing, delete, delete missing
     // category; the same for related objects; create, create with a missing
     // related object, create with a missing category, update, update with a
@@ -406,6 +438,16 @@ public:
       op = 5;
     else if ((op == 13 || op == 14 || op == 16) && m_.objects.empty())
       op = 10;
+    // At the cap, a create becomes a delete of the same kind.
+    auto at_cap = [&](size_t live) {
+      return static_cast<long>(live) >= max_rows_;
+    };
+    if (op == 0 && at_cap(m_.categories.size()))
+      op = 3;
+    else if (op == 5 && at_cap(m_.related_objects.size()))
+      op = 8;
+    else if (op == 10 && at_cap(m_.objects.size()))
+      op = 16;
     switch (op) {
     case 0:
       return create_category();
@@ -557,7 +599,7 @@ private:
 
   // -- creates ----------------------------------------------------------------
 
-  oracle_state create_category() {
+  touched_rows create_category() {
     return expect_ack(
         "POST", "/categories", category_body(), 201, [&](int64_t id) {
           m_.categories[id] = {{"id", id},
@@ -566,7 +608,7 @@ private:
         });
   }
 
-  oracle_state create_related() {
+  touched_rows create_related() {
     return expect_ack(
         "POST", "/related-objects", related_body(), 201, [&](int64_t id) {
           m_.related_objects[id] = {
@@ -577,7 +619,7 @@ private:
         });
   }
 
-  oracle_state create_object(int64_t related, int64_t category) {
+  touched_rows create_object(int64_t related, int64_t category) {
     return expect_ack("POST", "/objects", object_body(related, category), 201,
                       [&, related, category](int64_t id) {
                         m_.objects[id] = row_of(related, category);
@@ -598,7 +640,7 @@ private:
 
   /// Sends a write that must succeed with `status`; applies it to the model
   /// with the acknowledged id and checks the database.
-  oracle_state expect_ack(const std::string& method, const std::string& target,
+  touched_rows expect_ack(const std::string& method, const std::string& target,
                           const json& body, int status,
                           const std::function<void(int64_t)>& apply) {
     auto a = send(method, target, body);
@@ -613,13 +655,14 @@ private:
                                                     << seq << " after "
                                                     << last_seq_);
     last_seq_ = seq;
-    apply(ack["id"].get<int64_t>());
-    return check_database(method + " " + target);
+    auto id = ack["id"].get<int64_t>();
+    apply(id);
+    return check_database(method + " " + target, target, id);
   }
 
   /// Sends a write that must fail with `status` and `code` and change
   /// nothing.
-  oracle_state expect_error(const std::string& method,
+  touched_rows expect_error(const std::string& method,
                             const std::string& target, const json& body,
                             int status, const std::string& code) {
     auto a = send(method, target, body);
@@ -630,28 +673,104 @@ private:
     BOOST_TEST((err.is_object() && err.contains("error") &&
                 err["error"].value("code", "") == code),
                a.body);
-    return check_database(method + " " + target + " (" +
-                          std::to_string(status) + ")");
+    return check_database(
+        method + " " + target + " (" + std::to_string(status) + ")", target, 0);
   }
 
-  /// Requires the database to match the model at the last acknowledged seq.
-  oracle_state check_database(const std::string& after) {
-    auto s = db_.state();
-    BOOST_TEST_REQUIRE(s.seq == last_seq_, "after " << after << ": seq "
-                                                    << s.seq << ", expected "
-                                                    << last_seq_);
-    auto difference = m_.diff(s);
-    BOOST_TEST_REQUIRE(difference.empty(),
-                       "after " << after << ": " << difference);
-    return s;
+  /// Checks the database after the write to `target` (acknowledged with
+  /// `acked`, the id it wrote; 0 for a refusal): its seq is the last
+  /// acknowledged one, and the rows the write may have changed equal the
+  /// model. Every row of the database is compared as well, once per
+  /// sixteenth of the live rows in writes: every few writes while the tables
+  /// are small, and at a cost per write that does not grow with them.
+  /// Returns the rows it checked.
+  touched_rows check_database(const std::string& after,
+                              const std::string& target, int64_t acked) {
+    auto rows = touched_by(target, acked);
+    BOOST_TEST_REQUIRE(rows.seq == last_seq_,
+                       "after " << after << ": seq " << rows.seq
+                                << ", expected " << last_seq_);
+    auto expect = [&](const char* kind, int64_t id, const json& database,
+                      const json& model) {
+      BOOST_TEST_REQUIRE(database == model,
+                         "after " << after << ": " << kind << ' ' << id
+                                  << ": database " << database.dump()
+                                  << ", model " << model.dump());
+    };
+    for (const auto& [id, value] : rows.objects) {
+      auto i = m_.objects.find(id);
+      expect("object", id, value,
+             i == m_.objects.end()
+                 ? json{}
+                 : json{{"view", m_.view(id, i->second)},
+                        {"category_id", i->second.category_id}});
+    }
+    for (const auto& [id, value] : rows.categories) {
+      auto i = m_.categories.find(id);
+      expect("category", id, value,
+             i == m_.categories.end() ? json{} : i->second);
+    }
+    for (const auto& [id, value] : rows.related_objects) {
+      auto i = m_.related_objects.find(id);
+      expect("related object", id, value,
+             i == m_.related_objects.end() ? json{} : i->second);
+    }
+    auto live =
+        m_.objects.size() + m_.categories.size() + m_.related_objects.size();
+    if (++writes_since_full_check_ * 16 >= live) {
+      writes_since_full_check_ = 0;
+      auto s = db_.state();
+      BOOST_TEST_REQUIRE(s.seq == last_seq_, "after " << after << ": seq "
+                                                      << s.seq << ", expected "
+                                                      << last_seq_);
+      auto difference = m_.diff(s);
+      BOOST_TEST_REQUIRE(difference.empty(),
+                         "after " << after << ": " << difference);
+    }
+    return rows;
+  }
+
+  /// The rows the write to `target` may have changed, read from the
+  /// database: the row it names (or `acked`, a created row's id) and, for a
+  /// category or a related object, the object views the model says join it.
+  touched_rows touched_by(const std::string& target, int64_t acked) {
+    touched_rows rows;
+    rows.seq = db_.max_seq();
+    auto slash = target.find('/', 1);
+    auto collection = target.substr(0, slash);
+    auto id = acked;
+    if (id == 0 && slash != std::string::npos)
+      id = std::stoll(target.substr(slash + 1));
+    if (id == 0) // a refused create: only the seq tells
+      return rows;
+    auto add_objects_joining = [&](auto joins) {
+      for (const auto& [object, row] : m_.objects)
+        if (joins(row))
+          rows.objects[object] = db_.object_entry(object);
+    };
+    if (collection == "/objects") {
+      rows.objects[id] = db_.object_entry(id);
+    } else if (collection == "/categories") {
+      rows.categories[id] = db_.category(id);
+      add_objects_joining(
+          [&](const object_row& row) { return row.category_id == id; });
+    } else {
+      BOOST_TEST_REQUIRE(collection == "/related-objects", target);
+      rows.related_objects[id] = db_.related_object(id);
+      add_objects_joining(
+          [&](const object_row& row) { return row.related_object_id == id; });
+    }
+    return rows;
   }
 
   cqrsd_process& proc_;
   oracle& db_;
   std::mt19937_64 rng_;
+  const long max_rows_ = max_live_rows();
   model m_;
   json last_body_;
   int64_t last_seq_ = 0;
+  size_t writes_since_full_check_ = 0;
   std::map<int, int> statuses_;
 };
 
@@ -794,7 +913,7 @@ BOOST_FIXTURE_TEST_CASE(reads_with_min_seq_equal_the_oracle, fixture) {
     for (auto id : hot.objects)
       if (w.state().objects.count(id) != 0)
         live_hot.push_back(id);
-    oracle_state s;
+    touched_rows s;
     if (!live_hot.empty() && chance(rng, 0.33)) {
       auto id = pick(rng, live_hot);
       s = chance(rng, 0.5)
