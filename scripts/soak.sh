@@ -3,8 +3,10 @@
 # times longer. Installs what is missing, builds, then
 # - runs the differential freshness test (tests/system/freshness.cpp) for
 #   --ops operations in all (default 1,000,000: seven tenths one at a time,
-#   three tenths as concurrent writes under three reader threads), on SQLite
-#   and on a throw-away PostgreSQL server;
+#   three tenths as concurrent writes under three reader threads), and the
+#   one over generated domains (tests/system/domain_freshness.cpp) for
+#   --domains random domains (default 300), on SQLite and on a throw-away
+#   PostgreSQL server;
 # - runs each fuzz target for --runs executions (default 10,000,000) with
 #   scripts/fuzz.sh.
 # Prints each job's figures (operations, executions, seconds) and ends with
@@ -12,7 +14,7 @@
 # minutes: CI does not run it.
 #
 #   scripts/soak.sh                          # everything
-#   scripts/soak.sh --ops 100000 --runs 1000000
+#   scripts/soak.sh --ops 100000 --domains 30 --runs 1000000
 #   scripts/soak.sh --only freshness         # or: --only fuzz
 #   scripts/soak.sh --backend sqlite         # freshness on one backend
 #
@@ -23,19 +25,21 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
 
 usage() {
-  sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 ops=1000000
+domains=300
 runs=10000000
 only=all
 backend=both
 while (($#)); do
   case "$1" in
-  --ops | --runs | --only | --backend)
+  --ops | --domains | --runs | --only | --backend)
     (($# >= 2)) || { usage >&2; exit 2; }
     case "$1" in
     --ops) ops="$2" ;;
+    --domains) domains="$2" ;;
     --runs) runs="$2" ;;
     --only) only="$2" ;;
     --backend) backend="$2" ;;
@@ -53,9 +57,9 @@ while (($#)); do
     ;;
   esac
 done
-for n in "$ops" "$runs"; do
+for n in "$ops" "$domains" "$runs"; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || {
-    echo "soak.sh: --ops and --runs take positive integers, got '$n'" >&2
+    echo "soak.sh: --ops, --domains and --runs take positive integers, got '$n'" >&2
     exit 2
   }
 done
@@ -106,19 +110,32 @@ if [[ "$only" != fuzz ]]; then
   # A different seed each run, printed, so that a failure can be replayed
   # with CQRSD_FRESHNESS_SEED.
   export CQRSD_FRESHNESS_SEED="${CQRSD_FRESHNESS_SEED:-$(date +%s)}"
+  export CQRSD_DOMAIN_FRESHNESS_DOMAINS="$domains"
+  export CQRSD_DOMAIN_FRESHNESS_SEED="${CQRSD_DOMAIN_FRESHNESS_SEED:-$CQRSD_FRESHNESS_SEED}"
   echo "soak.sh: freshness: $CQRSD_FRESHNESS_OPS operations one at a time, then $CQRSD_FRESHNESS_WRITES concurrent writes, seed $CQRSD_FRESHNESS_SEED"
-  if [[ "$backend" != postgresql ]]; then
-    job "freshness on sqlite" env CQRSD_TEST_BACKEND=sqlite \
+  echo "soak.sh: generated domains: $domains, seeds $CQRSD_DOMAIN_FRESHNESS_SEED and on"
+  # Both differential tests on one backend ($1), with the rest of the
+  # arguments as its environment.
+  freshness_jobs() {
+    local backend="$1"
+    shift
+    job "freshness on $backend" env CQRSD_TEST_BACKEND="$backend" "$@" \
       build/tests/cqrsd_tests --run_test=freshness --log_level=message
+    job "generated domains on $backend" env CQRSD_TEST_BACKEND="$backend" "$@" \
+      build/tests/cqrsd_tests \
+      --run_test=domain_freshness/reads_equal_the_oracle_on_generated_domains \
+      --log_level=message
+  }
+  if [[ "$backend" != postgresql ]]; then
+    freshness_jobs sqlite
   fi
   if [[ "$backend" != sqlite ]]; then
     pg_dir="$scratch_dir/pg"
     # shellcheck source=scripts/lib/postgres.sh
     source scripts/lib/postgres.sh
     pg_start_primary
-    job "freshness on postgresql" env CQRSD_TEST_BACKEND=postgresql \
-      CQRSD_TEST_POSTGRESQL="host=127.0.0.1 port=$pg_port user=cqrsd dbname=postgres" \
-      build/tests/cqrsd_tests --run_test=freshness --log_level=message
+    freshness_jobs postgresql \
+      CQRSD_TEST_POSTGRESQL="host=127.0.0.1 port=$pg_port user=cqrsd dbname=postgres"
   fi
 fi
 
