@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -250,12 +251,12 @@ public:
   void record(const oracle_state& state) {
     std::lock_guard<std::mutex> guard{mtx_};
     for (const auto& [id, view] : state.objects)
-      add_version(
-          objects_, id, state.seq,
+      add_object_version(
+          id, state.seq,
           json{{"view", view}, {"category_id", state.object_category.at(id)}});
     for (auto& [id, v] : objects_)
       if (state.objects.count(id) == 0)
-        add_version(objects_, id, state.seq, nullptr);
+        add_object_version(id, state.seq, nullptr);
     record_rows(categories_, state.categories, state.seq);
     for (auto& [id, v] : categories_)
       if (state.categories.count(id) == 0)
@@ -271,7 +272,8 @@ public:
   /// others keep their versions.
   void record(const touched_rows& rows) {
     std::lock_guard<std::mutex> guard{mtx_};
-    record_rows(objects_, rows.objects, rows.seq);
+    for (const auto& [id, value] : rows.objects)
+      add_object_version(id, rows.seq, value);
     record_rows(categories_, rows.categories, rows.seq);
     record_rows(related_, rows.related_objects, rows.seq);
     advance(rows.seq);
@@ -307,8 +309,16 @@ public:
     auto items = json::array();
     auto limit = static_cast<size_t>(t.effective_limit());
     json next_after = nullptr;
-    for (auto i = objects_.upper_bound(t.after); i != objects_.end(); ++i) {
-      auto value = value_at(i->second, seq);
+    // The rows that can be live at `seq`: those live now and those deleted
+    // after it (ids are never reused), not every id a long run ever made.
+    std::vector<int64_t> candidates{live_objects_.upper_bound(t.after),
+                                    live_objects_.end()};
+    for (auto i = deleted_.upper_bound(seq); i != deleted_.end(); ++i)
+      if (i->second > t.after)
+        candidates.push_back(i->second);
+    std::sort(candidates.begin(), candidates.end());
+    for (auto id : candidates) {
+      auto value = value_at(objects_.at(id), seq);
       if (value.is_null() ||
           (t.category_id != 0 && value["category_id"] != t.category_id))
         continue;
@@ -331,6 +341,16 @@ private:
     auto& v = all[id];
     if (v.empty() || v.back().second != value)
       v.emplace_back(seq, std::move(value));
+  }
+
+  // `add_version` for an object view, keeping `live_objects_` and
+  // `deleted_`.
+  void add_object_version(int64_t id, int64_t seq, json value) {
+    if (!value.is_null())
+      live_objects_.insert(id);
+    else if (live_objects_.erase(id) != 0)
+      deleted_.emplace(seq, id);
+    add_version(objects_, id, seq, std::move(value));
   }
 
   static void record_rows(std::map<int64_t, versions>& all,
@@ -369,6 +389,10 @@ private:
   int64_t recorded_ = -1;
   bool closed_ = false;
   std::map<int64_t, versions> objects_;
+  // The objects whose latest version is a view, and the seq each other one
+  // was deleted at.
+  std::set<int64_t> live_objects_;
+  std::multimap<int64_t, int64_t> deleted_;
   std::map<int64_t, versions> categories_;
   std::map<int64_t, versions> related_;
 };
