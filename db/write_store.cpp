@@ -220,12 +220,16 @@ bool write_store::keep_alive() {
   if (!sql_->is_connected()) {
     // The session is gone, and its kept statements with it. (Without
     // fencing, `after_failure` replaces it.)
-    statements_->forget();
-    commit_log_prepared_ = false;
-    resync_seq_ = true;
+    forget_session_state();
   }
   after_failure();
   return !deposed_;
+}
+
+void write_store::forget_session_state() noexcept {
+  statements_->forget();
+  commit_log_prepared_ = false;
+  resync_seq_ = true;
 }
 
 uint64_t write_store::wal_checkpoints() const {
@@ -263,13 +267,11 @@ write_store::apply(const std::vector<command>& cmds) {
     if (backend_ == database_backend::postgresql) {
       // Whether the failed COMMIT prepared it is unknown.
       detail::execute_quietly(sql, "DEALLOCATE cqrsd_commit_log");
-      commit_log_prepared_ = false;
     }
     // Kept statements belong to this connection, which may be replaced
     // next: drop them while it still exists.
-    q.forget();
+    forget_session_state();
     after_failure();
-    resync_seq_ = true;
     log_.clear();
     results.assign(cmds.size(), caf::expected<write_result>{std::move(err)});
     return std::move(results);

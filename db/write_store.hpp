@@ -162,6 +162,11 @@ private:
   // deposed without it); other stores reconnect a lost session.
   void after_failure();
 
+  // Drops what belongs to the session and may not survive a failure: the
+  // kept statements and the prepared commit_log insert. The next
+  // transaction re-reads the last seq.
+  void forget_session_state() noexcept;
+
   std::unique_ptr<soci::session> sql_;
   // The statements run on `sql_`; declared after it, so they go first.
   std::unique_ptr<statement_cache> statements_;
