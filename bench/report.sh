@@ -277,6 +277,28 @@ targets() {
       "$(awk -F '\t' -v db="$db" '$1 == "visibility" && $2 == "objects" && $3 == db && $4 == "new" {
         printf "%.3f", $7 / 1000 }' "$results")" le 1 " ms" "$note"
   done
+  ceiling_notes
+}
+
+# After the targets table: a note for each backend whose anchor target asks
+# for more PUT/s than the HTTP stack served in the same run with GET
+# /healthz, which does no work. No PUT is served faster than that, so on
+# this machine that target is out of reach, whatever the write path does.
+ceiling_notes() {
+  local db want asked healthz
+  for db in "${backends[@]}"; do
+    want="$(anchor_target "$db")"
+    healthz="$(rps objects "$db" healthz new)"
+    asked="$(awk -v a="$(anchor_median objects "$db")" -v w="$want" \
+      'BEGIN { if (a > 0) printf "%.0f", a * w }')"
+    [[ -n "$asked" && -n "$healthz" ]] || continue
+    if ((asked > healthz)); then
+      echo
+      echo "On $db the anchor target asks for $want × $(anchor_median objects "$db") = $asked PUT/s,"
+      echo "more than this run's HTTP stack ceiling (GET /healthz, no work at all: $healthz req/s)."
+      echo "No PUT is answered faster than that, so this target is out of reach on this machine."
+    fi
+  done
 }
 
 # The library's ratios, for reference: it has no targets of its own.
