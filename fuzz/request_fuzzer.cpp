@@ -11,6 +11,7 @@
 // accepted body whose rows differ from what a plain JSON parser reads in it,
 // a stored value that breaks its column's rules, a rejection of valid JSON
 // as "not valid JSON" (or the reverse), an answer that is not JSON.
+#include <cctype>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -289,15 +290,21 @@ void drive_bodies(const domain& d, row_id id, std::string_view body) {
 // -- query strings ------------------------------------------------------------
 
 // Parses `value` as a filter on every column of `d`: what is accepted reads
-// back as the text it came from.
+// back as the text it came from. A refusal's error body is checked once per
+// column type: the messages of one type differ only in the column's name,
+// and parsing each back was most of an execution's time.
 void drive_filter_value(const domain& d, std::string_view value) {
+  bool refusal_checked[static_cast<size_t>(column_type::reference) + 1] = {};
   for (const auto& t : d.tables)
     for (const auto& c : t.columns) {
       std::string why;
       auto v = parse_filter_value(c, c.name, value, why);
       if (!v) {
         check(why.rfind(c.name, 0) == 0, "a filter error not naming it");
-        check_error_json("bad_request", why);
+        auto& checked = refusal_checked[static_cast<size_t>(c.type)];
+        if (!checked)
+          check_error_json("bad_request", why);
+        checked = true;
         continue;
       }
       switch (c.type) {
@@ -378,17 +385,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (m.id != 0)
     check(std::to_string(m.id) == path.substr(path.rfind('/') + 1),
           "a matched id differs from its path segment");
-  check_error_json("not_found", "no route for '" + std::string{path} + "'");
   if (qmark != std::string_view::npos)
     drive_query(target.substr(qmark + 1), m);
 
   // -- headers ----------------------------------------------------------------
   if (auto seq = http::parse_u64(min_seq))
     check(min_seq.size() <= 20, "parse_u64 accepted over 20 digits");
-  if (!http::is_json_media_type(content_type))
-    check_error_json("unsupported_media_type",
-                     "request body must be application/json, got '" +
-                         std::string{content_type} + "'");
+  if (http::is_json_media_type(content_type)) {
+    std::string lower{content_type};
+    for (auto& ch : lower)
+      ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    check(lower.find("json") != std::string::npos,
+          "a media type without json taken for JSON");
+  }
   check(http::constant_time_equal(content_type, content_type),
         "constant_time_equal is not reflexive");
   check(!http::constant_time_equal(content_type,
@@ -398,6 +407,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // -- bodies, for every resource of both domains -----------------------------
   drive_bodies(*ds.objects, m.id, body);
   drive_bodies(*ds.rich, m.id, body);
+  // Any bytes as code and message: this covers every error the gateway
+  // quotes a request's bytes in (its path, its Content-Type, a value).
   check_error_json(method, body);
   return 0;
 }
