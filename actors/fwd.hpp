@@ -70,6 +70,7 @@ CAF_ADD_ATOM(cqrsd, cqrs::atom, disconnect, "disconnect")
 CAF_ADD_ATOM(cqrsd, cqrs::atom, tick, "tick")
 CAF_ADD_ATOM(cqrsd, cqrs::atom, ping, "ping")
 CAF_ADD_ATOM(cqrsd, cqrs::atom, local, "local")
+CAF_ADD_ATOM(cqrsd, cqrs::atom, refresh, "refresh")
 
 CAF_ADD_TYPE_ID(cqrsd, (cqrs::command))
 CAF_ADD_TYPE_ID(cqrsd, (cqrs::write_result))

@@ -31,7 +31,10 @@ using query_actor = caf::typed_actor<
     caf::replies_to<atom::read, read_request>::with<read_answer>,
     // Re-runs the fill for a cache key whose last snapshot was older than a
     // waiting read's X-Min-Seq (the actor sends this to itself after a pause).
-    caf::reacts_to<atom::retry, std::string>>;
+    caf::reacts_to<atom::retry, std::string>,
+    // The hub evicted entries that had been read: read them again
+    // (`shared_query_cache::take_refreshes`).
+    caf::reacts_to<atom::refresh>>;
 
 /// A DB reader, or the pool that spreads work over several of them.
 using reader_actor = caf::typed_actor<

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
 
 #include "common/error.hpp"
 #include "common/logging.hpp"
@@ -16,8 +17,14 @@ void invalidation_hub_state::fan_out(const invalidation& inv) {
   // about 1.5 µs per actor. The batch and its eviction keys are built once.
   auto batch = cache_invalidation::of(inv);
   size_t evicted = 0;
-  for (auto& [addr, cache] : subscribers)
-    evicted += cache->apply(batch);
+  for (auto& [addr, sub] : subscribers) {
+    // A message only to an actor with entries to read again, once until it
+    // takes them (actors/query_cache.hpp, "Refresh").
+    bool refresh_due = false;
+    evicted += sub.cache->apply(batch, &refresh_due);
+    if (refresh_due)
+      caf::anon_send(sub.actor, atom::refresh_v);
+  }
   node_counters::add(cfg.counters->invalidations_applied, subscribers.size());
   if (evicted > 0)
     node_counters::add(cfg.counters->invalidation_evictions, evicted);
@@ -68,8 +75,8 @@ void invalidation_hub_state::set_caching(bool on, const char* why) {
     CQRS_LOG(warning, "invalidation_hub",
              "caches flushed, reads go to the database (" << why << ")");
   }
-  for (auto& [addr, cache] : subscribers)
-    cache->set_caching(on);
+  for (auto& [addr, sub] : subscribers)
+    sub.cache->set_caching(on);
 }
 
 seq_t invalidation_hub_state::wanted_seq() const {
@@ -224,7 +231,10 @@ hub_actor::behavior_type invalidation_hub_impl(invalidation_hub_ptr self,
         self->monitor(sub);
         cache->advance(st.applied_seq);
         cache->set_caching(st.caching);
-        st.subscribers.emplace(sub.address(), std::move(cache));
+        auto addr = sub.address();
+        st.subscribers.emplace(std::move(addr),
+                               invalidation_hub_state::subscriber{
+                                   std::move(sub), std::move(cache)});
       },
       [self](atom::sync, seq_t seq) -> caf::result<seq_t> {
         auto& st = self->state;

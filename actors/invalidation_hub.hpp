@@ -52,9 +52,14 @@ struct invalidation_hub_state {
   std::unique_ptr<batch_fault> fault;
   /// Every commit up to here was fanned out.
   seq_t applied_seq = 0;
-  /// The caches of the local query actors, by actor address: a dying actor
-  /// leaves in O(1), which matters when a pool of many actors stops at once.
-  std::unordered_map<caf::actor_addr, query_cache_ptr> subscribers;
+  /// A local query actor and its cache.
+  struct subscriber {
+    query_actor actor;
+    query_cache_ptr cache;
+  };
+  /// The local query actors, by address: a dying actor leaves in O(1), which
+  /// matters when a pool of many actors stops at once.
+  std::unordered_map<caf::actor_addr, subscriber> subscribers;
   /// Batches that arrived while a catch-up was running, in order.
   std::deque<invalidation> queued;
   bool catching_up = false;

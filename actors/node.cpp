@@ -183,6 +183,7 @@ node::start(caf::actor_system& sys, const settings& cfg,
   query_supervisor_config q_cfg;
   q_cfg.actors = cfg.query.actors;
   q_cfg.actor.cache_enabled = cfg.query.cache_enabled;
+  q_cfg.actor.refresh_on_invalidation = cfg.query.refresh_on_invalidation;
   q_cfg.actor.cache_max_entries = cfg.query.cache_max_entries;
   q_cfg.actor.min_seq_timeout =
       std::chrono::milliseconds{cfg.query.min_seq_timeout_ms};

@@ -54,6 +54,17 @@ std::optional<std::string> query_actor_state::enqueue(const read_request& req,
   return key;
 }
 
+bool query_actor_state::enqueue_refresh(const std::string& key,
+                                        const query& q) {
+  if (fills.count(key) != 0)
+    return false;
+  fill_in_flight fill;
+  fill.q = q;
+  fill.ticket = cache->start_fill();
+  fills.emplace(key, std::move(fill));
+  return true;
+}
+
 // -- fills --------------------------------------------------------------------
 
 std::vector<query_actor_state::waiter>
@@ -64,11 +75,11 @@ query_actor_state::complete_fill(const std::string& key, fill_result& r) {
   auto fill = std::move(i->second);
   fills.erase(i);
   size_t evicted = 0;
-  auto outcome =
-      cache->finish_fill(fill.ticket, key,
-                         query_cache::entry{r.found, r.body, r.read_seq,
-                                            std::move(r.dependencies)},
-                         evicted);
+  auto outcome = cache->finish_fill(
+      fill.ticket, key,
+      query_cache::entry{r.found, r.body, r.read_seq, std::move(r.dependencies),
+                         std::move(fill.q)},
+      evicted);
   if (outcome == shared_query_cache::fill_outcome::cached && evicted > 0)
     node_counters::add(cfg.counters->capacity_evictions, evicted);
   else if (outcome == shared_query_cache::fill_outcome::refused)
@@ -189,7 +200,8 @@ query_actor::behavior_type query_actor_impl(query_actor_ptr self,
   st.reader = std::move(reader);
   st.cache = cfg.cache ? cfg.cache
                        : std::make_shared<shared_query_cache>(
-                             cfg.cache_max_entries, cfg.cache_enabled);
+                             cfg.cache_max_entries, cfg.cache_enabled,
+                             cfg.refresh_on_invalidation);
   if (cfg.faults)
     st.fault = cfg.faults->query_actor(cfg.index);
   // From here on the hub applies every batch to the cache itself.
@@ -242,6 +254,16 @@ query_actor::behavior_type query_actor_impl(query_actor_ptr self,
             .then([resume](seq_t) { resume(); },
                   [resume](caf::error&) { resume(); });
         return rp;
+      },
+      [self](atom::refresh) {
+        auto& st = self->state;
+        for (auto& q : st.cache->take_refreshes()) {
+          auto key = cache_key(q);
+          if (!st.enqueue_refresh(key, q))
+            continue;
+          node_counters::add(st.cfg.counters->cache_refreshes);
+          start_fill(self, key, std::move(q));
+        }
       },
       [self](atom::retry, const std::string& key) {
         auto& st = self->state;

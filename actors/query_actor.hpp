@@ -26,6 +26,9 @@ struct query_actor_config {
   uint32_t index = 0;
   bool cache_enabled = true;
   size_t cache_max_entries = 100000;
+  /// Read again at once the entries a write evicts after they were read
+  /// (`query.refresh_on_invalidation`; actors/query_cache.hpp, "Refresh").
+  bool refresh_on_invalidation = true;
   /// How long a read may wait for its `X-Min-Seq`.
   caf::timespan min_seq_timeout = std::chrono::seconds{1};
   /// How long a fill may take before its waiters get an error.
@@ -33,7 +36,8 @@ struct query_actor_config {
   /// Shared counters; never null.
   std::shared_ptr<node_counters> counters;
   /// The cache, shared with the HTTP threads that answer hits from it and
-  /// with the hub that applies batches to it; created with `cache_enabled`.
+  /// with the hub that applies batches to it; created with `cache_enabled`
+  /// and `refresh_on_invalidation`.
   /// The actor creates its own when null. A respawned actor gets a new one.
   std::shared_ptr<shared_query_cache> cache;
   /// Makes the actor's fault in a testing build; null in the product.
@@ -93,6 +97,11 @@ struct query_actor_state {
   /// cache is on (single-flight). Returns the key of a new fill that the
   /// caller must start, or nothing when `w` joined a fill in flight.
   std::optional<std::string> enqueue(const read_request& req, waiter w);
+
+  /// Registers a fill of `q` under `key` that no read waits for yet: an
+  /// entry read again after a write evicted it. Returns false, doing
+  /// nothing, when a fill of `key` is in flight already.
+  bool enqueue_refresh(const std::string& key, const query& q);
 
   // -- fills ------------------------------------------------------------------
 

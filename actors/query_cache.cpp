@@ -2,6 +2,7 @@
 #include "actors/query_cache.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include "model/row_key.hpp"
 
@@ -18,6 +19,7 @@ const query_cache::entry* query_cache::find(const std::string& key) {
     return nullptr;
   if (i->second.lru_pos != lru_.begin())
     lru_.splice(lru_.begin(), lru_, i->second.lru_pos);
+  i->second.read = true;
   return &i->second.value;
 }
 
@@ -40,13 +42,14 @@ size_t query_cache::invalidate(const std::vector<std::string>& row_keys) {
   return evict_dependents_of(eviction_keys(row_keys));
 }
 
-size_t query_cache::evict_dependents_of(const std::vector<std::string>& keys) {
+size_t query_cache::evict_dependents_of(const std::vector<std::string>& keys,
+                                        std::vector<query>* read_again) {
   size_t evicted = 0;
   // Most caches of a large pool are empty: skip the hashing then.
   if (entries_.empty())
     return evicted;
   for (const auto& key : keys)
-    evict_dependents(key, evicted);
+    evict_dependents(key, evicted, read_again);
   return evicted;
 }
 
@@ -69,8 +72,8 @@ void query_cache::erase(std::unordered_map<std::string, slot>::iterator i) {
   entries_.erase(i);
 }
 
-void query_cache::evict_dependents(const std::string& row_key,
-                                   size_t& evicted) {
+void query_cache::evict_dependents(const std::string& row_key, size_t& evicted,
+                                   std::vector<query>* read_again) {
   auto d = dependents_.find(row_key);
   if (d == dependents_.end())
     return;
@@ -79,6 +82,8 @@ void query_cache::evict_dependents(const std::string& row_key,
   dependents_.erase(d);
   for (const auto& key : keys) {
     if (auto i = entries_.find(key); i != entries_.end()) {
+      if (read_again != nullptr && i->second.read)
+        read_again->push_back(std::move(i->second.value.q));
       erase(i);
       ++evicted;
     }
@@ -97,8 +102,9 @@ cache_invalidation_ptr cache_invalidation::of(const invalidation& inv) {
 
 // -- shared_query_cache -------------------------------------------------------
 
-shared_query_cache::shared_query_cache(size_t max_entries, bool enabled)
-    : cache_(max_entries), enabled_(enabled) {
+shared_query_cache::shared_query_cache(size_t max_entries, bool enabled,
+                                       bool refresh)
+    : cache_(max_entries), enabled_(enabled), refresh_(refresh) {
   // nop
 }
 
@@ -177,13 +183,26 @@ void shared_query_cache::end_fill(const fill_ticket& ticket) {
     log_.pop_front();
 }
 
-size_t shared_query_cache::apply(const cache_invalidation_ptr& batch) {
+size_t shared_query_cache::apply(const cache_invalidation_ptr& batch,
+                                 bool* refresh_due) {
   std::lock_guard<std::mutex> guard{mtx_};
-  auto evicted = cache_.evict_dependents_of(batch->eviction_keys);
+  auto had_refreshes = !refreshes_.empty();
+  auto keep = refresh_ && serving_ && refreshes_.size() < max_refreshes;
+  auto evicted = cache_.evict_dependents_of(batch->eviction_keys,
+                                            keep ? &refreshes_ : nullptr);
+  if (refreshes_.size() > max_refreshes)
+    refreshes_.resize(max_refreshes);
+  if (refresh_due != nullptr)
+    *refresh_due = !had_refreshes && !refreshes_.empty();
   applied_seq_ = std::max(applied_seq_, batch->to_seq);
   if (!open_fills_.empty() && !closed_)
     log_.push_back(logged_batch{next_log_pos_++, batch});
   return evicted;
+}
+
+std::vector<query> shared_query_cache::take_refreshes() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return std::exchange(refreshes_, {});
 }
 
 seq_t shared_query_cache::applied_seq() const {
@@ -202,8 +221,10 @@ void shared_query_cache::set_caching(bool on) {
   if (serving_ && !serving)
     ++epoch_;
   serving_ = serving;
-  if (!serving_)
+  if (!serving_) {
     cache_.clear();
+    refreshes_.clear();
+  }
 }
 
 void shared_query_cache::close() {
@@ -213,6 +234,7 @@ void shared_query_cache::close() {
     ++epoch_;
   serving_ = false;
   cache_.clear();
+  refreshes_.clear();
   // Fills still in flight can no longer be cached: nothing to remember.
   log_.clear();
   open_fills_.clear();

@@ -23,18 +23,22 @@ namespace cqrs {
 class query_cache {
 public:
   /// A cached answer: found or not (negative caching), its body, the seq it
-  /// was read at and the row keys it depends on.
+  /// was read at, the row keys it depends on and the read that filled it.
   struct entry {
     bool found = false;
     body_ptr body;
     seq_t read_seq = 0;
     std::vector<std::string> dependencies;
+    /// What to read again when a write evicts the entry (see
+    /// `shared_query_cache`, "refresh").
+    query q;
   };
 
   /// Creates a cache holding at most `max_entries` entries.
   explicit query_cache(size_t max_entries);
 
-  /// Returns the entry for `key` and marks it most recently used, or null.
+  /// Returns the entry for `key` and marks it most recently used and read,
+  /// or null.
   const entry* find(const std::string& key);
 
   /// Inserts or replaces the entry for `key`, evicting the least recently
@@ -48,8 +52,10 @@ public:
 
   /// Evicts every entry depending on one of `keys` exactly, without adding
   /// table-wide keys: `keys` come from `eviction_keys`. Returns how many
-  /// were evicted.
-  size_t evict_dependents_of(const std::vector<std::string>& keys);
+  /// were evicted. With `read_again` given, appends to it the query of each
+  /// evicted entry that `find` returned since it was inserted.
+  size_t evict_dependents_of(const std::vector<std::string>& keys,
+                             std::vector<query>* read_again = nullptr);
 
   /// Drops every entry.
   void clear();
@@ -62,11 +68,14 @@ private:
   struct slot {
     entry value;
     std::list<std::string>::iterator lru_pos;
+    /// `find` returned it since it was inserted.
+    bool read = false;
   };
 
   void erase(std::unordered_map<std::string, slot>::iterator i);
 
-  void evict_dependents(const std::string& row_key, size_t& evicted);
+  void evict_dependents(const std::string& row_key, size_t& evicted,
+                        std::vector<query>* read_again);
 
   size_t max_entries_;
   /// Most recently used at the front.
@@ -113,8 +122,21 @@ using cache_invalidation_ptr = std::shared_ptr<const cache_invalidation>;
 /// batches applied while fills are in flight, and `finish_fill` refuses a
 /// result that one of them touched, under the same lock as the insert: no
 /// batch can slip in between the check and the insert.
+///
+/// Refresh (`query.refresh_on_invalidation`): when a batch evicts an entry
+/// that was read since it was filled, the cache keeps its query for the
+/// owning actor, which reads it again at once (`take_refreshes`). The next
+/// read then finds it cached, or joins that fill, instead of missing after
+/// every write. Such a read again is an ordinary fill: it starts after the
+/// batch was applied, and `finish_fill` refuses it as any other if a later
+/// batch overtakes it. An entry not read since its fill is only evicted, so
+/// the reads again never outnumber the reads that came before them.
 class shared_query_cache {
 public:
+  /// Most queries kept for reading again at once; past that, evicted
+  /// entries are only evicted until the actor takes them.
+  static constexpr size_t max_refreshes = 1024;
+
   /// What a fill saw of the cache when it started; `finish_fill` needs it.
   struct fill_ticket {
     /// Log position of the first batch applied after the fill started.
@@ -140,8 +162,10 @@ public:
 
   /// Creates a closed cache that does not serve until `set_caching(true)`.
   /// A cache created with `enabled = false` never serves (the node runs
-  /// with `query.cache_enabled: false`).
-  explicit shared_query_cache(size_t max_entries, bool enabled = true);
+  /// with `query.cache_enabled: false`). With `refresh`, evicted entries
+  /// that were read are kept for reading again (see above).
+  explicit shared_query_cache(size_t max_entries, bool enabled = true,
+                              bool refresh = false);
 
   /// Answers `key` from the cache when the cache serves and has applied
   /// `min_seq`; otherwise returns nothing and the read goes to the actor.
@@ -161,8 +185,14 @@ public:
   void abandon_fill(const fill_ticket& ticket);
 
   /// Evicts every entry touched by `batch` and advances `applied_seq` to its
-  /// `to_seq`. Returns how many entries were evicted.
-  size_t apply(const cache_invalidation_ptr& batch);
+  /// `to_seq`. Returns how many entries were evicted. `refresh_due`, when
+  /// given, is set when this batch left the first queries to read again
+  /// since the last `take_refreshes`: the owner should be told once.
+  size_t apply(const cache_invalidation_ptr& batch,
+               bool* refresh_due = nullptr);
+
+  /// Takes the queries of the evicted entries to read again (see above).
+  std::vector<query> take_refreshes();
 
   /// Advances `applied_seq` to `seq` (when the actor subscribed).
   void advance(seq_t seq);
@@ -199,6 +229,9 @@ private:
   query_cache cache_;
   seq_t applied_seq_ = 0;
   const bool enabled_;
+  const bool refresh_;
+  /// Queries of evicted entries that were read, for the owner to read again.
+  std::vector<query> refreshes_;
   bool serving_ = false;
   bool closed_ = false;
   uint64_t epoch_ = 0;

@@ -34,7 +34,8 @@ caf::behavior query_supervisor_impl(query_supervisor_ptr self,
     // A fresh, empty cache for each incarnation: the routes must never pair
     // a new actor with a cache its predecessor left behind.
     actor_cfg.cache = std::make_shared<shared_query_cache>(
-        actor_cfg.cache_max_entries, actor_cfg.cache_enabled);
+        actor_cfg.cache_max_entries, actor_cfg.cache_enabled,
+        actor_cfg.refresh_on_invalidation);
     auto cache = actor_cfg.cache;
     auto actor = self->spawn<caf::monitored>(query_actor_impl, actor_cfg,
                                              st.reader, st.hub);

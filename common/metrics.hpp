@@ -20,6 +20,9 @@
     "Misses that joined a fill already in flight.")                            \
   X(stale_fills_refused, counter, "cqrsd_stale_fills_refused_total", "",       \
     "Fills answered but not cached because an invalidation overtook them.")    \
+  X(cache_refreshes, counter, "cqrsd_cache_refreshes_total", "",               \
+    "Fills of cache entries read again because a write evicted them after "    \
+    "they were read.")                                                         \
   X(invalidation_evictions, counter, "cqrsd_invalidation_evictions_total", "", \
     "Cache entries evicted by invalidations.")                                 \
   X(invalidations_applied, counter, "cqrsd_invalidations_applied_total", "",   \

@@ -203,6 +203,8 @@ private:
             return read_bool(key, value, out.cache_enabled);
           if (name == "cache_max_entries")
             return read_uint(key, value, 1, 100000000, out.cache_max_entries);
+          if (name == "refresh_on_invalidation")
+            return read_bool(key, value, out.refresh_on_invalidation);
           if (name == "min_seq_timeout_ms")
             return read_uint(key, value, 1, 600000, out.min_seq_timeout_ms);
           if (name == "session_consistency")

@@ -107,6 +107,9 @@ struct query_settings {
   bool cache_enabled = true;
   /// Bound of cached entries per query actor.
   uint64_t cache_max_entries = 100000;
+  /// Whether an entry that was read, once a write evicts it, is read again
+  /// at once rather than at the next read.
+  bool refresh_on_invalidation = true;
   /// How long a read waits for `X-Min-Seq` before answering 504.
   uint32_t min_seq_timeout_ms = 1000;
   /// Whether a connection's plain reads wait for what it was answered.

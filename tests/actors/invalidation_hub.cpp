@@ -33,13 +33,16 @@ using keys = std::vector<std::string>;
 using fill_outcome = shared_query_cache::fill_outcome;
 
 /// A query actor that only owns a cache: the hub needs its handle to
-/// monitor it, never sends it anything.
+/// monitor it, and tells it of entries to read again, which it ignores.
 query_actor::behavior_type stand_in_query_actor(query_actor::pointer) {
   return {
       [](atom::read, read_request&) -> caf::result<read_answer> {
         return read_answer{};
       },
       [](atom::retry, std::string&) {
+        // nop
+      },
+      [](atom::refresh) {
         // nop
       },
   };

@@ -1,6 +1,6 @@
 // Deterministic tests of the query actor and its protocol with the hub:
-// hits, misses, single-flight, eviction, stale fills, negative caching and
-// X-Min-Seq catch-up.
+// hits, misses, single-flight, eviction, stale fills, negative caching,
+// X-Min-Seq catch-up and reading evicted entries again (refresh).
 #include <boost/test/unit_test.hpp>
 
 #include <caf/actor_cast.hpp>
@@ -57,7 +57,9 @@ struct nth_read_fails : fault_injector {
 };
 
 struct fixture : deterministic_system {
-  fixture() {
+  /// With `refresh`, the actor reads again the entries that a commit evicts
+  /// after they were read (`query.refresh_on_invalidation`).
+  explicit fixture(bool refresh = false) {
     reader = spawn_scripted_reader(sys, db);
     invalidation_hub_config hub_cfg;
     hub_cfg.counters = shared_counters;
@@ -69,8 +71,9 @@ struct fixture : deterministic_system {
     query_actor_config cfg;
     cfg.counters = shared_counters;
     cfg.min_seq_timeout = std::chrono::milliseconds{200};
-    actor_cache = std::make_shared<shared_query_cache>(cfg.cache_max_entries,
-                                                       cfg.cache_enabled);
+    cfg.refresh_on_invalidation = refresh;
+    actor_cache = std::make_shared<shared_query_cache>(
+        cfg.cache_max_entries, cfg.cache_enabled, refresh);
     cfg.cache = actor_cache;
     actor = sys.spawn(query_actor_impl, cfg,
                       caf::actor_cast<reader_actor>(reader), hub);
@@ -126,6 +129,21 @@ struct fixture : deterministic_system {
             row_key("related_object", 1), row_key("category", category)};
   }
 
+  /// Caches object `id` (in category 7) read at seq 0, and reads it once
+  /// from the cache when `read` is set.
+  void cache_object(row_id id, bool read) {
+    read_object(id);
+    run();
+    complete(make_fill("v1", 0, deps_of_object(id, 7)));
+    run();
+    if (read) {
+      auto hit = read_object(id);
+      run();
+      BOOST_TEST_REQUIRE(hit->body() == "v1");
+    }
+    BOOST_TEST_REQUIRE(db->fills.empty());
+  }
+
   std::shared_ptr<scripted_db> db = std::make_shared<scripted_db>();
   std::shared_ptr<node_counters> shared_counters =
       std::make_shared<node_counters>(objects_domain()->views.size());
@@ -135,6 +153,13 @@ struct fixture : deterministic_system {
   std::shared_ptr<shared_query_cache> actor_cache;
   query_actor actor;
   std::vector<std::shared_ptr<read_outcome>> outcomes;
+};
+
+/// The fixture with `query.refresh_on_invalidation` on.
+struct refreshing : fixture {
+  refreshing() : fixture(true) {
+    // nop
+  }
 };
 
 } // namespace
@@ -449,6 +474,91 @@ BOOST_AUTO_TEST_CASE(a_fault_hook_fails_the_actor_with_its_reads_pending) {
   complete(make_fill("v", 0, deps_of_object(1, 7)));
   run();
   BOOST_TEST(other->body() == "v");
+}
+
+BOOST_FIXTURE_TEST_CASE(an_evicted_entry_that_was_read_is_read_again,
+                        refreshing) {
+  cache_object(1, true);
+  BOOST_TEST_MESSAGE("commit 1 changes object 1: the actor reads it again");
+  commit(1, {row_key("top_level_object", 1)});
+  run();
+  BOOST_TEST_REQUIRE(db->fills.size() == 1u);
+  BOOST_TEST(cache_key(db->fills[0].q) == cache_key(item_query("objects", 1)));
+  BOOST_TEST(counters.cache_refreshes.load() == 1u);
+  complete(make_fill("v2", 1, deps_of_object(1, 7)));
+  run();
+  BOOST_TEST_MESSAGE("the next read hits, with the new view");
+  auto after = read_object(1);
+  run();
+  BOOST_TEST_REQUIRE(after->done());
+  BOOST_TEST(after->body() == "v2");
+  BOOST_TEST(after->answer->seq == 1u);
+  BOOST_TEST(counters.total(&node_counters::view_reads::cache_misses) == 1u);
+  BOOST_TEST(counters.total(&node_counters::view_reads::cache_hits) == 2u);
+}
+
+BOOST_FIXTURE_TEST_CASE(an_evicted_entry_nobody_read_is_only_evicted,
+                        refreshing) {
+  cache_object(1, false);
+  cache_object(2, true);
+  BOOST_TEST_MESSAGE("category 7 changes: only object 2 was read since its "
+                     "fill, so only object 2 is read again");
+  commit(1, {row_key("category", 7)});
+  run();
+  BOOST_TEST(cache().size() == 0u);
+  BOOST_TEST_REQUIRE(db->fills.size() == 1u);
+  BOOST_TEST(cache_key(db->fills[0].q) == cache_key(item_query("objects", 2)));
+  BOOST_TEST(counters.cache_refreshes.load() == 1u);
+  complete(make_fill("v2", 1, deps_of_object(2, 7)));
+  run();
+  BOOST_TEST(cache().size() == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_read_during_the_refresh_joins_it, refreshing) {
+  cache_object(1, true);
+  commit(1, {row_key("top_level_object", 1)});
+  run();
+  BOOST_TEST_REQUIRE(db->fills.size() == 1u);
+  auto during = read_object(1);
+  run();
+  BOOST_TEST(!during->done());
+  BOOST_TEST(db->fills.size() == 1u);
+  BOOST_TEST(counters.single_flight_merges.load() == 1u);
+  complete(make_fill("v2", 1, deps_of_object(1, 7)));
+  run();
+  BOOST_TEST_REQUIRE(during->done());
+  BOOST_TEST(during->body() == "v2");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_refresh_overtaken_by_a_commit_is_not_cached,
+                        refreshing) {
+  cache_object(1, true);
+  commit(1, {row_key("top_level_object", 1)});
+  run();
+  BOOST_TEST_REQUIRE(db->fills.size() == 1u);
+  BOOST_TEST_MESSAGE("commit 2 changes object 1 again before the read again "
+                     "of commit 1 returns");
+  commit(2, {row_key("top_level_object", 1)});
+  run();
+  complete(make_fill("v2", 1, deps_of_object(1, 7)));
+  run();
+  BOOST_TEST(counters.stale_fills_refused.load() == 1u);
+  BOOST_TEST(cache().size() == 0u);
+  BOOST_TEST_MESSAGE("so the next read misses and sees commit 2");
+  auto after = read_object(1);
+  run();
+  BOOST_TEST_REQUIRE(db->fills.size() == 1u);
+  complete(make_fill("v3", 2, deps_of_object(1, 7)));
+  run();
+  BOOST_TEST(after->body() == "v3");
+}
+
+BOOST_AUTO_TEST_CASE(without_refresh_an_evicted_entry_waits_for_a_read) {
+  cache_object(1, true);
+  commit(1, {row_key("top_level_object", 1)});
+  run();
+  BOOST_TEST(db->fills.empty());
+  BOOST_TEST(counters.cache_refreshes.load() == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -456,8 +456,8 @@ BOOST_AUTO_TEST_CASE(metrics_pass_promtool_and_count_what_happened) {
   for (auto name :
        {"cqrsd_single_flight_merges_total", "cqrsd_stale_fills_refused_total",
         "cqrsd_invalidation_evictions_total", "cqrsd_capacity_evictions_total",
-        "cqrsd_catch_ups_total", "cqrsd_cache_flushes_total",
-        "cqrsd_fill_duration_seconds_count",
+        "cqrsd_cache_refreshes_total", "cqrsd_catch_ups_total",
+        "cqrsd_cache_flushes_total", "cqrsd_fill_duration_seconds_count",
         "cqrsd_invalidation_lag_seconds_count"})
     BOOST_TEST(before.count_of(name) == 1u, name << " missing or repeated");
   BOOST_TEST(before.sum("cqrsd_cache_flushes_total") == 0.0,
@@ -618,6 +618,86 @@ BOOST_AUTO_TEST_CASE(cache_holds_its_bound_under_ten_times_the_keys) {
 // deploy/grafana/cqrsd.json and deploy/prometheus/alerts.yml name only
 // metrics that a live node serves: a renamed metric breaks this, not the
 // dashboard in silence.
+// -- cache refresh, end to end ------------------------------------------------
+
+namespace {
+
+/// Reads object `id` twice (a miss, then a hit), changes its name with a
+/// PUT and waits until every query actor applied that write. Returns the
+/// view the object now reads as.
+json read_then_rename(cqrsd_process& proc, const seeded& seed, int64_t id) {
+  auto view = seed.objects.at(id);
+  require_object(proc, id, view);
+  require_object(proc, id, view);
+  auto a = proc.put("/objects/" + std::to_string(id),
+                    object_body("renamed", view["access_code"],
+                                seed.related_object, seed.category));
+  BOOST_TEST_REQUIRE(a.status == 200, a.describe());
+  wait_applied(proc, a.x_seq().value_or(0));
+  view["name"] = "renamed";
+  return view;
+}
+
+/// How one read of object `id`, which must answer `view`, counted in the
+/// cache metrics.
+struct read_counted {
+  double hits = 0;
+  double misses = 0;
+};
+
+read_counted read_counting(cqrsd_process& proc, int64_t id, const json& view) {
+  auto before = fetch_metrics(proc);
+  require_object(proc, id, view);
+  auto after = fetch_metrics(proc);
+  auto delta = [&](const char* name) {
+    return after.sum(name) - before.sum(name);
+  };
+  return {delta("cqrsd_cache_hits_total"), delta("cqrsd_cache_misses_total")};
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_written_view_that_was_read_is_cached_again) {
+  cqrsd_process proc{{{"query.actors", "2"}}};
+  wait_caches_in_use(proc);
+  auto seed = create_objects(proc, 1);
+  auto id = seed.objects.begin()->first;
+  auto fills_before = fetch_metrics(proc);
+  auto view = read_then_rename(proc, seed, id);
+  BOOST_TEST_MESSAGE("the query actor reads the evicted view again at once: "
+                     "two fills in all, the miss and the read again");
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  for (;;) {
+    auto m = fetch_metrics(proc);
+    if (m.sum("cqrsd_fill_duration_seconds_count") -
+            fills_before.sum("cqrsd_fill_duration_seconds_count") >=
+        2.0) {
+      BOOST_TEST(m.sum("cqrsd_cache_refreshes_total") == 1.0);
+      break;
+    }
+    BOOST_TEST_REQUIRE((std::chrono::steady_clock::now() < deadline),
+                       "no read again within 10 s: " << m.text);
+    std::this_thread::sleep_for(20ms);
+  }
+  BOOST_TEST_MESSAGE("the next read is a hit, and it reads the new name");
+  auto next = read_counting(proc, id, view);
+  BOOST_TEST(next.hits == 1.0);
+  BOOST_TEST(next.misses == 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(without_refresh_the_next_read_of_a_written_view_misses) {
+  cqrsd_process proc{
+      {{"query.actors", "2"}, {"query.refresh_on_invalidation", "false"}}};
+  wait_caches_in_use(proc);
+  auto seed = create_objects(proc, 1);
+  auto id = seed.objects.begin()->first;
+  auto view = read_then_rename(proc, seed, id);
+  auto next = read_counting(proc, id, view);
+  BOOST_TEST(next.hits == 0.0);
+  BOOST_TEST(next.misses == 1.0);
+  BOOST_TEST(fetch_metrics(proc).sum("cqrsd_cache_refreshes_total") == 0.0);
+}
+
 BOOST_AUTO_TEST_CASE(the_dashboard_and_the_alerts_name_served_metrics) {
   cqrsd_process proc{{{"query.actors", "2"}}};
   wait_caches_in_use(proc);

@@ -552,6 +552,97 @@ BOOST_AUTO_TEST_CASE(shared_cache_serves_only_while_caching) {
   BOOST_TEST(!cache.hit("object:1"));
 }
 
+// -- refresh ------------------------------------------------------------------
+
+namespace {
+
+/// A found entry for object `id`, read at `seq`, that remembers the read
+/// that filled it.
+cqrs::query_cache::entry object_entry(row_id id, seq_t seq = 1) {
+  auto e = fixture::found("object " + std::to_string(id),
+                          {row_key("top_level_object", id)}, seq);
+  e.q.id = id;
+  return e;
+}
+
+/// Applies the batch of commit `seq` that changed object `id`; returns
+/// whether the owner should be told of entries to read again.
+bool change_object(shared_query_cache& cache, row_id id, seq_t seq) {
+  bool due = false;
+  cache.apply(cache_invalidation::of(
+                  invalidation{seq, seq, {row_key("top_level_object", id)}}),
+              &due);
+  return due;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(refresh_keeps_the_evicted_entries_that_were_read) {
+  shared_query_cache cache{10, true, true};
+  cache.set_caching(true);
+  fill(cache, "object/1", object_entry(1));
+  fill(cache, "object/2", object_entry(2));
+  BOOST_TEST_REQUIRE(cache.hit("object/2").has_value());
+  BOOST_TEST_MESSAGE("object 1 was never read: evicted only");
+  BOOST_TEST(!change_object(cache, 1, 1));
+  BOOST_TEST(cache.take_refreshes().empty());
+  BOOST_TEST_MESSAGE("object 2 was read: evicted and kept to read again, "
+                     "and the owner is told once");
+  BOOST_TEST(change_object(cache, 2, 2));
+  BOOST_TEST(cache.size() == 0u);
+  fill(cache, "object/3", object_entry(3, 2));
+  BOOST_TEST_REQUIRE(cache.hit("object/3").has_value());
+  BOOST_TEST(!change_object(cache, 3, 3));
+  auto again = cache.take_refreshes();
+  BOOST_TEST_REQUIRE(again.size() == 2u);
+  BOOST_TEST(again[0].id == 2);
+  BOOST_TEST(again[1].id == 3);
+  BOOST_TEST(cache.take_refreshes().empty());
+  BOOST_TEST_MESSAGE("a refill starts unread: the next batch only evicts it");
+  fill(cache, "object/2", object_entry(2, 3));
+  BOOST_TEST(cache.size() == 1u);
+  BOOST_TEST(!change_object(cache, 2, 4));
+  BOOST_TEST(cache.take_refreshes().empty());
+}
+
+BOOST_AUTO_TEST_CASE(without_refresh_nothing_is_kept_to_read_again) {
+  shared_query_cache cache{10};
+  cache.set_caching(true);
+  fill(cache, "object/1", object_entry(1));
+  BOOST_TEST_REQUIRE(cache.hit("object/1").has_value());
+  BOOST_TEST(!change_object(cache, 1, 1));
+  BOOST_TEST(cache.size() == 0u);
+  BOOST_TEST(cache.take_refreshes().empty());
+}
+
+BOOST_AUTO_TEST_CASE(refreshes_are_bounded_and_dropped_with_the_cache) {
+  const auto many = shared_query_cache::max_refreshes + 10;
+  shared_query_cache cache{many, true, true};
+  cache.set_caching(true);
+  for (row_id id = 1; id <= static_cast<row_id>(many); ++id) {
+    auto e = object_entry(id);
+    e.dependencies.push_back(row_key("category", 1));
+    fill(cache, "object/" + std::to_string(id), std::move(e));
+    BOOST_TEST_REQUIRE(cache.hit("object/" + std::to_string(id)).has_value());
+  }
+  BOOST_TEST_MESSAGE("one batch evicts every entry: the first max_refreshes "
+                     "are kept");
+  bool due = false;
+  cache.apply(
+      cache_invalidation::of(invalidation{1, 1, {row_key("category", 1)}}),
+      &due);
+  BOOST_TEST(due);
+  BOOST_TEST(cache.size() == 0u);
+  BOOST_TEST(cache.take_refreshes().size() ==
+             shared_query_cache::max_refreshes);
+  BOOST_TEST_MESSAGE("queries not taken yet go when caching stops");
+  fill(cache, "object/1", object_entry(1, 1));
+  BOOST_TEST_REQUIRE(cache.hit("object/1").has_value());
+  BOOST_TEST(change_object(cache, 1, 2));
+  cache.set_caching(false);
+  BOOST_TEST(cache.take_refreshes().empty());
+}
+
 BOOST_AUTO_TEST_CASE(shared_cache_hits_report_the_applied_seq) {
   shared_query_cache cache{10};
   cache.set_caching(true);
