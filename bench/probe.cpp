@@ -243,11 +243,13 @@ int fill(const options& opt, int port) {
 ///
 /// The time reported is from the acknowledgement to the answer of the poll
 /// that completes the proof: an upper bound that includes one poll's round
-/// trip, and as the invalidation evicted the view, that poll's fill from the
-/// database. With `--miss-ids-from F` each sample also times one read of the
-/// never-read id F + sample - 1 (a fill), for comparison. `stale_reads` counts
-/// polls that served the old view after the acknowledgement: what a client
-/// reading without X-Min-Seq would have seen.
+/// trip and, as the invalidation evicted the view, the rest of a fill from
+/// the database: the read again that the invalidation started
+/// (`query.refresh_on_invalidation`), or else the poll's own miss. With
+/// `--miss-ids-from F` each sample also times one read of the never-read id F +
+/// sample - 1 (a fill), for comparison. `stale_reads` counts polls that served
+/// the old view after the acknowledgement: what a client reading without
+/// X-Min-Seq would have seen.
 int visibility(const options& opt, int port) {
   auto samples = opt.get("samples", 200, 1, 1000000);
   auto actors = opt.get("actors", 8, 1, 100000);

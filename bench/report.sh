@@ -198,9 +198,10 @@ domain_tables() {
     echo
     echo "Invalidation visibility (7), the time from a write's acknowledgement until a poll without"
     echo "\`X-Min-Seq\` is answered with the new view, measured by \`cqrsd-probe visibility\`"
-    echo "(key_affinity: the key's one query actor serves every poll). It is an upper bound: the"
-    echo "fresh answer is a cache miss, so it includes one round trip and one fill from the"
-    echo "database; a cold read's round trip (a fill) is shown for comparison."
+    echo "(key_affinity: the key's one query actor serves every poll). It is an upper bound: it"
+    echo "includes one round trip, and the fresh answer comes from a fill (the read again that the"
+    echo "write's invalidation started, with query.refresh_on_invalidation, or else the poll's own"
+    echo "miss); a cold read's round trip (a fill) is shown for comparison."
     echo
     echo "| binary | samples | p50 ms | p99 ms | max ms | stale reads after the ack | samples with a stale read | cold read p50 ms | cold read p99 ms |"
     echo "|---|---|---|---|---|---|---|---|---|"
