@@ -337,7 +337,8 @@ write_report() {
   echo "# cqrsd benchmark, $run_date$( ((quick)) && echo " (quick)")$([[ -n "$old_short" ]] && echo ", against $old_short")"
   echo
   echo "Produced by \`bench/run.sh$( ((quick)) && echo " --quick") --backend $backend --domain $domain$(
-    [[ -n "$compare_rev" ]] && echo " --compare $compare_rev") --rounds $rounds\`, started $started_at."
+    [[ -n "$compare_rev" ]] && echo " --compare $compare_rev")$(
+    [[ -n "$compare_setting" ]] && echo " --compare-setting $compare_setting") --rounds $rounds\`, started $started_at."
   echo
   echo "## Machine"
   echo
