@@ -28,7 +28,7 @@ struct query_actor_config {
   size_t cache_max_entries = 100000;
   /// Read again at once the entries a write evicts after they were read
   /// (`query.refresh_on_invalidation`; actors/query_cache.hpp, "Refresh").
-  bool refresh_on_invalidation = true;
+  bool refresh_on_invalidation = false;
   /// How long a read may wait for its `X-Min-Seq`.
   caf::timespan min_seq_timeout = std::chrono::seconds{1};
   /// How long a fill may take before its waiters get an error.

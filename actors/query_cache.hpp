@@ -123,14 +123,15 @@ using cache_invalidation_ptr = std::shared_ptr<const cache_invalidation>;
 /// result that one of them touched, under the same lock as the insert: no
 /// batch can slip in between the check and the insert.
 ///
-/// Refresh (`query.refresh_on_invalidation`): when a batch evicts an entry
-/// that was read since it was filled, the cache keeps its query for the
-/// owning actor, which reads it again at once (`take_refreshes`). The next
-/// read then finds it cached, or joins that fill, instead of missing after
-/// every write. Such a read again is an ordinary fill: it starts after the
-/// batch was applied, and `finish_fill` refuses it as any other if a later
-/// batch overtakes it. An entry not read since its fill is only evicted, so
-/// the reads again never outnumber the reads that came before them.
+/// Refresh (`query.refresh_on_invalidation`, off by default): when a batch
+/// evicts an entry that was read since it was filled, the cache keeps its
+/// query for the owning actor, which reads it again at once
+/// (`take_refreshes`). The next read then finds it cached, or joins that
+/// fill, instead of missing after every write. Such a read again is an
+/// ordinary fill: it starts after the batch was applied, and `finish_fill`
+/// refuses it as any other if a later batch overtakes it. An entry not read
+/// since its fill is only evicted, so the reads again never outnumber the
+/// reads that came before them.
 class shared_query_cache {
 public:
   /// Most queries kept for reading again at once; past that, evicted

@@ -109,7 +109,7 @@ struct query_settings {
   uint64_t cache_max_entries = 100000;
   /// Whether an entry that was read, once a write evicts it, is read again
   /// at once rather than at the next read.
-  bool refresh_on_invalidation = true;
+  bool refresh_on_invalidation = false;
   /// How long a read waits for `X-Min-Seq` before answering 504.
   uint32_t min_seq_timeout_ms = 1000;
   /// Whether a connection's plain reads wait for what it was answered.

@@ -657,8 +657,10 @@ read_counted read_counting(cqrsd_process& proc, int64_t id, const json& view) {
 
 } // namespace
 
-BOOST_AUTO_TEST_CASE(a_written_view_that_was_read_is_cached_again) {
-  cqrsd_process proc{{{"query.actors", "2"}}};
+BOOST_AUTO_TEST_CASE(
+    with_refresh_a_written_view_that_was_read_is_cached_again) {
+  cqrsd_process proc{
+      {{"query.actors", "2"}, {"query.refresh_on_invalidation", "true"}}};
   wait_caches_in_use(proc);
   auto seed = create_objects(proc, 1);
   auto id = seed.objects.begin()->first;
@@ -685,9 +687,8 @@ BOOST_AUTO_TEST_CASE(a_written_view_that_was_read_is_cached_again) {
   BOOST_TEST(next.misses == 0.0);
 }
 
-BOOST_AUTO_TEST_CASE(without_refresh_the_next_read_of_a_written_view_misses) {
-  cqrsd_process proc{
-      {{"query.actors", "2"}, {"query.refresh_on_invalidation", "false"}}};
+BOOST_AUTO_TEST_CASE(by_default_the_next_read_of_a_written_view_misses) {
+  cqrsd_process proc{{{"query.actors", "2"}}};
   wait_caches_in_use(proc);
   auto seed = create_objects(proc, 1);
   auto id = seed.objects.begin()->first;
