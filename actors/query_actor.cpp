@@ -46,11 +46,7 @@ std::optional<std::string> query_actor_state::enqueue(const read_request& req,
   auto key = cfg.cache_enabled
                  ? req.key
                  : req.key + "#" + std::to_string(next_uncached_fill++);
-  fill_in_flight fill;
-  fill.q = req.q;
-  fill.waiters.push_back(std::move(w));
-  fill.ticket = cache->start_fill();
-  fills.emplace(key, std::move(fill));
+  add_fill(key, req.q).waiters.push_back(std::move(w));
   return key;
 }
 
@@ -58,11 +54,16 @@ bool query_actor_state::enqueue_refresh(const std::string& key,
                                         const query& q) {
   if (fills.count(key) != 0)
     return false;
+  add_fill(key, q);
+  return true;
+}
+
+query_actor_state::fill_in_flight&
+query_actor_state::add_fill(const std::string& key, const query& q) {
   fill_in_flight fill;
   fill.q = q;
   fill.ticket = cache->start_fill();
-  fills.emplace(key, std::move(fill));
-  return true;
+  return fills.emplace(key, std::move(fill)).first->second;
 }
 
 // -- fills --------------------------------------------------------------------

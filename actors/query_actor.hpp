@@ -103,6 +103,10 @@ struct query_actor_state {
   /// nothing, when a fill of `key` is in flight already.
   bool enqueue_refresh(const std::string& key, const query& q);
 
+  /// Registers a new fill of `q` under `key`, with no reads waiting yet,
+  /// and returns it; no fill of `key` may be in flight.
+  fill_in_flight& add_fill(const std::string& key, const query& q);
+
   // -- fills ------------------------------------------------------------------
 
   /// Completes the fill for `key`: caches it unless a batch applied since
