@@ -286,16 +286,17 @@ targets() {
 # /healthz, which does no work. No PUT is served faster than that, so on
 # this machine that target is out of reach, whatever the write path does.
 ceiling_notes() {
-  local db want asked healthz
+  local db want anchor asked healthz
   for db in "${backends[@]}"; do
     want="$(anchor_target "$db")"
+    anchor="$(anchor_median objects "$db")"
     healthz="$(rps objects "$db" healthz new)"
-    asked="$(awk -v a="$(anchor_median objects "$db")" -v w="$want" \
+    asked="$(awk -v a="$anchor" -v w="$want" \
       'BEGIN { if (a > 0) printf "%.0f", a * w }')"
     [[ -n "$asked" && -n "$healthz" ]] || continue
     if ((asked > healthz)); then
       echo
-      echo "On $db the anchor target asks for $want × $(anchor_median objects "$db") = $asked PUT/s,"
+      echo "On $db the anchor target asks for $want × $anchor = $asked PUT/s,"
       echo "more than this run's HTTP stack ceiling (GET /healthz, no work at all: $healthz req/s)."
       echo "No PUT is answered faster than that, so this target is out of reach on this machine."
     fi
